@@ -1,0 +1,45 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from labelhub.accounts import apis as accounts
+from labelhub.projects import apis as projects
+from labelhub.prompts import apis as prompts
+
+urlpatterns = [
+    path("v1/me", accounts.MeApi.as_view(), name="me"),
+    path("v1/projects", projects.ProjectListCreateApi.as_view(), name="projects"),
+    path("v1/projects/<int:project_id>", projects.ProjectDetailApi.as_view(), name="project"),
+    path("v1/projects/<int:project_id>/members", projects.MembershipListCreateApi.as_view(), name="members"),
+    path(
+        "v1/projects/<int:project_id>/members/<int:membership_id>",
+        projects.MembershipDetailApi.as_view(),
+        name="member",
+    ),
+    path(
+        "v1/projects/<int:project_id>/guidelines",
+        projects.GuidelineVersionListPublishApi.as_view(),
+        name="guidelines",
+    ),
+    path("v1/projects/<int:project_id>/guidelines/draft", projects.GuidelineDraftApi.as_view(), name="guideline-draft"),
+    path("v1/projects/<int:project_id>/guidelines/diff", projects.GuidelineDiffApi.as_view(), name="guideline-diff"),
+    path(
+        "v1/projects/<int:project_id>/guidelines/<int:number>",
+        projects.GuidelineVersionDetailApi.as_view(),
+        name="guideline",
+    ),
+    path(
+        "v1/projects/<int:project_id>/guidelines/<int:number>/acknowledge",
+        projects.GuidelineAcknowledgeApi.as_view(),
+        name="guideline-acknowledge",
+    ),
+    path("v1/projects/<int:project_id>/prompts", prompts.PromptListApi.as_view(), name="prompts"),
+    path("v1/projects/<int:project_id>/prompts/import", prompts.PromptImportApi.as_view(), name="prompt-import"),
+    path("v1/projects/<int:project_id>/prompts/<int:prompt_id>", prompts.PromptDetailApi.as_view(), name="prompt"),
+    path(
+        "v1/projects/<int:project_id>/prompt-imports/<int:import_id>",
+        prompts.PromptImportDetailApi.as_view(),
+        name="prompt-import-detail",
+    ),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+]

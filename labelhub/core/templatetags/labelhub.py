@@ -1,0 +1,12 @@
+from django import template
+from django.utils.safestring import mark_safe
+
+from labelhub.core.markdown import render_markdown
+
+register = template.Library()
+
+
+@register.filter(name="markdown")
+def markdown_filter(text: str) -> str:
+    """{{ value|markdown }}: untrusted Markdown rendered safely (see labelhub.core.markdown)."""
+    return mark_safe(render_markdown(text))  # noqa: S308 - sanitized by nh3 with an allow-list

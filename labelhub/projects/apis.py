@@ -1,0 +1,242 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labelhub.api.pagination import Pagination
+from labelhub.api.utils import check_query_params, validated_input
+
+from . import selectors, services
+from .models import Role, Track
+from .permissions import Capability
+
+
+class ProjectOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    tracks = serializers.ListField(child=serializers.CharField())
+    demonstration_overlap = serializers.IntegerField()
+    comparison_overlap = serializers.IntegerField()
+    candidates_per_prompt = serializers.IntegerField()
+    my_role = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+def _project_out(project, role: str) -> dict:
+    project.my_role = role
+    return ProjectOutput(project).data
+
+
+class ProjectListCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+        description = serializers.CharField(required=False, allow_blank=True, max_length=20_000, default="")
+        tracks = serializers.ListField(
+            child=serializers.ChoiceField(choices=Track.values), required=False, min_length=1
+        )
+        demonstration_overlap = serializers.IntegerField(required=False, min_value=1, max_value=50, default=1)
+        comparison_overlap = serializers.IntegerField(required=False, min_value=1, max_value=50, default=3)
+        candidates_per_prompt = serializers.IntegerField(required=False, min_value=2, max_value=9, default=2)
+
+    @extend_schema(responses=ProjectOutput(many=True), summary="Projects I belong to")
+    def get(self, request):
+        qs = selectors.project_list_for_user(user=request.user)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(ProjectOutput(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: ProjectOutput}, summary="Create a project (site staff)")
+    def post(self, request):
+        data = validated_input(self.InputSerializer, request.data)
+        project = services.project_create(user=request.user, **data)
+        return Response(_project_out(project, Role.ADMIN), status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200, required=False)
+        description = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
+        tracks = serializers.ListField(
+            child=serializers.ChoiceField(choices=Track.values), required=False, min_length=1
+        )
+        demonstration_overlap = serializers.IntegerField(required=False, min_value=1, max_value=50)
+        comparison_overlap = serializers.IntegerField(required=False, min_value=1, max_value=50)
+        candidates_per_prompt = serializers.IntegerField(required=False, min_value=2, max_value=9)
+
+    @extend_schema(responses=ProjectOutput)
+    def get(self, request, project_id):
+        access = selectors.project_access(user=request.user, project_id=project_id)
+        return Response(_project_out(access.project, access.role))
+
+    @extend_schema(request=InputSerializer, responses=ProjectOutput, summary="Change settings (project admins)")
+    def patch(self, request, project_id):
+        access = selectors.project_access(user=request.user, project_id=project_id, capability=Capability.MANAGE)
+        data = validated_input(self.InputSerializer, request.data)
+        project = services.project_update(project=access.project, data=data)
+        return Response(_project_out(project, access.role))
+
+
+class MembershipOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    user_id = serializers.IntegerField()
+    username = serializers.CharField(source="user.username")
+    role = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class MembershipListCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        role = serializers.ChoiceField(choices=Role.values)
+
+    @extend_schema(responses=MembershipOutput(many=True), summary="Members (project admins)")
+    def get(self, request, project_id):
+        access = selectors.project_access(user=request.user, project_id=project_id, capability=Capability.MANAGE)
+        qs = selectors.membership_list(project=access.project)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(MembershipOutput(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: MembershipOutput}, summary="Add a member")
+    def post(self, request, project_id):
+        access = selectors.project_access(user=request.user, project_id=project_id, capability=Capability.MANAGE)
+        data = validated_input(self.InputSerializer, request.data)
+        membership = services.membership_add(project=access.project, **data)
+        return Response(MembershipOutput(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MembershipDetailApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        role = serializers.ChoiceField(choices=Role.values)
+
+    @extend_schema(request=InputSerializer, responses=MembershipOutput, summary="Change a member's role")
+    def patch(self, request, project_id, membership_id):
+        access = selectors.project_access(user=request.user, project_id=project_id, capability=Capability.MANAGE)
+        data = validated_input(self.InputSerializer, request.data)
+        membership = services.membership_set_role(
+            project=access.project, membership_id=membership_id, role=data["role"]
+        )
+        return Response(MembershipOutput(membership).data)
+
+    @extend_schema(responses={204: None}, summary="Remove a member")
+    def delete(self, request, project_id, membership_id):
+        access = selectors.project_access(user=request.user, project_id=project_id, capability=Capability.MANAGE)
+        services.membership_remove(project=access.project, membership_id=membership_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class GuidelineVersionOutput(serializers.Serializer):
+    number = serializers.IntegerField()
+    content = serializers.CharField()
+    change_note = serializers.CharField()
+    published_by = serializers.CharField(source="published_by.username", default=None)
+    published_at = serializers.DateTimeField()
+
+
+class GuidelineVersionSummaryOutput(serializers.Serializer):
+    number = serializers.IntegerField()
+    change_note = serializers.CharField()
+    published_by = serializers.CharField(source="published_by.username", default=None)
+    published_at = serializers.DateTimeField()
+
+
+class GuidelineVersionListPublishApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        change_note = serializers.CharField(max_length=500)
+        content = serializers.CharField(required=False, max_length=200_000, trim_whitespace=False)
+
+    @extend_schema(responses=GuidelineVersionSummaryOutput(many=True), summary="Published guideline versions")
+    def get(self, request, project_id):
+        access = selectors.project_access(user=request.user, project_id=project_id)
+        qs = selectors.guideline_version_list(project=access.project)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(GuidelineVersionSummaryOutput(page, many=True).data)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: GuidelineVersionOutput},
+        summary="Publish version N+1 (project admins)",
+        description="Publishes `content` if given, else the current draft. Published versions are immutable.",
+    )
+    def post(self, request, project_id):
+        access = selectors.project_access(user=request.user, project_id=project_id, capability=Capability.MANAGE)
+        data = validated_input(self.InputSerializer, request.data)
+        version = services.guideline_version_publish(project=access.project, user=request.user, **data)
+        return Response(GuidelineVersionOutput(version).data, status=status.HTTP_201_CREATED)
+
+
+class GuidelineVersionDetailApi(APIView):
+    @extend_schema(responses=GuidelineVersionOutput)
+    def get(self, request, project_id, number):
+        access = selectors.project_access(user=request.user, project_id=project_id)
+        version = selectors.guideline_version_get(project=access.project, number=number)
+        return Response(GuidelineVersionOutput(version).data)
+
+
+class GuidelineDraftApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        content = serializers.CharField(allow_blank=True, max_length=200_000, trim_whitespace=False)
+
+    class OutputSerializer(serializers.Serializer):
+        content = serializers.CharField()
+        updated_at = serializers.DateTimeField()
+
+    @extend_schema(responses=OutputSerializer, summary="The editable draft (project admins)")
+    def get(self, request, project_id):
+        access = selectors.project_access(user=request.user, project_id=project_id, capability=Capability.MANAGE)
+        draft = services.guideline_draft_get(project=access.project)
+        return Response(self.OutputSerializer(draft).data)
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer, summary="Save the draft")
+    def put(self, request, project_id):
+        access = selectors.project_access(user=request.user, project_id=project_id, capability=Capability.MANAGE)
+        data = validated_input(self.InputSerializer, request.data)
+        draft = services.guideline_draft_save(project=access.project, user=request.user, content=data["content"])
+        return Response(self.OutputSerializer(draft).data)
+
+
+class GuidelineDiffApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        old = serializers.IntegerField(allow_null=True)
+        new = serializers.IntegerField()
+        added = serializers.IntegerField()
+        removed = serializers.IntegerField()
+        unified = serializers.CharField()
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", int, description="Older version (0 or absent: from nothing)"),
+            OpenApiParameter("to", int, required=True, description="Newer version"),
+        ],
+        responses=OutputSerializer,
+        summary="Unified diff between two versions",
+    )
+    def get(self, request, project_id):
+        access = selectors.project_access(user=request.user, project_id=project_id)
+        check_query_params(request, {"from", "to"})
+        diff = selectors.guideline_diff(
+            project=access.project, old_number=request.query_params.get("from"), new_number=request.query_params.get("to")
+        )
+        return Response(
+            {
+                "old": diff.old.number if diff.old else None,
+                "new": diff.new.number,
+                "added": diff.added,
+                "removed": diff.removed,
+                "unified": "\n".join(line for _, line in diff.unified),
+            }
+        )
+
+
+class GuidelineAcknowledgeApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(source="version.number")
+        acknowledged_at = serializers.DateTimeField()
+
+    @extend_schema(request=None, responses=OutputSerializer, summary="Acknowledge the current version")
+    def post(self, request, project_id, number):
+        access = selectors.project_access(user=request.user, project_id=project_id)
+        ack = services.guideline_acknowledge(project=access.project, user=request.user, number=number)
+        return Response(self.OutputSerializer(ack).data)

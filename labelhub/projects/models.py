@@ -1,0 +1,139 @@
+from django.conf import settings
+from django.db import models
+
+from labelhub.core.models import BaseModel
+
+
+class Track(models.TextChoices):
+    HELPFUL = "helpful", "Helpful"
+    HARMLESS = "harmless", "Harmless"
+    RED_TEAM = "red-team", "Red team"
+
+
+def default_tracks() -> list[str]:
+    return [t.value for t in Track]
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    LABELER = "labeler", "Labeler"
+    REVIEWER = "reviewer", "Reviewer"
+    ENGINEER = "engineer", "Engineer"
+
+
+class Project(BaseModel):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    # Settings read by the labeling and generation features.
+    demonstration_overlap = models.PositiveSmallIntegerField(
+        default=1, help_text="Labels wanted per demonstration item."
+    )
+    comparison_overlap = models.PositiveSmallIntegerField(
+        default=3, help_text="Labels wanted per comparison item."
+    )
+    candidates_per_prompt = models.PositiveSmallIntegerField(
+        default=2, help_text="Candidate answers to generate per prompt (2..9)."
+    )
+    tracks = models.JSONField(default=default_tracks, help_text="Tracks enabled in this project.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(demonstration_overlap__gte=1, demonstration_overlap__lte=50),
+                name="project_demonstration_overlap_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(comparison_overlap__gte=1, comparison_overlap__lte=50),
+                name="project_comparison_overlap_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(candidates_per_prompt__gte=2, candidates_per_prompt__lte=9),
+                name="project_candidates_per_prompt_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(BaseModel):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+
+    class Meta:
+        ordering = ["project_id", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique_user_per_project"),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.role} · {self.project}"
+
+
+class GuidelineDraft(BaseModel):
+    """The one editable copy of a project's guidelines; publishing freezes it into a version."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="guideline_draft")
+    content = models.TextField(blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Draft guidelines of {self.project}"
+
+
+class GuidelineVersion(models.Model):
+    """A published, immutable version of a project's guidelines (Markdown).
+
+    Immutability is enforced by a database trigger (see migration 0002): an UPDATE raises.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="guideline_versions")
+    number = models.PositiveIntegerField()
+    content = models.TextField()
+    change_note = models.CharField(max_length=500)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    published_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project_id", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="guideline_version_unique_number"),
+            models.CheckConstraint(condition=models.Q(number__gte=1), name="guideline_version_number_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} guidelines v{self.number}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            from labelhub.core.exceptions import ApplicationError
+
+            raise ApplicationError("Published guideline versions are immutable; publish a new version.")
+        super().save(*args, **kwargs)
+
+
+class GuidelineAcknowledgement(models.Model):
+    """A member read and accepted a guideline version."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey(GuidelineVersion, on_delete=models.CASCADE, related_name="acknowledgements")
+    acknowledged_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-acknowledged_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "version"], name="guideline_ack_unique_user_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} acknowledged {self.version}"

@@ -1,0 +1,27 @@
+"""What each project role may do. One table, read by services, selectors, views and APIs."""
+
+from enum import StrEnum
+
+from .models import Role
+
+
+class Capability(StrEnum):
+    VIEW = "view"  # see the project, its guidelines and prompts
+    MANAGE = "manage"  # settings, members, guidelines, model configs, imports
+    LABEL = "label"  # write demonstrations and rankings
+    REVIEW = "review"  # accept/reject others' labels
+    EXPORT = "export"  # read labels and exports
+
+
+ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
+    Role.ADMIN: frozenset(
+        {Capability.VIEW, Capability.MANAGE, Capability.LABEL, Capability.REVIEW, Capability.EXPORT}
+    ),
+    Role.LABELER: frozenset({Capability.VIEW, Capability.LABEL}),
+    Role.REVIEWER: frozenset({Capability.VIEW, Capability.LABEL, Capability.REVIEW}),
+    Role.ENGINEER: frozenset({Capability.VIEW, Capability.EXPORT}),
+}
+
+
+def role_can(role: str | None, capability: Capability) -> bool:
+    return role is not None and capability in ROLE_CAPABILITIES.get(role, frozenset())

@@ -1,0 +1,163 @@
+import difflib
+from dataclasses import dataclass
+
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from labelhub.accounts.models import User
+from labelhub.core.exceptions import Forbidden, NotFound
+
+from .models import GuidelineAcknowledgement, GuidelineVersion, Membership, Project
+from .permissions import Capability, role_can
+
+
+def project_list_for_user(*, user: User) -> QuerySet[Project]:
+    """The projects the user belongs to, each annotated with `my_role`."""
+    role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
+    return Project.objects.filter(memberships__user=user).annotate(my_role=Subquery(role)).order_by("name", "id")
+
+
+@dataclass(frozen=True)
+class ProjectAccess:
+    project: Project
+    role: str
+
+    def can(self, capability: Capability) -> bool:
+        return role_can(self.role, capability)
+
+
+def project_access(*, user: User, project_id, capability: Capability = Capability.VIEW) -> ProjectAccess:
+    """The project as seen by `user`: 404 if they are not a member (existence is not leaked),
+    403 if they are a member whose role lacks `capability`."""
+    if not getattr(user, "is_authenticated", False):
+        raise NotFound("Project not found.")
+    try:
+        project_id = int(project_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound("Project not found.") from exc
+    membership = Membership.objects.select_related("project").filter(project_id=project_id, user=user).first()
+    if membership is None:
+        raise NotFound("Project not found.")
+    access = ProjectAccess(project=membership.project, role=membership.role)
+    if not access.can(capability):
+        raise Forbidden(f"Your role ({membership.role}) does not allow this in the project.")
+    return access
+
+
+def membership_list(*, project: Project) -> QuerySet[Membership]:
+    return Membership.objects.filter(project=project).select_related("user").order_by("user__username")
+
+
+def guideline_version_list(*, project: Project) -> QuerySet[GuidelineVersion]:
+    return GuidelineVersion.objects.filter(project=project).select_related("published_by").order_by("-number")
+
+
+def guideline_version_current(*, project: Project) -> GuidelineVersion | None:
+    return GuidelineVersion.objects.filter(project=project).order_by("-number").first()
+
+
+def guideline_version_get(*, project: Project, number) -> GuidelineVersion:
+    try:
+        number = int(number)
+    except (TypeError, ValueError) as exc:
+        raise NotFound("Guideline version not found.") from exc
+    version = GuidelineVersion.objects.filter(project=project, number=number).select_related("published_by").first()
+    if version is None:
+        raise NotFound(f"Guideline version {number} not found.")
+    return version
+
+
+def guideline_acknowledged_number(*, project: Project, user: User) -> int | None:
+    """The highest version of the project's guidelines the user has acknowledged."""
+    ack = (
+        GuidelineAcknowledgement.objects.filter(version__project=project, user=user)
+        .order_by("-version__number")
+        .values_list("version__number", flat=True)
+        .first()
+    )
+    return ack
+
+
+def guideline_acknowledgements(*, project: Project) -> dict[int, int | None]:
+    """user id → highest acknowledged version number, for every member (one query)."""
+    latest = (
+        GuidelineAcknowledgement.objects.filter(version__project=project, user=OuterRef("user"))
+        .order_by("-version__number")
+        .values("version__number")[:1]
+    )
+    rows = Membership.objects.filter(project=project).annotate(acked=Subquery(latest)).values_list("user_id", "acked")
+    return dict(rows)
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    """One row of a side-by-side diff. `kind` is equal / insert / delete / replace."""
+
+    kind: str
+    left_no: int | None
+    left: str
+    right_no: int | None
+    right: str
+
+
+@dataclass(frozen=True)
+class GuidelineDiff:
+    old: GuidelineVersion | None
+    new: GuidelineVersion
+    unified: list[tuple[str, str]]  # (css class, line) — rendered escaped by the template
+    side_by_side: list[DiffRow]
+    added: int
+    removed: int
+
+
+def diff_texts(old_text: str, new_text: str, *, old_label: str, new_label: str, context: int = 3):
+    """Pure: a unified diff and side-by-side rows of two texts (strings only, no HTML)."""
+    a, b = old_text.splitlines(), new_text.splitlines()
+    unified = []
+    for line in difflib.unified_diff(a, b, fromfile=old_label, tofile=new_label, lineterm="", n=context):
+        if line.startswith(("+++", "---")):
+            css = "meta"
+        elif line.startswith("@@"):
+            css = "hunk"
+        elif line.startswith("+"):
+            css = "add"
+        elif line.startswith("-"):
+            css = "del"
+        else:
+            css = "ctx"
+        unified.append((css, line))
+    rows: list[DiffRow] = []
+    added = removed = 0
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            rows.extend(DiffRow("equal", i1 + k + 1, a[i1 + k], j1 + k + 1, b[j1 + k]) for k in range(i2 - i1))
+            continue
+        removed += i2 - i1
+        added += j2 - j1
+        for k in range(max(i2 - i1, j2 - j1)):
+            left_ok, right_ok = i1 + k < i2, j1 + k < j2
+            kind = tag if (left_ok and right_ok) else ("delete" if left_ok else "insert")
+            rows.append(
+                DiffRow(
+                    kind,
+                    i1 + k + 1 if left_ok else None,
+                    a[i1 + k] if left_ok else "",
+                    j1 + k + 1 if right_ok else None,
+                    b[j1 + k] if right_ok else "",
+                )
+            )
+    return unified, rows, added, removed
+
+
+def guideline_diff(*, project: Project, old_number, new_number) -> GuidelineDiff:
+    """Diff between two versions. old_number may be 0/None: the diff from nothing."""
+    new = guideline_version_get(project=project, number=new_number)
+    old = None
+    if old_number not in (None, "", 0, "0"):
+        old = guideline_version_get(project=project, number=old_number)
+    unified, rows, added, removed = diff_texts(
+        old.content if old else "",
+        new.content,
+        old_label=f"v{old.number}" if old else "(nothing)",
+        new_label=f"v{new.number}",
+    )
+    return GuidelineDiff(old=old, new=new, unified=unified, side_by_side=rows, added=added, removed=removed)

@@ -1,0 +1,216 @@
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from labelhub.accounts.models import User
+from labelhub.core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+
+from .models import GuidelineAcknowledgement, GuidelineDraft, GuidelineVersion, Membership, Project, Role, Track
+
+MAX_GUIDELINE_CHARS = 200_000
+
+
+def _validate_settings(*, tracks, demonstration_overlap, comparison_overlap, candidates_per_prompt) -> list[str]:
+    errors = {}
+    if not isinstance(tracks, list) or not tracks or any(t not in Track.values for t in tracks):
+        errors["tracks"] = [f"A non-empty list drawn from: {', '.join(Track.values)}."]
+    elif len(set(tracks)) != len(tracks):
+        errors["tracks"] = ["Tracks must not repeat."]
+    for name, value, low, high in (
+        ("demonstration_overlap", demonstration_overlap, 1, 50),
+        ("comparison_overlap", comparison_overlap, 1, 50),
+        ("candidates_per_prompt", candidates_per_prompt, 2, 9),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            errors[name] = [f"An integer from {low} to {high}."]
+    if errors:
+        raise ApplicationError("Invalid project settings.", extra={"fields": errors})
+    return [t for t in Track.values if t in tracks]
+
+
+@transaction.atomic
+def project_create(
+    *,
+    user: User,
+    name: str,
+    description: str = "",
+    tracks: list[str] | None = None,
+    demonstration_overlap: int = 1,
+    comparison_overlap: int = 3,
+    candidates_per_prompt: int = 2,
+) -> Project:
+    """Site staff create projects; the creator becomes the project's first admin."""
+    if not user.is_staff:
+        raise Forbidden("Only site staff can create projects.")
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise ApplicationError("A project needs a name of 1 to 200 characters.", extra={"fields": {"name": ["Required."]}})
+    tracks = _validate_settings(
+        tracks=list(Track.values) if tracks is None else tracks,
+        demonstration_overlap=demonstration_overlap,
+        comparison_overlap=comparison_overlap,
+        candidates_per_prompt=candidates_per_prompt,
+    )
+    project = Project.objects.create(
+        name=name,
+        description=description or "",
+        tracks=tracks,
+        demonstration_overlap=demonstration_overlap,
+        comparison_overlap=comparison_overlap,
+        candidates_per_prompt=candidates_per_prompt,
+        created_by=user,
+    )
+    Membership.objects.create(project=project, user=user, role=Role.ADMIN)
+    GuidelineDraft.objects.create(project=project, content="", updated_by=user)
+    return project
+
+
+_UPDATABLE = ("name", "description", "tracks", "demonstration_overlap", "comparison_overlap", "candidates_per_prompt")
+
+
+@transaction.atomic
+def project_update(*, project: Project, data: dict) -> Project:
+    unknown = set(data) - set(_UPDATABLE)
+    if unknown:
+        raise ApplicationError(
+            "Unknown project fields.", extra={"unknown": sorted(unknown), "allowed": list(_UPDATABLE)}
+        )
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    merged = {f: data.get(f, getattr(project, f)) for f in _UPDATABLE}
+    name = (merged["name"] or "").strip() if isinstance(merged["name"], str) else ""
+    if not name or len(name) > 200:
+        raise ApplicationError("A project needs a name of 1 to 200 characters.", extra={"fields": {"name": ["Required."]}})
+    merged["name"] = name
+    merged["tracks"] = _validate_settings(
+        tracks=merged["tracks"],
+        demonstration_overlap=merged["demonstration_overlap"],
+        comparison_overlap=merged["comparison_overlap"],
+        candidates_per_prompt=merged["candidates_per_prompt"],
+    )
+    for field, value in merged.items():
+        setattr(project, field, value)
+    project.save()
+    return project
+
+
+def _admin_count(project: Project) -> int:
+    return Membership.objects.filter(project=project, role=Role.ADMIN).count()
+
+
+@transaction.atomic
+def membership_add(*, project: Project, username: str, role: str) -> Membership:
+    if role not in Role.values:
+        raise ApplicationError("Unknown role.", extra={"allowed": Role.values})
+    user = User.objects.filter(username=(username or "").strip(), is_active=True).first()
+    if user is None:
+        raise ApplicationError(f"No active user named {username!r}.", extra={"fields": {"username": ["Unknown user."]}})
+    try:
+        with transaction.atomic():
+            return Membership.objects.create(project=project, user=user, role=role)
+    except IntegrityError as exc:
+        raise Conflict(f"{user.username} is already a member of this project.") from exc
+
+
+@transaction.atomic
+def membership_set_role(*, project: Project, membership_id, role: str) -> Membership:
+    if role not in Role.values:
+        raise ApplicationError("Unknown role.", extra={"allowed": Role.values})
+    # Lock every admin row of the project so two demotions cannot both pass the last-admin check.
+    list(Membership.objects.select_for_update().filter(project=project, role=Role.ADMIN))
+    membership = Membership.objects.select_for_update().filter(project=project, pk=membership_id).first()
+    if membership is None:
+        raise NotFound("Membership not found.")
+    if membership.role == Role.ADMIN and role != Role.ADMIN and _admin_count(project) <= 1:
+        raise Conflict("A project needs at least one admin; promote someone else first.")
+    membership.role = role
+    membership.save(update_fields=["role", "updated_at"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, project: Project, membership_id) -> None:
+    list(Membership.objects.select_for_update().filter(project=project, role=Role.ADMIN))
+    membership = Membership.objects.select_for_update().filter(project=project, pk=membership_id).first()
+    if membership is None:
+        raise NotFound("Membership not found.")
+    if membership.role == Role.ADMIN and _admin_count(project) <= 1:
+        raise Conflict("A project needs at least one admin; promote someone else first.")
+    membership.delete()
+
+
+def _check_guideline_text(content) -> str:
+    if not isinstance(content, str):
+        raise ApplicationError("Guidelines must be text.", extra={"fields": {"content": ["Must be a string."]}})
+    if "\x00" in content:
+        raise ApplicationError("Guidelines must not contain NUL characters.")
+    if len(content) > MAX_GUIDELINE_CHARS:
+        raise ApplicationError(f"Guidelines are limited to {MAX_GUIDELINE_CHARS} characters.")
+    try:
+        content.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ApplicationError("Guidelines contain an invalid character (lone surrogate).") from exc
+    return content.replace("\r\n", "\n")
+
+
+def guideline_draft_get(*, project: Project) -> GuidelineDraft:
+    draft, _ = GuidelineDraft.objects.get_or_create(project=project)
+    return draft
+
+
+@transaction.atomic
+def guideline_draft_save(*, project: Project, user: User, content: str) -> GuidelineDraft:
+    content = _check_guideline_text(content)
+    draft, _ = GuidelineDraft.objects.select_for_update().get_or_create(project=project)
+    draft.content = content
+    draft.updated_by = user
+    draft.save()
+    return draft
+
+
+@transaction.atomic
+def guideline_version_publish(
+    *, project: Project, user: User, change_note: str, content: str | None = None
+) -> GuidelineVersion:
+    """Freeze the draft (or `content`) into version N+1.
+
+    The project row is locked, so concurrent publishes queue up and get N+1, N+2; the unique
+    (project, number) constraint is the backstop. The publisher acknowledges what they publish.
+    """
+    Project.objects.select_for_update().filter(pk=project.pk).first()
+    change_note = (change_note or "").strip() if isinstance(change_note, str) else ""
+    if not change_note:
+        raise ApplicationError(
+            "Say what changed: a change note is required.", extra={"fields": {"change_note": ["Required."]}}
+        )
+    if len(change_note) > 500:
+        raise ApplicationError("Change notes are at most 500 characters.")
+    if content is None:
+        draft = GuidelineDraft.objects.filter(project=project).first()
+        content = draft.content if draft else ""
+    content = _check_guideline_text(content)
+    if not content.strip():
+        raise ApplicationError("Guidelines cannot be empty.", extra={"fields": {"content": ["Required."]}})
+    current = GuidelineVersion.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0
+    latest = GuidelineVersion.objects.filter(project=project, number=current).first()
+    if latest is not None and latest.content == content:
+        raise Conflict(f"Nothing changed since version {current}.")
+    version = GuidelineVersion.objects.create(
+        project=project, number=current + 1, content=content, change_note=change_note, published_by=user
+    )
+    GuidelineDraft.objects.update_or_create(project=project, defaults={"content": content, "updated_by": user})
+    GuidelineAcknowledgement.objects.get_or_create(user=user, version=version)
+    return version
+
+
+@transaction.atomic
+def guideline_acknowledge(*, project: Project, user: User, number: int) -> GuidelineAcknowledgement:
+    """Acknowledge a version; only the current one can be acknowledged (reading an old one is not enough)."""
+    current = GuidelineVersion.objects.filter(project=project).order_by("-number").first()
+    if current is None:
+        raise ApplicationError("This project has no published guidelines yet.")
+    if str(number) != str(current.number):
+        raise Conflict(
+            f"Version {number} is not the current version; read and acknowledge version {current.number}.",
+            extra={"current_version": current.number},
+        )
+    ack, _ = GuidelineAcknowledgement.objects.get_or_create(user=user, version=current)
+    return ack

@@ -1,0 +1,58 @@
+from django.db.models import Count, Exists, OuterRef, QuerySet
+
+from labelhub.core.exceptions import NotFound
+from labelhub.projects.models import Project, Track
+
+from .models import Candidate, Prompt, PromptImport, PromptTag
+
+FILTER_KEYS = ("track", "tag", "q")
+
+
+def prompt_list(*, project: Project, track: str = "", tag: str = "", q: str = "") -> QuerySet[Prompt]:
+    """Prompts of one project, newest first, with their candidate count (one query per page)."""
+    qs = Prompt.objects.filter(project=project)
+    if track:
+        if track not in Track.values:
+            return qs.none()
+        qs = qs.filter(track=track)
+    if tag:
+        qs = qs.filter(Exists(PromptTag.objects.filter(prompt=OuterRef("pk"), project=project, name=tag)))
+    if q:
+        qs = qs.filter(text__icontains=q)
+    return qs.annotate(candidate_count=Count("candidates")).order_by("-id")
+
+
+def prompt_get(*, project: Project, prompt_id) -> Prompt:
+    try:
+        prompt_id = int(prompt_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound("Prompt not found.") from exc
+    prompt = Prompt.objects.filter(project=project, pk=prompt_id).select_related("created_by").first()
+    if prompt is None:
+        raise NotFound("Prompt not found.")
+    return prompt
+
+
+def prompt_candidates(*, prompt: Prompt) -> QuerySet[Candidate]:
+    return Candidate.objects.filter(prompt=prompt).order_by("id")
+
+
+def prompt_tag_names(*, project: Project, limit: int = 200) -> list[str]:
+    return list(
+        PromptTag.objects.filter(project=project).values_list("name", flat=True).distinct().order_by("name")[:limit]
+    )
+
+
+def prompt_import_get(*, project: Project, import_id) -> PromptImport:
+    try:
+        import_id = int(import_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound("Import not found.") from exc
+    imp = PromptImport.objects.filter(project=project, pk=import_id).first()
+    if imp is None:
+        raise NotFound("Import not found.")
+    return imp
+
+
+def prompt_import_list(*, project: Project, limit: int = 20) -> QuerySet[PromptImport]:
+    return PromptImport.objects.filter(project=project).select_related("created_by").order_by("-id")[:limit]
