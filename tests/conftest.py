@@ -76,8 +76,6 @@ def api():
 @pytest.fixture
 def publish():
     def do(project, user, content, note="change"):
-        return project_services.guideline_version_publish(
-            project=project, user=user, change_note=note, content=content
-        )
+        return project_services.guideline_version_publish(project=project, user=user, change_note=note, content=content)
 
     return do

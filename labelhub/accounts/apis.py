@@ -17,9 +17,7 @@ class MeApi(APIView):
     @extend_schema(responses=OutputSerializer, summary="Who am I, and my roles")
     def get(self, request):
         user = request.user
-        projects = [
-            {"id": p.id, "name": p.name, "role": p.my_role} for p in project_list_for_user(user=user)[:500]
-        ]
+        projects = [{"id": p.id, "name": p.name, "role": p.my_role} for p in project_list_for_user(user=user)[:500]]
         return Response(
             self.OutputSerializer(
                 {

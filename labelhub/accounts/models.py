@@ -7,7 +7,7 @@ from django.db import models
 
 from labelhub.core.models import BaseModel
 
-TOKEN_PREFIX = "lh_"
+TOKEN_PREFIX = "lh_"  # noqa: S105 - a public prefix, not a secret
 
 
 class User(AbstractUser):

@@ -1,3 +1,12 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+# Not namespaced: settings.LOGIN_URL and LOGOUT_REDIRECT_URL refer to "login".
+urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),  # POST only (Django ≥ 5)
+    path("profile/", views.profile, name="profile"),
+    path("profile/tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
+]

@@ -20,8 +20,16 @@ urlpatterns = [
         projects.GuidelineVersionListPublishApi.as_view(),
         name="guidelines",
     ),
-    path("v1/projects/<int:project_id>/guidelines/draft", projects.GuidelineDraftApi.as_view(), name="guideline-draft"),
-    path("v1/projects/<int:project_id>/guidelines/diff", projects.GuidelineDiffApi.as_view(), name="guideline-diff"),
+    path(
+        "v1/projects/<int:project_id>/guidelines/draft",
+        projects.GuidelineDraftApi.as_view(),
+        name="guideline-draft",
+    ),
+    path(
+        "v1/projects/<int:project_id>/guidelines/diff",
+        projects.GuidelineDiffApi.as_view(),
+        name="guideline-diff",
+    ),
     path(
         "v1/projects/<int:project_id>/guidelines/<int:number>",
         projects.GuidelineVersionDetailApi.as_view(),
@@ -34,7 +42,11 @@ urlpatterns = [
     ),
     path("v1/projects/<int:project_id>/prompts", prompts.PromptListApi.as_view(), name="prompts"),
     path("v1/projects/<int:project_id>/prompts/import", prompts.PromptImportApi.as_view(), name="prompt-import"),
-    path("v1/projects/<int:project_id>/prompts/<int:prompt_id>", prompts.PromptDetailApi.as_view(), name="prompt"),
+    path(
+        "v1/projects/<int:project_id>/prompts/<int:prompt_id>",
+        prompts.PromptDetailApi.as_view(),
+        name="prompt",
+    ),
     path(
         "v1/projects/<int:project_id>/prompt-imports/<int:import_id>",
         prompts.PromptImportDetailApi.as_view(),

@@ -10,9 +10,7 @@ def validated_input(serializer_class, data) -> dict:
     allowed = set(serializer_class().fields)
     unknown = {str(k) for k in data} - allowed
     if unknown:
-        raise ApplicationError(
-            f"Unknown field(s): {', '.join(sorted(unknown))}.", extra={"allowed": sorted(allowed)}
-        )
+        raise ApplicationError(f"Unknown field(s): {', '.join(sorted(unknown))}.", extra={"allowed": sorted(allowed)})
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)

@@ -13,3 +13,11 @@ def apply_service_error(form: forms.Form, exc: ApplicationError) -> None:
         if name in form.fields and name not in form.errors:
             for message in messages if isinstance(messages, list) else [messages]:
                 form.add_error(name, str(message))
+
+
+class Form(forms.Form):
+    """Base for the pages' forms: labels without a trailing colon."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)

@@ -21,7 +21,7 @@ class RedactSecretsFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a broken format string must not kill logging
+        except Exception:
             return True
         cleaned = redact(message)
         if cleaned != message:

@@ -11,7 +11,13 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ("name", "demonstration_overlap", "comparison_overlap", "candidates_per_prompt", "created_at")
+    list_display = (
+        "name",
+        "demonstration_overlap",
+        "comparison_overlap",
+        "candidates_per_prompt",
+        "created_at",
+    )
     search_fields = ("name",)
     inlines = [MembershipInline]
 

@@ -217,7 +217,9 @@ class GuidelineDiffApi(APIView):
         access = selectors.project_access(user=request.user, project_id=project_id)
         check_query_params(request, {"from", "to"})
         diff = selectors.guideline_diff(
-            project=access.project, old_number=request.query_params.get("from"), new_number=request.query_params.get("to")
+            project=access.project,
+            old_number=request.query_params.get("from"),
+            new_number=request.query_params.get("to"),
         )
         return Response(
             {

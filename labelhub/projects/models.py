@@ -28,9 +28,7 @@ class Project(BaseModel):
     demonstration_overlap = models.PositiveSmallIntegerField(
         default=1, help_text="Labels wanted per demonstration item."
     )
-    comparison_overlap = models.PositiveSmallIntegerField(
-        default=3, help_text="Labels wanted per comparison item."
-    )
+    comparison_overlap = models.PositiveSmallIntegerField(default=3, help_text="Labels wanted per comparison item.")
     candidates_per_prompt = models.PositiveSmallIntegerField(
         default=2, help_text="Candidate answers to generate per prompt (2..9)."
     )

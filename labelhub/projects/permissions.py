@@ -14,9 +14,7 @@ class Capability(StrEnum):
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
-    Role.ADMIN: frozenset(
-        {Capability.VIEW, Capability.MANAGE, Capability.LABEL, Capability.REVIEW, Capability.EXPORT}
-    ),
+    Role.ADMIN: frozenset({Capability.VIEW, Capability.MANAGE, Capability.LABEL, Capability.REVIEW, Capability.EXPORT}),
     Role.LABELER: frozenset({Capability.VIEW, Capability.LABEL}),
     Role.REVIEWER: frozenset({Capability.VIEW, Capability.LABEL, Capability.REVIEW}),
     Role.ENGINEER: frozenset({Capability.VIEW, Capability.EXPORT}),

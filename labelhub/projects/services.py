@@ -4,7 +4,15 @@ from django.db.models import Max
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 
-from .models import GuidelineAcknowledgement, GuidelineDraft, GuidelineVersion, Membership, Project, Role, Track
+from .models import (
+    GuidelineAcknowledgement,
+    GuidelineDraft,
+    GuidelineVersion,
+    Membership,
+    Project,
+    Role,
+    Track,
+)
 
 MAX_GUIDELINE_CHARS = 200_000
 
@@ -43,7 +51,9 @@ def project_create(
         raise Forbidden("Only site staff can create projects.")
     name = (name or "").strip()
     if not name or len(name) > 200:
-        raise ApplicationError("A project needs a name of 1 to 200 characters.", extra={"fields": {"name": ["Required."]}})
+        raise ApplicationError(
+            "A project needs a name of 1 to 200 characters.", extra={"fields": {"name": ["Required."]}}
+        )
     tracks = _validate_settings(
         tracks=list(Track.values) if tracks is None else tracks,
         demonstration_overlap=demonstration_overlap,
@@ -64,7 +74,14 @@ def project_create(
     return project
 
 
-_UPDATABLE = ("name", "description", "tracks", "demonstration_overlap", "comparison_overlap", "candidates_per_prompt")
+_UPDATABLE = (
+    "name",
+    "description",
+    "tracks",
+    "demonstration_overlap",
+    "comparison_overlap",
+    "candidates_per_prompt",
+)
 
 
 @transaction.atomic
@@ -78,7 +95,9 @@ def project_update(*, project: Project, data: dict) -> Project:
     merged = {f: data.get(f, getattr(project, f)) for f in _UPDATABLE}
     name = (merged["name"] or "").strip() if isinstance(merged["name"], str) else ""
     if not name or len(name) > 200:
-        raise ApplicationError("A project needs a name of 1 to 200 characters.", extra={"fields": {"name": ["Required."]}})
+        raise ApplicationError(
+            "A project needs a name of 1 to 200 characters.", extra={"fields": {"name": ["Required."]}}
+        )
     merged["name"] = name
     merged["tracks"] = _validate_settings(
         tracks=merged["tracks"],

@@ -1,3 +1,23 @@
-from django.urls import path
+from django.urls import include, path
 
-urlpatterns: list = []
+from . import views
+
+app_name = "projects"
+
+P = "projects/<int:project_id>/"
+
+urlpatterns = [
+    path("", views.project_list, name="list"),
+    path("projects/new/", views.project_create, name="create"),
+    path(P, views.project_detail, name="detail"),
+    path(P + "settings/", views.project_settings, name="settings"),
+    path(P + "members/", views.members, name="members"),
+    path(P + "members/<int:membership_id>/role/", views.member_role, name="member-role"),
+    path(P + "members/<int:membership_id>/remove/", views.member_remove, name="member-remove"),
+    path(P + "guidelines/", views.guidelines, name="guidelines"),
+    path(P + "guidelines/v/<int:number>/", views.guideline_version, name="guideline-version"),
+    path(P + "guidelines/diff/", views.guideline_diff, name="guideline-diff"),
+    path(P + "guidelines/edit/", views.guideline_edit, name="guideline-edit"),
+    path(P + "guidelines/acknowledge/", views.guideline_acknowledge, name="guideline-acknowledge"),
+    path(P + "prompts/", include("labelhub.prompts.urls")),
+]

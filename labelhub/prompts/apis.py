@@ -199,9 +199,7 @@ class PromptImportApi(APIView):
             return Response(body, status=code)
         services.prompt_import_enqueue(prompt_import=imp)
         body = PromptImportOutput(imp).data
-        body["status_url"] = request.build_absolute_uri(
-            f"/api/v1/projects/{access.project.pk}/prompt-imports/{imp.pk}"
-        )
+        body["status_url"] = request.build_absolute_uri(f"/api/v1/projects/{access.project.pk}/prompt-imports/{imp.pk}")
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 

@@ -56,3 +56,27 @@ def prompt_import_get(*, project: Project, import_id) -> PromptImport:
 
 def prompt_import_list(*, project: Project, limit: int = 20) -> QuerySet[PromptImport]:
     return PromptImport.objects.filter(project=project).select_related("created_by").order_by("-id")[:limit]
+
+
+def prompt_count(*, project: Project) -> int:
+    """How many prompts the project holds (one COUNT, no joins)."""
+    return Prompt.objects.filter(project=project).count()
+
+
+def prompt_page(
+    *, project: Project, track: str = "", tag: str = "", q: str = "", before=None, size: int = 50
+) -> tuple[list[Prompt], int | None]:
+    """One keyset page of `prompt_list` (newest first): prompts with id < `before`.
+
+    Returns (prompts, next_before): fetches size + 1 rows to know whether an older page exists,
+    so the filtered set is never COUNTed. `next_before` is None on the last page."""
+    qs = prompt_list(project=project, track=track, tag=tag, q=q)
+    if before not in (None, ""):
+        try:
+            qs = qs.filter(id__lt=int(before))
+        except (TypeError, ValueError) as exc:
+            raise NotFound("No such page.") from exc
+    rows = list(qs[: size + 1])
+    if len(rows) > size:
+        return rows[:size], rows[size - 1].pk
+    return rows, None

@@ -86,6 +86,27 @@ def prompt_import_create(
     )
 
 
+def prompt_import_start(
+    *, project: Project, user: User, chunks: Iterator[bytes], filename: str, content_type: str = ""
+) -> PromptImport:
+    """Spool an upload and import it: inline when it is small (the import returned is finished,
+    done or failed), else by a worker (the import returned is queued; poll it)."""
+    path, size, lines = spool_upload(chunks=chunks, max_bytes=settings.PROMPT_IMPORT_MAX_FILE_BYTES)
+    imp = prompt_import_create(
+        project=project,
+        user=user,
+        path=path,
+        filename=filename,
+        file_format=guess_format(filename, content_type),
+        size=size,
+        lines=lines,
+    )
+    if lines <= settings.PROMPT_IMPORT_SYNC_MAX_LINES:
+        return prompt_import_run(import_id=imp.pk)
+    prompt_import_enqueue(prompt_import=imp)
+    return imp
+
+
 def prompt_import_enqueue(*, prompt_import: PromptImport) -> None:
     """Send the import to a worker once the row is committed. If the broker is unreachable the
     import is marked failed with a clear message instead of sitting 'queued' forever."""
@@ -96,7 +117,7 @@ def prompt_import_enqueue(*, prompt_import: PromptImport) -> None:
     def send():
         try:
             prompt_import_task.apply_async(kwargs={"import_id": import_id}, queue="imports")
-        except Exception as exc:  # noqa: BLE001 - any broker failure
+        except Exception as exc:
             logger.error("could not enqueue prompt import %s: %s", import_id, type(exc).__name__)
             _fail(import_id, "The task queue is unreachable; the file was not imported. Try again shortly.")
 
@@ -146,7 +167,10 @@ def _parse(imp: PromptImport, project: Project) -> tuple[list[ParsedPrompt], lis
                         error_count += 1
                         if len(errors) < MAX_REPORTED_ERRORS:
                             errors.append(
-                                {"line": item.line, "message": f"duplicate id {item.external_id!r} (first on line {first})"}
+                                {
+                                    "line": item.line,
+                                    "message": f"duplicate id {item.external_id!r} (first on line {first})",
+                                }
                             )
                         continue
                 good.append(item)
@@ -213,7 +237,9 @@ def _write(*, imp: PromptImport, project: Project, items: list[ParsedPrompt]) ->
             batch_size=BATCH,
         )
         tag_rows = [
-            PromptTag(project=project, prompt_id=row.pk, name=tag) for row, p in zip(rows, chunk, strict=True) for tag in p.tags
+            PromptTag(project=project, prompt_id=row.pk, name=tag)
+            for row, p in zip(rows, chunk, strict=True)
+            for tag in p.tags
         ]
         PromptTag.objects.bulk_create(tag_rows, batch_size=BATCH)
         cand_rows = [

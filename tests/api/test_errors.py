@@ -61,7 +61,8 @@ def test_unknown_fields_are_rejected_with_the_allowed_list(admin_client, project
 @pytest.mark.django_db
 def test_validation_errors_name_the_field(admin_client, project):
     body = _assert_error(
-        admin_client.patch(f"/api/v1/projects/{project.pk}", {"candidates_per_prompt": 40}, format="json"), 400
+        admin_client.patch(f"/api/v1/projects/{project.pk}", {"candidates_per_prompt": 40}, format="json"),
+        400,
     )
     assert "candidates_per_prompt" in body["extra"]["fields"]
 

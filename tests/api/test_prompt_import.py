@@ -28,7 +28,13 @@ GOOD = {"prompt": "What is 2+2?"}
 @pytest.mark.django_db
 def test_import_jsonl_with_every_field(admin, project):
     content = _lines(
-        {"id": "a1", "prompt": "Say hi", "tags": ["greet", "short"], "track": "harmless", "metadata": {"src": "x"}},
+        {
+            "id": "a1",
+            "prompt": "Say hi",
+            "tags": ["greet", "short"],
+            "track": "harmless",
+            "metadata": {"src": "x"},
+        },
         {
             "id": 7,
             "messages": [
@@ -71,7 +77,10 @@ BAD_LINES = [
     (json.dumps([1, 2]).encode(), "JSON object"),
     (json.dumps({"text": "x"}).encode(), "unknown key"),
     (json.dumps({"prompt": "   "}).encode(), "empty"),
-    (json.dumps({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}).encode(), "last message must be from the user"),
+    (
+        json.dumps({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}).encode(),
+        "last message must be from the user",
+    ),
     (json.dumps({"messages": [{"role": "robot", "content": "q"}]}).encode(), "unknown"),
     (json.dumps({"prompt": "nul \u0000 here"}).encode(), "NUL"),
     (b'{"prompt": "nul byte \x00 raw"}', "NUL"),
@@ -156,10 +165,7 @@ def test_unicode_round_trips_exactly(admin, project):
 
 @pytest.mark.django_db
 def test_csv_import(admin, project):
-    content = (
-        'prompt,id,tags,track,metadata\n"Hello, world",c1,"a, b",harmless,"{""k"": 1}"\n'
-        '"multi\nline",c2,,,\n'
-    ).encode()
+    content = b'prompt,id,tags,track,metadata\n"Hello, world",c1,"a, b",harmless,"{""k"": 1}"\n"multi\nline",c2,,,\n'
     response = _post(admin, project, content, name="p.csv")
     assert response.status_code == 201, response.content
     p1 = Prompt.objects.get(external_id="c1")
@@ -178,7 +184,10 @@ def test_csv_errors_have_line_numbers(admin, project):
 @pytest.mark.django_db
 def test_raw_body_import(admin, project):
     response = admin.generic(
-        "POST", f"/api/v1/projects/{project.pk}/prompts/import", _lines(GOOD), content_type="application/jsonl"
+        "POST",
+        f"/api/v1/projects/{project.pk}/prompts/import",
+        _lines(GOOD),
+        content_type="application/jsonl",
     )
     assert response.status_code == 201, response.content
     assert Prompt.objects.count() == 1
@@ -207,7 +216,9 @@ def test_large_file_goes_to_the_background(admin, project, settings, django_capt
 
 
 @pytest.mark.django_db
-def test_broker_down_marks_import_failed_not_stuck(admin, project, settings, django_capture_on_commit_callbacks, monkeypatch):
+def test_broker_down_marks_import_failed_not_stuck(
+    admin, project, settings, django_capture_on_commit_callbacks, monkeypatch
+):
     settings.PROMPT_IMPORT_SYNC_MAX_LINES = 1
     from labelhub.prompts import tasks
 

@@ -83,7 +83,9 @@ def test_role_matrix(world, members, api, who):
         else:
             expected = 403
         if response.status_code != expected:
-            failures.append(f"#{i} {method.upper()} {url}: {response.status_code} != {expected} {response.content[:200]!r}")
+            failures.append(
+                f"#{i} {method.upper()} {url}: {response.status_code} != {expected} {response.content[:200]!r}"
+            )
         if response.status_code >= 400:
             body_json = response.json()
             assert set(body_json) == {"message", "extra"}, (url, body_json)
@@ -127,9 +129,12 @@ def test_member_of_b_gets_404_on_every_object_of_a(world, make_project, api, sta
         f"/api/v1/projects/{b.pk}/members/{world['target'].pk}",
     ):
         assert client.get(url).status_code in (404, 405), url
-    assert client.patch(
-        f"/api/v1/projects/{b.pk}/members/{world['target'].pk}", {"role": "admin"}, format="json"
-    ).status_code == 404
+    assert (
+        client.patch(
+            f"/api/v1/projects/{b.pk}/members/{world['target'].pk}", {"role": "admin"}, format="json"
+        ).status_code
+        == 404
+    )
     assert Membership.objects.get(pk=world["target"].pk).role == LABELER
     assert client.get(f"/api/v1/projects/{a}").status_code == 404
 
@@ -150,7 +155,10 @@ def test_last_admin_cannot_be_demoted_or_removed(make_project, api, staff):
     project = make_project("Solo")
     me = Membership.objects.get(project=project, user=staff)
     client = api(staff)
-    assert client.patch(f"/api/v1/projects/{project.pk}/members/{me.pk}", {"role": "labeler"}, format="json").status_code == 409
+    assert (
+        client.patch(f"/api/v1/projects/{project.pk}/members/{me.pk}", {"role": "labeler"}, format="json").status_code
+        == 409
+    )
     assert client.delete(f"/api/v1/projects/{project.pk}/members/{me.pk}").status_code == 409
     me.refresh_from_db()
     assert me.role == ADMIN

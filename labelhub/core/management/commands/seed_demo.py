@@ -68,7 +68,9 @@ class Command(BaseCommand):
         os.close(fd)
         shutil.copyfile(DEMO_DIR / "prompts.jsonl", tmp)
         with open(tmp, "rb") as src:
-            path, size, lines = prompt_services.spool_upload(chunks=iter(lambda: src.read(1 << 16), b""), max_bytes=1 << 24)
+            path, size, lines = prompt_services.spool_upload(
+                chunks=iter(lambda: src.read(1 << 16), b""), max_bytes=1 << 24
+            )
         os.unlink(tmp)
         imp = prompt_services.prompt_import_create(
             project=project,

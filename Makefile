@@ -1,0 +1,51 @@
+# Developer entry points. Scripts live in scripts/; see each for details.
+#
+#   make run                      local server + worker + Redis on http://127.0.0.1:$(PORT)/
+#   make test PYTEST_ARGS='-x -k import'
+#   make lint
+#   make bench-import BENCH_ARGS='...'
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PORT ?= 8000
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+# Passed to the scripts through the environment (no quoting trouble).
+export PORT PYTEST_ARGS BENCH_ARGS
+
+LINT_PATHS := labelhub tests bench
+
+.PHONY: help venv run test lint bench-import clean distclean
+
+help:
+	@echo "make run            local server (DEBUG, SQLite, embedded Redis + Celery worker); PORT=$(PORT)"
+	@echo "make test           pytest against a throwaway PostgreSQL + Redis; PYTEST_ARGS='...'"
+	@echo "make lint           ruff check + ruff format --check on $(LINT_PATHS)"
+	@echo "make bench-import   bench/bench_import.py against a throwaway PostgreSQL + Redis; BENCH_ARGS='...'"
+	@echo "make venv           create .venv from requirements.lock (no-op when up to date)"
+	@echo "make clean          remove caches, collected static files and .run/"
+	@echo "make distclean      clean, plus .venv, db.sqlite3 and media/"
+
+venv:
+	@bash scripts/venv.sh
+
+run:
+	@bash scripts/run.sh
+
+test:
+	@bash scripts/test.sh
+
+lint: venv
+	.venv/bin/ruff check $(LINT_PATHS)
+	.venv/bin/ruff format --check $(LINT_PATHS)
+
+bench-import: venv
+	DEBUG="$${DEBUG:-true}" PYTHONPATH="$(CURDIR)" bash scripts/with-services.sh .venv/bin/python bench/bench_import.py $$BENCH_ARGS
+
+clean:
+	rm -rf .run staticfiles test-results .pytest_cache .ruff_cache
+	find . -path ./.venv -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean
+	rm -rf .venv db.sqlite3 db.sqlite3-journal db.sqlite3-wal db.sqlite3-shm media

@@ -1,0 +1,76 @@
+from django import forms
+
+from labelhub.core.forms import Form
+
+from .models import Role, Track
+from .services import MAX_GUIDELINE_CHARS
+
+
+class ProjectForm(Form):
+    """Create a project or edit its settings (validated again by the services)."""
+
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    tracks = forms.MultipleChoiceField(
+        choices=Track.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=Track.values,
+        help_text="Tracks enabled in this project.",
+    )
+    demonstration_overlap = forms.IntegerField(
+        min_value=1, max_value=50, initial=1, help_text="Labels wanted per demonstration item (1–50)."
+    )
+    comparison_overlap = forms.IntegerField(
+        min_value=1, max_value=50, initial=3, help_text="Labels wanted per comparison item (1–50)."
+    )
+    candidates_per_prompt = forms.IntegerField(
+        min_value=2, max_value=9, initial=2, help_text="Candidate answers to generate per prompt (2–9)."
+    )
+
+    @classmethod
+    def for_project(cls, project, data=None) -> "ProjectForm":
+        initial = {name: getattr(project, name) for name in cls.base_fields}
+        return cls(data, initial=initial)
+
+
+class MemberAddForm(Form):
+    username = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.LABELER)
+
+
+class MemberRoleForm(Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class GuidelineEditForm(Form):
+    content = forms.CharField(
+        label="Guidelines (Markdown)",
+        required=False,
+        strip=False,
+        max_length=MAX_GUIDELINE_CHARS,
+        widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "true", "class": "editor"}),
+    )
+    change_note = forms.CharField(
+        label="Change note",
+        required=False,
+        max_length=500,
+        help_text="Required to publish: say what changed, for the people who acknowledged the last version.",
+        # `required` in HTML for the Publish button; Save and Preview use formnovalidate.
+        widget=forms.TextInput(attrs={"required": True, "autocomplete": "off"}),
+    )
+
+
+DIFF_MODES = (("unified", "Unified"), ("side", "Side by side"))
+
+
+class GuidelineDiffForm(Form):
+    """Pick two versions (0 = nothing) and a layout. Bound to request.GET."""
+
+    mode = forms.ChoiceField(choices=DIFF_MODES, required=False, widget=forms.RadioSelect, initial="unified")
+
+    def __init__(self, *args, numbers: list[int], **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(str(n), f"v{n}") for n in numbers]
+        self.fields["from"] = forms.TypedChoiceField(label="From", choices=[("0", "(nothing)"), *choices], coerce=int)
+        self.fields["to"] = forms.TypedChoiceField(label="To", choices=choices, coerce=int)
+        self.order_fields(["from", "to", "mode"])

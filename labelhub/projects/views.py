@@ -1,0 +1,271 @@
+"""Project pages: list, create, overview, settings, members and guidelines.
+
+Each view parses input, calls one selector or service, and renders. Access is checked by
+`project_view` (404 for non-members, 403 for a role without the capability).
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from labelhub.core.exceptions import ApplicationError
+from labelhub.core.forms import apply_service_error
+from labelhub.core.htmx import partial
+from labelhub.prompts.selectors import prompt_count
+
+from . import selectors, services
+from .decorators import project_context, project_view
+from .forms import GuidelineDiffForm, GuidelineEditForm, MemberAddForm, MemberRoleForm, ProjectForm
+from .permissions import Capability
+
+
+@login_required
+def project_list(request):
+    projects = selectors.project_list_for_user(user=request.user)
+    return render(request, "projects/list.html", {"projects": projects})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_create(request):
+    if not request.user.is_staff:
+        raise PermissionDenied("Only site staff can create projects.")
+    form = ProjectForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = services.project_create(user=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, f"Project “{project.name}” created. You are its admin.")
+            return redirect("projects:detail", project_id=project.pk)
+    status = 400 if form.is_bound else 200
+    return render(request, "projects/create.html", {"form": form}, status=status)
+
+
+@project_view()
+def project_detail(request, access):
+    project = access.project
+    current = selectors.guideline_version_current(project=project)
+    acked = selectors.guideline_acknowledged_number(project=project, user=request.user)
+    context = project_context(
+        access,
+        "overview",
+        current=current,
+        acknowledged_number=acked,
+        needs_ack=current is not None and acked != current.number,
+        prompt_count=prompt_count(project=project),
+        member_count=selectors.membership_list(project=project).count(),
+    )
+    return render(request, "projects/detail.html", context)
+
+
+@project_view(Capability.MANAGE)
+@require_http_methods(["GET", "POST"])
+def project_settings(request, access):
+    form = ProjectForm.for_project(access.project, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.project_update(project=access.project, data=form.cleaned_data)
+        except ApplicationError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect("projects:detail", project_id=access.project.pk)
+    status = 400 if form.is_bound else 200
+    return render(request, "projects/settings.html", project_context(access, "settings", form=form), status=status)
+
+
+# Members ---------------------------------------------------------------------------------------
+
+
+def _members_page(request, access, *, add_form=None, row_errors=None, status=200):
+    members = selectors.membership_list(project=access.project)
+    acks = selectors.guideline_acknowledgements(project=access.project)
+    current = selectors.guideline_version_current(project=access.project)
+    rows = [
+        {
+            "membership": m,
+            "form": MemberRoleForm(initial={"role": m.role}, auto_id=f"id_m{m.pk}_%s"),
+            "acked": acks.get(m.user_id),
+            "error": (row_errors or {}).get(m.pk),
+        }
+        for m in members
+    ]
+    context = project_context(access, "members", rows=rows, add_form=add_form or MemberAddForm(), current=current)
+    return render(request, "projects/members.html", context, status=status)
+
+
+@project_view(Capability.MANAGE)
+@require_http_methods(["GET", "POST"])
+def members(request, access):
+    """The member list; POST adds a member."""
+    if request.method == "GET":
+        return _members_page(request, access)
+    form = MemberAddForm(request.POST)
+    if form.is_valid():
+        try:
+            membership = services.membership_add(project=access.project, **form.cleaned_data)
+        except ApplicationError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, f"{membership.user.username} added as {membership.get_role_display()}.")
+            return redirect("projects:members", project_id=access.project.pk)
+    return _members_page(request, access, add_form=form, status=400)
+
+
+@project_view(Capability.MANAGE)
+@require_POST
+def member_role(request, access, membership_id: int):
+    form = MemberRoleForm(request.POST)
+    if not form.is_valid():
+        return _members_page(request, access, row_errors={membership_id: "Choose a valid role."}, status=400)
+    try:
+        membership = services.membership_set_role(
+            project=access.project, membership_id=membership_id, role=form.cleaned_data["role"]
+        )
+    except ApplicationError as exc:
+        if exc.status_code == 404:
+            raise
+        return _members_page(request, access, row_errors={membership_id: exc.message}, status=409)
+    messages.success(request, f"{membership.user.username} is now {membership.get_role_display()}.")
+    return redirect("projects:members", project_id=access.project.pk)
+
+
+@project_view(Capability.MANAGE)
+@require_POST
+def member_remove(request, access, membership_id: int):
+    try:
+        services.membership_remove(project=access.project, membership_id=membership_id)
+    except ApplicationError as exc:
+        if exc.status_code == 404:
+            raise
+        return _members_page(request, access, row_errors={membership_id: exc.message}, status=409)
+    messages.success(request, "Member removed.")
+    if not selectors.project_list_for_user(user=request.user).filter(pk=access.project.pk).exists():
+        return redirect("projects:list")  # an admin removed themself
+    return redirect("projects:members", project_id=access.project.pk)
+
+
+# Guidelines ------------------------------------------------------------------------------------
+
+
+@project_view()
+def guidelines(request, access):
+    project = access.project
+    versions = list(selectors.guideline_version_list(project=project))
+    context = project_context(
+        access,
+        "guidelines",
+        current=versions[0] if versions else None,
+        versions=versions,
+        acknowledged_number=selectors.guideline_acknowledged_number(project=project, user=request.user),
+    )
+    return render(request, "projects/guidelines.html", context)
+
+
+@project_view()
+def guideline_version(request, access, number: int):
+    version = selectors.guideline_version_get(project=access.project, number=number)
+    current = selectors.guideline_version_current(project=access.project)
+    context = project_context(access, "guidelines", version=version, current=current)
+    return render(request, "projects/guideline_version.html", context)
+
+
+@project_view()
+def guideline_diff(request, access):
+    """?from=A&to=B&mode=unified|side — `from` 0 means the diff from nothing."""
+    project = access.project
+    numbers = list(selectors.guideline_version_list(project=project).values_list("number", flat=True))
+    if not numbers:
+        return render(request, "projects/guideline_diff.html", project_context(access, "guidelines", diff=None))
+    to = request.GET.get("to") or numbers[0]
+    try:
+        default_from = max(int(to) - 1, 0)
+    except ValueError:
+        default_from = 0
+    data = {
+        "to": to,
+        "from": request.GET.get("from") or default_from,
+        "mode": request.GET.get("mode") or "unified",
+    }
+    form = GuidelineDiffForm(data, numbers=numbers)
+    diff = selectors.guideline_diff(project=project, old_number=data["from"], new_number=data["to"])
+    mode = "side" if data["mode"] == "side" else "unified"
+    context = project_context(access, "guidelines", diff=diff, form=form, mode=mode)
+    return render(request, "projects/guideline_diff.html", context)
+
+
+@project_view(Capability.MANAGE)
+@require_http_methods(["GET", "POST"])
+def guideline_edit(request, access):
+    """Edit the draft. POST action=save | preview | publish. A preview requested by htmx gets the
+    `preview` partial only; without JavaScript the whole page comes back with the preview."""
+    project = access.project
+    current = selectors.guideline_version_current(project=project)
+    context = project_context(
+        access,
+        "guidelines",
+        current=current,
+        next_number=(current.number if current else 0) + 1,
+        preview=None,
+    )
+    status = 200
+    if request.method == "GET":
+        form = GuidelineEditForm(initial={"content": services.guideline_draft_get(project=project).content})
+    else:
+        form = GuidelineEditForm(request.POST)
+        action = request.POST.get("action")
+        if not form.is_valid():
+            status = 400
+        elif action == "preview":
+            context["preview"] = form.cleaned_data["content"]
+        elif action == "save":
+            try:
+                services.guideline_draft_save(project=project, user=request.user, content=form.cleaned_data["content"])
+            except ApplicationError as exc:
+                apply_service_error(form, exc)
+                status = 400
+            else:
+                messages.success(request, "Draft saved.")
+                return redirect("projects:guideline-edit", project_id=project.pk)
+        elif action == "publish":
+            try:
+                version = services.guideline_version_publish(
+                    project=project,
+                    user=request.user,
+                    change_note=form.cleaned_data["change_note"],
+                    content=form.cleaned_data["content"],
+                )
+            except ApplicationError as exc:
+                apply_service_error(form, exc)
+                status = 409 if exc.status_code == 409 else 400
+            else:
+                messages.success(request, f"Published version {version.number}.")
+                return redirect("projects:guidelines", project_id=project.pk)
+        else:
+            form.add_error(None, "Unknown action.")
+            status = 400
+        if action == "preview" and request.htmx:
+            # htmx does not swap 4xx responses: the partial shows its own errors with a 200.
+            context["form"] = form
+            return render(request, partial(request, "projects/guideline_edit.html", "preview"), context)
+    context["form"] = form
+    return render(request, "projects/guideline_edit.html", context, status=status)
+
+
+@project_view()
+@require_POST
+def guideline_acknowledge(request, access):
+    try:
+        ack = services.guideline_acknowledge(
+            project=access.project, user=request.user, number=request.POST.get("number", "")
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"You acknowledged version {ack.version.number} of the guidelines.")
+    back = "projects:guidelines" if request.POST.get("back") == "guidelines" else "projects:detail"
+    return redirect(back, project_id=access.project.pk)

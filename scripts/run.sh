@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Local development server (`make run`): everything labelhub needs, on this
+# machine, with one command.
+#
+#   make run              # http://127.0.0.1:8000/
+#   make run PORT=8080
+#
+# - .venv from requirements.lock (skipped when up to date)
+# - a private Redis (Celery broker) on a free port, data under .run/redis
+# - DEBUG=true unless DEBUG is set (environment or .env); SQLite unless
+#   DATABASE_URL is set
+# - migrate, collectstatic, seed_demo (prints the demo logins)
+# - a Celery worker and `manage.py runserver 0.0.0.0:$PORT`
+# Ctrl-C stops everything this script started.
+set -euo pipefail
+LOG_PREFIX="run"
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$LABELHUB_ROOT"
+
+PORT=${PORT:-8000}
+CELERY_QUEUES=${CELERY_QUEUES:-default,imports}
+RUN_DIR=$LABELHUB_ROOT/.run
+PY=$LABELHUB_ROOT/.venv/bin/python
+
+port_is_free "$PORT" || die "port $PORT is already in use (try: make run PORT=8001)"
+
+ensure_venv
+ensure_debian_packages redis-server
+
+# Process groups started here (each child runs in its own session via setsid,
+# so one kill reaches its whole tree: runserver's reloader, Celery's pool...).
+PIDS=()
+NAMES=()
+
+start_bg() {  # start_bg NAME CMD...
+    local name=$1
+    shift
+    setsid "$@" &
+    PIDS+=("$!")
+    NAMES+=("$name")
+}
+
+# shellcheck disable=SC2317  # invoked by the trap
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM HUP
+    trap '' PIPE  # a closed terminal/pipe must not cut the cleanup short
+    set +e
+    if [[ ${#PIDS[@]} -gt 0 ]]; then
+        log "stopping..."
+        # Reverse start order: web and worker first, the broker last.
+        local i
+        for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+            stop_group "${PIDS[i]}" 15
+        done
+    fi
+    rm -rf "$RUN_DIR/redis"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# --- Redis, private to this run ----------------------------------------------
+read -r REDIS_PORT < <(free_ports 1)
+mkdir -p "$RUN_DIR/redis"
+start_bg redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$RUN_DIR/redis" \
+    --save '' --appendonly no --daemonize no --logfile "$RUN_DIR/redis.log"
+# shellcheck disable=SC2317  # called through wait_until
+redis_ready() { [[ $(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]; }
+wait_until 30 "Redis on port $REDIS_PORT" redis_ready || {
+    tail -n 20 "$RUN_DIR/redis.log" >&2 || true
+    die "Redis did not start"
+}
+export CELERY_BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"
+
+# --- Django ------------------------------------------------------------------
+# DEBUG defaults to true for local work, unless set in the environment or in
+# the .env file that labelhub.settings reads.
+if [[ -z ${DEBUG+x} ]] && ! grep -qsE '^[[:space:]]*(export[[:space:]]+)?DEBUG[[:space:]]*=' "${LABELHUB_ENV_FILE:-.env}"; then
+    export DEBUG=true
+fi
+export PYTHONPATH="$LABELHUB_ROOT${PYTHONPATH:+:$PYTHONPATH}"
+
+"$PY" manage.py migrate --noinput
+"$PY" manage.py collectstatic --noinput -v 0
+"$PY" manage.py seed_demo
+
+# --- Model server (hook) ------------------------------------------------------
+# The embedded model server for generation is started here by a later issue:
+# start it with `start_bg inference CMD...` on a free port (free_ports 1), wait
+# for it with wait_until, and export INFERENCE_BASE_URL=http://127.0.0.1:PORT/v1
+# before the worker and web server below start, so both inherit it.
+
+# --- Worker and web ------------------------------------------------------------
+start_bg worker "$LABELHUB_ROOT/.venv/bin/celery" -A labelhub worker -Q "$CELERY_QUEUES" -l info
+start_bg web "$PY" manage.py runserver "0.0.0.0:$PORT"
+
+WEB_PID=${PIDS[-1]}
+for _ in $(seq 300); do
+    if tcp_open 127.0.0.1 "$PORT"; then
+        log "labelhub is running at http://127.0.0.1:$PORT/"
+        log "the demo logins were printed above by seed_demo; press Ctrl-C to stop"
+        break
+    fi
+    kill -0 "$WEB_PID" 2>/dev/null || break
+    sleep 0.2
+done
+
+# Run until Ctrl-C, or until one of the processes exits on its own. (Polling,
+# not `wait -n`: a child that already exited and was reaped would not wake it.)
+while :; do
+    for i in "${!PIDS[@]}"; do
+        if ! kill -0 "${PIDS[i]}" 2>/dev/null; then
+            set +e
+            wait "${PIDS[i]}"
+            rc=$?
+            set -e
+            log "${NAMES[i]} exited (status $rc); stopping the rest"
+            exit 1
+        fi
+    done
+    sleep 1 &
+    wait $! || true
+done
