@@ -33,7 +33,7 @@ class ProjectListCreateApi(APIView):
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, max_length=20_000, default="")
         tracks = serializers.ListField(
-            child=serializers.ChoiceField(choices=Track.values), required=False, min_length=1
+            child=serializers.ChoiceField(choices=Track.choices), required=False, min_length=1
         )
         demonstration_overlap = serializers.IntegerField(required=False, min_value=1, max_value=50, default=1)
         comparison_overlap = serializers.IntegerField(required=False, min_value=1, max_value=50, default=3)
@@ -58,7 +58,7 @@ class ProjectDetailApi(APIView):
         name = serializers.CharField(max_length=200, required=False)
         description = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
         tracks = serializers.ListField(
-            child=serializers.ChoiceField(choices=Track.values), required=False, min_length=1
+            child=serializers.ChoiceField(choices=Track.choices), required=False, min_length=1
         )
         demonstration_overlap = serializers.IntegerField(required=False, min_value=1, max_value=50)
         comparison_overlap = serializers.IntegerField(required=False, min_value=1, max_value=50)
@@ -88,7 +88,7 @@ class MembershipOutput(serializers.Serializer):
 class MembershipListCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
-        role = serializers.ChoiceField(choices=Role.values)
+        role = serializers.ChoiceField(choices=Role.choices)
 
     @extend_schema(responses=MembershipOutput(many=True), summary="Members (project admins)")
     def get(self, request, project_id):
@@ -108,7 +108,7 @@ class MembershipListCreateApi(APIView):
 
 class MembershipDetailApi(APIView):
     class InputSerializer(serializers.Serializer):
-        role = serializers.ChoiceField(choices=Role.values)
+        role = serializers.ChoiceField(choices=Role.choices)
 
     @extend_schema(request=InputSerializer, responses=MembershipOutput, summary="Change a member's role")
     def patch(self, request, project_id, membership_id):

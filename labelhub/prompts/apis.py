@@ -13,7 +13,7 @@ from labelhub.projects.permissions import Capability
 from labelhub.projects.selectors import project_access
 
 from . import selectors, services
-from .models import ImportStatus
+from .models import ImportStatus, MessageRole
 
 
 class PromptSummaryOutput(serializers.Serializer):
@@ -27,7 +27,7 @@ class PromptSummaryOutput(serializers.Serializer):
 
 
 class MessageOutput(serializers.Serializer):
-    role = serializers.ChoiceField(choices=["system", "user", "assistant"])
+    role = serializers.ChoiceField(choices=MessageRole.choices)
     content = serializers.CharField()
 
 
@@ -179,25 +179,17 @@ class PromptImportApi(APIView):
                 "Send multipart/form-data with a file field, or a raw body as application/jsonl or text/csv.",
                 status_code=415,
             )
-        file_format = services.guess_format(filename, content_type)
-        path, size, lines = services.spool_upload(chunks=chunks, max_bytes=limit)
-        imp = services.prompt_import_create(
-            project=access.project,
-            user=request.user,
-            path=path,
-            filename=filename,
-            file_format=file_format,
-            size=size,
-            lines=lines,
+        imp = services.prompt_import_start(
+            project=access.project, user=request.user, chunks=chunks, filename=filename, content_type=content_type
         )
-        if lines <= settings.PROMPT_IMPORT_SYNC_MAX_LINES:
-            imp = services.prompt_import_run(import_id=imp.pk)
-            code = status.HTTP_201_CREATED if imp.status == ImportStatus.DONE else status.HTTP_400_BAD_REQUEST
+        if imp.is_finished:
             body = PromptImportOutput(imp).data
-            if code == status.HTTP_400_BAD_REQUEST:
-                body = {"message": imp.message, "extra": {"errors": imp.errors, "import": body}}
-            return Response(body, status=code)
-        services.prompt_import_enqueue(prompt_import=imp)
+            if imp.status == ImportStatus.DONE:
+                return Response(body, status=status.HTTP_201_CREATED)
+            return Response(
+                {"message": imp.message, "extra": {"errors": imp.errors, "import": body}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         body = PromptImportOutput(imp).data
         body["status_url"] = request.build_absolute_uri(f"/api/v1/projects/{access.project.pk}/prompt-imports/{imp.pk}")
         return Response(body, status=status.HTTP_202_ACCEPTED)

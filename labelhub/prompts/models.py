@@ -14,7 +14,8 @@ class MessageRole(models.TextChoices):
 class Prompt(BaseModel):
     """A conversation to answer: a list of {role, content} messages whose last one is from the user."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="prompts")
+    # Indexed through the composite indexes and constraints below, which all start with project.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="prompts", db_index=False)
     external_id = models.CharField(max_length=200, null=True, blank=True)
     messages = models.JSONField()
     # The last user message, denormalised for lists and search (the conversation stays in `messages`).
@@ -23,11 +24,12 @@ class Prompt(BaseModel):
     track = models.CharField(max_length=16, choices=Track.choices, default=Track.HELPFUL)
     metadata = models.JSONField(default=dict, blank=True)
     content_hash = models.CharField(max_length=64)
+    # Not indexed: only read per prompt; deleting a user or an import (rare) scans.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     source_import = models.ForeignKey(
-        "PromptImport", on_delete=models.SET_NULL, null=True, blank=True, related_name="prompts"
+        "PromptImport", on_delete=models.SET_NULL, null=True, blank=True, related_name="prompts", db_index=False
     )
 
     class Meta:
@@ -46,8 +48,8 @@ class Prompt(BaseModel):
             models.CheckConstraint(condition=models.Q(track__in=Track.values), name="prompt_track_valid"),
         ]
         indexes = [
+            models.Index(fields=["project", "id"], name="prompt_project_id"),
             models.Index(fields=["project", "track", "id"], name="prompt_project_track"),
-            models.Index(fields=["project", "content_hash"], name="prompt_project_hash"),
         ]
 
     def __str__(self) -> str:
@@ -57,8 +59,8 @@ class Prompt(BaseModel):
 class PromptTag(models.Model):
     """One row per (prompt, tag): an indexed join for tag filters on PostgreSQL and SQLite alike."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
-    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="tag_rows")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="tag_rows", db_index=False)
     name = models.CharField(max_length=64)
 
     class Meta:

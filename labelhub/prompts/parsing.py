@@ -8,8 +8,11 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+
+import orjson
 
 ROLES = ("system", "user", "assistant")
 ALLOWED_KEYS = ("prompt", "messages", "id", "tags", "track", "metadata", "candidates")
@@ -46,6 +49,10 @@ class LineError:
         return {"line": self.line, "message": self.message}
 
 
+# JSON escapes that decode to NUL or to a UTF-16 surrogate half.
+_RISKY_ESCAPE = re.compile(r"\\u(?:0000|[dD][89abcdefABCDEF][0-9a-fA-F]{2})")
+
+
 class _Invalid(ValueError):
     pass
 
@@ -55,8 +62,19 @@ def _reject_constant(name: str):
 
 
 def content_hash(messages: list[dict]) -> str:
-    canonical = json.dumps(messages, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """SHA-256 of the canonical JSON of the conversation: compact, UTF-8, keys content then role."""
+    canonical = orjson.dumps([{"content": m["content"], "role": m["role"]} for m in messages])
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _depth(value, limit: int, depth: int = 0) -> int:
+    if depth > limit:
+        return depth
+    if isinstance(value, dict):
+        return max((_depth(v, limit, depth + 1) for v in value.values()), default=depth + 1)
+    if isinstance(value, list):
+        return max((_depth(v, limit, depth + 1) for v in value), default=depth + 1)
+    return depth
 
 
 def _check_strings(value, path: str, depth: int = 0) -> None:
@@ -87,14 +105,18 @@ def _nonempty_text(value, path: str) -> str:
     return value
 
 
-def validate_record(record, *, tracks: Iterable[str], default_track: str) -> ParsedPrompt:
-    """Validate one decoded record; raise _Invalid with a readable reason."""
+def validate_record(record, *, tracks: Iterable[str], default_track: str, raw: str | None = None) -> ParsedPrompt:
+    """Validate one decoded record; raise _Invalid with a readable reason.
+
+    `raw` is the JSON text the record came from: when it holds no escape that could decode to
+    NUL or a surrogate, the walk over every string is skipped (the common, fast case)."""
     if not isinstance(record, dict):
         raise _Invalid("each line must be a JSON object")
     unknown = sorted(set(record) - set(ALLOWED_KEYS))
     if unknown:
         raise _Invalid(f"unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(ALLOWED_KEYS)}")
-    _check_strings(record, "line")
+    if raw is None or ("\\u" in raw and _RISKY_ESCAPE.search(raw)):
+        _check_strings(record, "line")
     has_prompt, has_messages = "prompt" in record, "messages" in record
     if has_prompt == has_messages:
         raise _Invalid('give exactly one of "prompt" (a string) or "messages" (a list)')
@@ -152,8 +174,13 @@ def validate_record(record, *, tracks: Iterable[str], default_track: str) -> Par
         metadata = {}
     if not isinstance(metadata, dict):
         raise _Invalid('"metadata" must be a JSON object')
-    if len(json.dumps(metadata, ensure_ascii=False).encode("utf-8")) > MAX_METADATA_BYTES:
-        raise _Invalid(f'"metadata" is larger than {MAX_METADATA_BYTES // 1024} KiB')
+    if metadata:
+        if _depth(metadata, MAX_DEPTH) > MAX_DEPTH:
+            raise _Invalid(f'"metadata" is nested deeper than {MAX_DEPTH} levels')
+        if (raw is None or len(raw) > MAX_METADATA_BYTES) and len(
+            json.dumps(metadata, ensure_ascii=False).encode("utf-8")
+        ) > MAX_METADATA_BYTES:
+            raise _Invalid(f'"metadata" is larger than {MAX_METADATA_BYTES // 1024} KiB')
 
     candidates = record.get("candidates", [])
     if candidates is None:
@@ -207,6 +234,23 @@ def iter_lines(stream, *, max_line_bytes: int) -> Iterator[tuple[int, bytes | No
         yield number, chunk
 
 
+def _parse_slow(raw: bytes) -> tuple[object, str | None, str | None]:
+    """Returns (record, text, error). A record orjson refused may still parse here (a lone
+    surrogate escape): validate_record then walks its strings (text=None) and names the problem."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, None, f"not valid UTF-8 (byte {exc.start})"
+    try:
+        return json.loads(text, parse_constant=_reject_constant), None, None
+    except _Invalid as exc:
+        return None, None, f"malformed JSON: {exc}"
+    except RecursionError:
+        return None, None, "malformed JSON: nested too deeply"
+    except ValueError as exc:
+        return None, None, f"malformed JSON: {exc}"
+
+
 def parse_jsonl(
     stream, *, tracks: Iterable[str], default_track: str, max_line_bytes: int
 ) -> Iterator[ParsedPrompt | LineError]:
@@ -223,23 +267,17 @@ def parse_jsonl(
             yield LineError(number, "contains a NUL byte")
             continue
         try:
+            # orjson: fast, strict (UTF-8, no NaN, no lone surrogates, bounded depth).
+            record = orjson.loads(raw)
             text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield LineError(number, f"not valid UTF-8 (byte {exc.start})")
-            continue
+        except orjson.JSONDecodeError:
+            # Slow path, bad lines only: the stdlib parser gives the precise reason.
+            record, text, error = _parse_slow(raw)
+            if error:
+                yield LineError(number, error)
+                continue
         try:
-            record = json.loads(text, parse_constant=_reject_constant)
-        except _Invalid as exc:
-            yield LineError(number, f"malformed JSON: {exc}")
-            continue
-        except RecursionError:
-            yield LineError(number, "malformed JSON: nested too deeply")
-            continue
-        except ValueError as exc:
-            yield LineError(number, f"malformed JSON: {exc}")
-            continue
-        try:
-            parsed = validate_record(record, tracks=tracks, default_track=default_track)
+            parsed = validate_record(record, tracks=tracks, default_track=default_track, raw=text)
         except _Invalid as exc:
             yield LineError(number, str(exc))
             continue
