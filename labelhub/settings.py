@@ -6,6 +6,7 @@ DATABASE_URL and CELERY_BROKER_URL (see docker-compose.yml).
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "labelhub.accounts",
     "labelhub.projects",
     "labelhub.prompts",
+    "labelhub.generation",
     "labelhub.api",
 ]
 
@@ -201,6 +203,16 @@ SPECTACULAR_SETTINGS = {
 # Celery. The broker is Redis (embedded: started by `make run`; production: the compose service).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
 CELERY_RESULT_BACKEND = None
+# Shared cache (progress of running imports). Default: the broker's Redis, database 1.
+_default_cache = urlsplit(CELERY_BROKER_URL)._replace(path="/1").geturl()
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.str("CACHE_URL", default=_default_cache),
+        "TIMEOUT": 3600,
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
@@ -211,6 +223,21 @@ CELERY_TASK_TIME_LIMIT = 660
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
+
+# Inference (candidate generation). The embedded default is llama.cpp's server started by `make run`.
+INFERENCE_BASE_URL = env.str("INFERENCE_BASE_URL", default="http://127.0.0.1:8080/v1")
+INFERENCE_MODEL = env.str("INFERENCE_MODEL", default="smollm2-135m-instruct")
+# Hosts a model config may use even though they resolve to loopback/private addresses (SSRF guard).
+# The host of INFERENCE_BASE_URL is always allowed.
+INFERENCE_ALLOWED_HOSTS = env.list("INFERENCE_ALLOWED_HOSTS", default=[])
+_inference_host = urlsplit(INFERENCE_BASE_URL).hostname
+if _inference_host and _inference_host not in INFERENCE_ALLOWED_HOSTS:
+    INFERENCE_ALLOWED_HOSTS = [*INFERENCE_ALLOWED_HOSTS, _inference_host]
+GENERATION_MAX_ATTEMPTS = env.int("GENERATION_MAX_ATTEMPTS", default=5)
+GENERATION_MAX_JOBS_PER_BATCH = env.int("GENERATION_MAX_JOBS_PER_BATCH", default=100_000)
+CELERY_BEAT_SCHEDULE = {
+    "generation-reaper": {"task": "labelhub.generation.tasks.generation_reaper_task", "schedule": 30.0},
+}
 
 LOGGING = {
     "version": 1,

@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from labelhub.accounts import apis as accounts
+from labelhub.generation import apis as generation
 from labelhub.projects import apis as projects
 from labelhub.prompts import apis as prompts
 
@@ -52,6 +53,34 @@ urlpatterns = [
         prompts.PromptImportDetailApi.as_view(),
         name="prompt-import-detail",
     ),
+    path(
+        "v1/projects/<int:project_id>/model-configs",
+        generation.ModelConfigListCreateApi.as_view(),
+        name="model-configs",
+    ),
+    path(
+        "v1/projects/<int:project_id>/model-configs/<int:config_id>",
+        generation.ModelConfigDetailApi.as_view(),
+        name="model-config",
+    ),
+    path(
+        "v1/projects/<int:project_id>/model-configs/<int:config_id>/test",
+        generation.ModelConfigTestApi.as_view(),
+        name="model-config-test",
+    ),
+    path(
+        "v1/projects/<int:project_id>/generation-batches",
+        generation.BatchListCreateApi.as_view(),
+        name="generation-batches",
+    ),
+    path("v1/generation-batches/<int:batch_id>", generation.BatchDetailApi.as_view(), name="generation-batch"),
+    path("v1/generation-batches/<int:batch_id>/jobs", generation.BatchJobsApi.as_view(), name="generation-batch-jobs"),
+    path(
+        "v1/generation-batches/<int:batch_id>/retry-failed",
+        generation.BatchRetryFailedApi.as_view(),
+        name="generation-batch-retry",
+    ),
+    path("v1/generation-jobs/<int:job_id>/retry", generation.JobRetryApi.as_view(), name="generation-job-retry"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]

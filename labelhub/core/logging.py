@@ -21,7 +21,7 @@ class RedactSecretsFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure is reported, never raised
             return True
         cleaned = redact(message)
         if cleaned != message:

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from labelhub.projects.admin import ReadOnlyAdmin
 
-from .models import Candidate, Prompt, PromptImport, PromptTag
+from .models import Candidate, ProjectTag, Prompt, PromptImport
 
 
 @admin.register(Prompt)
@@ -15,10 +15,9 @@ class PromptAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
 
-@admin.register(PromptTag)
-class PromptTagAdmin(ReadOnlyAdmin):
-    list_display = ("name", "prompt", "project")
-    show_full_result_count = False
+@admin.register(ProjectTag)
+class ProjectTagAdmin(ReadOnlyAdmin):
+    list_display = ("name", "project")
 
 
 @admin.register(Candidate)

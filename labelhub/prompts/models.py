@@ -24,12 +24,26 @@ class Prompt(BaseModel):
     track = models.CharField(max_length=16, choices=Track.choices, default=Track.HELPFUL)
     metadata = models.JSONField(default=dict, blank=True)
     content_hash = models.CharField(max_length=64)
-    # Not indexed: only read per prompt; deleting a user or an import (rare) scans.
+    # Audit pointers: no index (only read per prompt) and no database FK constraint (Django applies
+    # SET_NULL itself); PostgreSQL checks deferred FKs row by row at commit, which was a third of the
+    # time of a 100k-line import.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     source_import = models.ForeignKey(
-        "PromptImport", on_delete=models.SET_NULL, null=True, blank=True, related_name="prompts", db_index=False
+        "PromptImport",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="prompts",
+        db_index=False,
+        db_constraint=False,
     )
 
     class Meta:
@@ -56,16 +70,16 @@ class Prompt(BaseModel):
         return self.external_id or f"prompt {self.pk}"
 
 
-class PromptTag(models.Model):
-    """One row per (prompt, tag): an indexed join for tag filters on PostgreSQL and SQLite alike."""
+class ProjectTag(models.Model):
+    """The distinct tags used in a project (for filter menus). Prompt tags themselves live in
+    Prompt.tags; on PostgreSQL a GIN index on it serves tag filters (migration 0002)."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
-    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="tag_rows", db_index=False)
     name = models.CharField(max_length=64)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["prompt", "name"], name="prompt_tag_unique")]
-        indexes = [models.Index(fields=["project", "name", "prompt"], name="prompt_tag_lookup")]
+        ordering = ["project_id", "name"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="project_tag_unique")]
 
     def __str__(self) -> str:
         return self.name
@@ -84,6 +98,20 @@ class Candidate(BaseModel):
     source = models.CharField(max_length=16, choices=CandidateSource.choices)
     model_name = models.CharField(max_length=200, blank=True)
     provenance = models.JSONField(default=dict, blank=True)
+    # Generated candidates: the job that produced it (unique: a re-delivered job adds nothing),
+    # the config and what the server reported.
+    generation_job = models.OneToOneField(
+        "generation.GenerationJob", on_delete=models.SET_NULL, null=True, blank=True, related_name="candidate"
+    )
+    model_config = models.ForeignKey(
+        "generation.ModelConfig", on_delete=models.SET_NULL, null=True, blank=True, related_name="candidates"
+    )
+    finish_reason = models.CharField(max_length=32, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    # When the raw output held NUL or lone surrogates: the exact text as a JSON string literal.
+    raw_escaped = models.TextField(blank=True)
 
     class Meta:
         ordering = ["prompt_id", "id"]

@@ -16,6 +16,7 @@ import orjson
 
 ROLES = ("system", "user", "assistant")
 ALLOWED_KEYS = ("prompt", "messages", "id", "tags", "track", "metadata", "candidates")
+_ALLOWED_KEY_SET = frozenset(ALLOWED_KEYS)
 CSV_COLUMNS = ("prompt", "id", "tags", "track", "metadata")
 CANDIDATE_KEYS = ("content", "model")
 MAX_ID_CHARS = 200
@@ -68,6 +69,8 @@ def content_hash(messages: list[dict]) -> str:
 
 
 def _depth(value, limit: int, depth: int = 0) -> int:
+    if depth == 0 and isinstance(value, dict) and not any(isinstance(v, (dict, list)) for v in value.values()):
+        return 1  # flat object: the common case
     if depth > limit:
         return depth
     if isinstance(value, dict):
@@ -112,8 +115,8 @@ def validate_record(record, *, tracks: Iterable[str], default_track: str, raw: s
     NUL or a surrogate, the walk over every string is skipped (the common, fast case)."""
     if not isinstance(record, dict):
         raise _Invalid("each line must be a JSON object")
-    unknown = sorted(set(record) - set(ALLOWED_KEYS))
-    if unknown:
+    if not record.keys() <= _ALLOWED_KEY_SET:
+        unknown = sorted(map(str, record.keys() - _ALLOWED_KEY_SET))
         raise _Invalid(f"unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(ALLOWED_KEYS)}")
     if raw is None or ("\\u" in raw and _RISKY_ESCAPE.search(raw)):
         _check_strings(record, "line")

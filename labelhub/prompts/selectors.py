@@ -1,11 +1,20 @@
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db import connection
+from django.db.models import Count, QuerySet
 
 from labelhub.core.exceptions import NotFound
 from labelhub.projects.models import Project, Track
 
-from .models import Candidate, Prompt, PromptImport, PromptTag
+from .models import Candidate, ProjectTag, Prompt, PromptImport
 
 FILTER_KEYS = ("track", "tag", "q")
+
+
+def _with_tag(qs: QuerySet[Prompt], tag: str) -> QuerySet[Prompt]:
+    """Prompts carrying `tag`: jsonb containment (GIN-indexed) on PostgreSQL, json_each on SQLite."""
+    if connection.vendor == "postgresql":
+        return qs.filter(tags__contains=[tag])
+    where = f"EXISTS (SELECT 1 FROM json_each({Prompt._meta.db_table}.tags) WHERE json_each.value = %s)"  # noqa: S608
+    return qs.extra(where=[where], params=[tag])  # noqa: S610 - the tag is a bound parameter
 
 
 def prompt_list(*, project: Project, track: str = "", tag: str = "", q: str = "") -> QuerySet[Prompt]:
@@ -16,7 +25,7 @@ def prompt_list(*, project: Project, track: str = "", tag: str = "", q: str = ""
             return qs.none()
         qs = qs.filter(track=track)
     if tag:
-        qs = qs.filter(Exists(PromptTag.objects.filter(prompt=OuterRef("pk"), project=project, name=tag)))
+        qs = _with_tag(qs, tag)
     if q:
         qs = qs.filter(text__icontains=q)
     return qs.annotate(candidate_count=Count("candidates")).order_by("-id")
@@ -38,9 +47,7 @@ def prompt_candidates(*, prompt: Prompt) -> QuerySet[Candidate]:
 
 
 def prompt_tag_names(*, project: Project, limit: int = 200) -> list[str]:
-    return list(
-        PromptTag.objects.filter(project=project).values_list("name", flat=True).distinct().order_by("name")[:limit]
-    )
+    return list(ProjectTag.objects.filter(project=project).values_list("name", flat=True).order_by("name")[:limit])
 
 
 def prompt_import_get(*, project: Project, import_id) -> PromptImport:
@@ -51,6 +58,9 @@ def prompt_import_get(*, project: Project, import_id) -> PromptImport:
     imp = PromptImport.objects.filter(project=project, pk=import_id).first()
     if imp is None:
         raise NotFound("Import not found.")
+    from .services import prompt_import_progress
+
+    imp.processed_lines = prompt_import_progress(prompt_import=imp)
     return imp
 
 

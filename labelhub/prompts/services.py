@@ -1,5 +1,7 @@
 """Prompt import: validate the whole file, then write it in one transaction, or write nothing."""
 
+import csv
+import gc
 import logging
 import os
 import uuid
@@ -8,6 +10,7 @@ from pathlib import Path
 
 import orjson
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -15,7 +18,7 @@ from labelhub.accounts.models import User
 from labelhub.core.exceptions import ApplicationError
 from labelhub.projects.models import Project
 
-from .models import Candidate, CandidateSource, ImportStatus, Prompt, PromptImport, PromptTag
+from .models import Candidate, CandidateSource, ImportStatus, ProjectTag, Prompt, PromptImport
 from .parsing import LineError, ParsedPrompt, parse_csv, parse_jsonl
 
 logger = logging.getLogger(__name__)
@@ -118,7 +121,7 @@ def prompt_import_enqueue(*, prompt_import: PromptImport) -> None:
     def send():
         try:
             prompt_import_task.apply_async(kwargs={"import_id": import_id}, queue="imports")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure is reported, never raised
             logger.error("could not enqueue prompt import %s: %s", import_id, type(exc).__name__)
             _fail(import_id, "The task queue is unreachable; the file was not imported. Try again shortly.")
 
@@ -139,85 +142,140 @@ def _fail(import_id: int, message: str, errors: list | None = None) -> None:
         Path(imp.file_path).unlink(missing_ok=True)
 
 
-def _parse(imp: PromptImport, project: Project) -> tuple[list[ParsedPrompt], list[dict], int]:
-    tracks = project.tracks or ["helpful"]
-    default_track = "helpful" if "helpful" in tracks else tracks[0]
-    parser = parse_csv if imp.file_format == "csv" else parse_jsonl
-    good: list[ParsedPrompt] = []
-    errors: list[dict] = []
-    error_count = 0
-    seen_ids: dict[str, int] = {}
-    with open(imp.file_path, "rb") as stream:
-        for n, item in enumerate(
-            parser(
-                stream,
-                tracks=tracks,
-                default_track=default_track,
-                max_line_bytes=settings.PROMPT_IMPORT_MAX_LINE_BYTES,
-            ),
-            start=1,
-        ):
-            if isinstance(item, LineError):
-                error_count += 1
-                if len(errors) < MAX_REPORTED_ERRORS:
-                    errors.append(item.as_dict())
-            else:
-                if item.external_id is not None:
-                    first = seen_ids.setdefault(item.external_id, item.line)
-                    if first != item.line:
-                        error_count += 1
-                        if len(errors) < MAX_REPORTED_ERRORS:
-                            errors.append(
-                                {
-                                    "line": item.line,
-                                    "message": f"duplicate id {item.external_id!r} (first on line {first})",
-                                }
-                            )
-                        continue
-                good.append(item)
-            if n % _PROGRESS_EVERY == 0:
-                PromptImport.objects.filter(pk=imp.pk).update(processed_lines=min(n, imp.total_lines))
-    return good, errors, error_count
+class _Rollback(Exception):
+    """Raised inside the import transaction to undo everything written so far."""
 
 
-def _write(*, imp: PromptImport, project: Project, items: list[ParsedPrompt]) -> tuple[int, int, int]:
-    """Insert the prompts that are not in the project yet. Returns (created, skipped, candidates)."""
-    with_id = [p for p in items if p.external_id is not None]
-    without_id: list[ParsedPrompt] = []
-    seen_hashes: set[str] = set()
-    skipped = 0
-    for p in items:
-        if p.external_id is None:
-            if p.content_hash in seen_hashes:
-                skipped += 1
-                continue
-            seen_hashes.add(p.content_hash)
-            without_id.append(p)
+def _report_progress(import_id: int, lines: int) -> None:
+    """Progress of a running import lives in the cache (the rows being written are not visible
+    outside the import's transaction). Best effort: a cache outage never fails an import."""
+    try:
+        cache.set(f"prompt-import:{import_id}:lines", lines, timeout=24 * 3600)
+    except Exception:  # noqa: BLE001 - progress is cosmetic
+        logger.debug("could not record progress of import %s", import_id)
 
-    existing_ids: set[str] = set()
-    ids = [p.external_id for p in with_id]
-    for i in range(0, len(ids), BATCH):
-        existing_ids.update(
-            Prompt.objects.filter(project=project, external_id__in=ids[i : i + BATCH]).values_list(
-                "external_id", flat=True
+
+def prompt_import_progress(*, prompt_import: PromptImport) -> int:
+    if prompt_import.is_finished or prompt_import.status == ImportStatus.QUEUED:
+        return prompt_import.processed_lines
+    try:
+        return int(cache.get(f"prompt-import:{prompt_import.pk}:lines") or prompt_import.processed_lines)
+    except Exception:  # noqa: BLE001
+        return prompt_import.processed_lines
+
+
+def _existing(project: Project, column: str, values: list[str]) -> set[str]:
+    """Which of `values` the project already has (external ids, or hashes of id-less prompts)."""
+    if not values:
+        return set()
+    if connection.vendor == "postgresql":
+        # One array parameter instead of thousands of placeholders: cheaper to build and to plan.
+        extra = "" if column == "external_id" else " AND external_id IS NULL"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {column} FROM {Prompt._meta.db_table} WHERE project_id = %s AND {column} = ANY(%s){extra}",  # noqa: S608
+                [project.pk, values],
             )
-        )
-    existing_hashes: set[str] = set()
-    hashes = [p.content_hash for p in without_id]
-    for i in range(0, len(hashes), BATCH):
-        existing_hashes.update(
-            Prompt.objects.filter(
-                project=project, external_id__isnull=True, content_hash__in=hashes[i : i + BATCH]
-            ).values_list("content_hash", flat=True)
-        )
-    new = [p for p in with_id if p.external_id not in existing_ids]
-    new += [p for p in without_id if p.content_hash not in existing_hashes]
-    skipped = len(items) - len(new)
-    new.sort(key=lambda p: p.line)
+            return {row[0] for row in cursor.fetchall()}
+    if column == "external_id":
+        qs = Prompt.objects.filter(project=project, external_id__in=values)
+    else:
+        qs = Prompt.objects.filter(project=project, external_id__isnull=True, content_hash__in=values)
+    return set(qs.values_list(column, flat=True))
 
-    insert = _insert_copy if connection.vendor == "postgresql" else _insert_orm
-    created, candidates = insert(imp=imp, project=project, new=new)
-    return created, skipped, candidates
+
+class _Importer:
+    """One pass over the file inside one transaction: parse a chunk, dedupe it against the
+    project, write it (COPY on PostgreSQL), go on. The database writes overlap with parsing the
+    next chunk. After the first bad line nothing more is written, every further bad line is
+    still reported, and the transaction is rolled back: all or nothing."""
+
+    def __init__(self, imp: PromptImport, project: Project):
+        self.imp, self.project = imp, project
+        self.errors: list[dict] = []
+        self.error_count = 0
+        self.seen_ids: dict[str, int] = {}
+        self.seen_hashes: set[str] = set()
+        self.tags: set[str] = set()
+        self.parsed = self.created = self.skipped = self.candidates = 0
+        self.insert = _insert_copy if connection.vendor == "postgresql" else _insert_orm
+
+    def _error(self, line: int, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append({"line": line, "message": message})
+
+    def run(self) -> None:
+        # Millions of short-lived objects: the cyclic GC would rescan them over and over.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._run()
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _run(self) -> None:
+        tracks = self.project.tracks or ["helpful"]
+        default_track = "helpful" if "helpful" in tracks else tracks[0]
+        parser = parse_csv if self.imp.file_format == "csv" else parse_jsonl
+        chunk: list[ParsedPrompt] = []
+        with open(self.imp.file_path, "rb") as stream:
+            items = parser(
+                stream, tracks=tracks, default_track=default_track, max_line_bytes=settings.PROMPT_IMPORT_MAX_LINE_BYTES
+            )
+            for item in items:
+                if isinstance(item, LineError):
+                    self._error(item.line, item.message)
+                    continue
+                if item.external_id is not None:
+                    first = self.seen_ids.setdefault(item.external_id, item.line)
+                    if first != item.line:
+                        self._error(item.line, f"duplicate id {item.external_id!r} (first on line {first})")
+                        continue
+                elif item.content_hash in self.seen_hashes:
+                    self.parsed += 1
+                    self.skipped += 1
+                    continue
+                else:
+                    self.seen_hashes.add(item.content_hash)
+                self.parsed += 1
+                if not self.error_count:
+                    chunk.append(item)
+                    if len(chunk) >= BATCH:
+                        self._flush(chunk, item.line)
+                        chunk = []
+        if not self.error_count:
+            self._flush(chunk, None)
+            if self.tags:
+                ProjectTag.objects.bulk_create(
+                    [ProjectTag(project=self.project, name=t) for t in sorted(self.tags)], ignore_conflicts=True
+                )
+
+    def _flush(self, chunk: list[ParsedPrompt], line: int | None) -> None:
+        if not chunk:
+            return
+        ids = [p.external_id for p in chunk if p.external_id is not None]
+        hashes = [p.content_hash for p in chunk if p.external_id is None]
+        existing_ids = _existing(self.project, "external_id", ids)
+        existing_hashes = _existing(self.project, "content_hash", hashes)
+        new = [
+            p
+            for p in chunk
+            if (
+                p.external_id not in existing_ids
+                if p.external_id is not None
+                else p.content_hash not in existing_hashes
+            )
+        ]
+        self.skipped += len(chunk) - len(new)
+        created, candidates = self.insert(imp=self.imp, project=self.project, new=new)
+        self.created += created
+        self.candidates += candidates
+        for p in new:
+            self.tags.update(p.tags)
+        if line is not None:
+            _report_progress(self.imp.pk, line)
 
 
 def _candidate_provenance(imp: PromptImport, p: ParsedPrompt, c: dict) -> dict:
@@ -244,14 +302,6 @@ def _insert_orm(*, imp: PromptImport, project: Project, new: list[ParsedPrompt])
                     source_import=imp,
                 )
                 for p in chunk
-            ],
-            batch_size=BATCH,
-        )
-        PromptTag.objects.bulk_create(
-            [
-                PromptTag(project=project, prompt_id=row.pk, name=tag)
-                for row, p in zip(rows, chunk, strict=True)
-                for tag in p.tags
             ],
             batch_size=BATCH,
         )
@@ -308,20 +358,24 @@ def _insert_copy(*, imp: PromptImport, project: Project, new: list[ParsedPrompt]
                         p.content_hash, imp.created_by_id, imp.pk,
                     )
                 )  # fmt: skip
-        with raw.copy(
-            f"COPY {PromptTag._meta.db_table} ({_columns(PromptTag, ['project', 'prompt', 'name'])}) FROM STDIN"
-        ) as copy:
-            for pk, p in zip(ids, new, strict=True):
-                for tag in p.tags:
-                    copy.write_row((project.pk, pk, tag))
-        cand_cols = ["created_at", "updated_at", "prompt", "content", "source", "model_name", "provenance"]
+        cand_cols = [
+            "created_at", "updated_at", "prompt", "content", "source", "model_name", "provenance", "finish_reason",
+            "raw_escaped",
+        ]  # fmt: skip
         with raw.copy(f"COPY {Candidate._meta.db_table} ({_columns(Candidate, cand_cols)}) FROM STDIN") as copy:
             for pk, p in zip(ids, new, strict=True):
                 for c in p.candidates:
                     provenance = _json(_candidate_provenance(imp, p, c))
-                    copy.write_row((now, now, pk, c["content"], CandidateSource.IMPORTED, c["model"], provenance))
+                    copy.write_row(
+                        (now, now, pk, c["content"], CandidateSource.IMPORTED, c["model"], provenance, "", "")
+                    )
                     candidates += 1
     return len(new), candidates
+
+
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    cause = exc.__cause__
+    return getattr(cause, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(exc)
 
 
 def prompt_import_run(*, import_id: int) -> PromptImport:
@@ -336,39 +390,45 @@ def prompt_import_run(*, import_id: int) -> PromptImport:
     if not imp.file_path or not os.path.exists(imp.file_path):
         _fail(import_id, "The uploaded file is gone; upload it again.")
         return PromptImport.objects.get(pk=import_id)
-    project = imp.project
-    try:
-        items, errors, error_count = _parse(imp, project)
-    except Exception:
-        logger.exception("prompt import %s failed while parsing", import_id)
-        _fail(import_id, "The file could not be read.")
-        return PromptImport.objects.get(pk=import_id)
-    if error_count:
-        more = f" (the first {len(errors)} are listed)" if error_count > len(errors) else ""
-        _fail(import_id, f"{error_count} bad line(s){more}; nothing was imported.", errors)
-        return PromptImport.objects.get(pk=import_id)
-    if not items:
-        _fail(import_id, "The file holds no prompts.")
-        return PromptImport.objects.get(pk=import_id)
-    PromptImport.objects.filter(pk=import_id).update(status=ImportStatus.WRITING, processed_lines=imp.total_lines)
+    PromptImport.objects.filter(pk=import_id).update(status=ImportStatus.WRITING)
     for attempt in range(2):
+        importer = _Importer(imp, imp.project)
         try:
             with transaction.atomic():
-                created, skipped, candidates = _write(imp=imp, project=project, items=items)
+                importer.run()
+                if importer.error_count or not importer.parsed:
+                    raise _Rollback
                 PromptImport.objects.filter(pk=import_id).update(
                     status=ImportStatus.DONE,
-                    created_count=created,
-                    skipped_count=skipped,
-                    candidate_count=candidates,
-                    message=f"{created} prompt(s) imported, {skipped} skipped as already present.",
+                    processed_lines=imp.total_lines,
+                    created_count=importer.created,
+                    skipped_count=importer.skipped,
+                    candidate_count=importer.candidates,
+                    message=f"{importer.created} prompt(s) imported, {importer.skipped} skipped as already present.",
                     finished_at=timezone.now(),
                 )
             break
-        except IntegrityError:
-            # A concurrent import inserted some of the same prompts; dedupe against them and retry.
+        except _Rollback:
+            if importer.error_count:
+                listed = len(importer.errors)
+                more = f" (the first {listed} are listed)" if importer.error_count > listed else ""
+                _fail(import_id, f"{importer.error_count} bad line(s){more}; nothing was imported.", importer.errors)
+            else:
+                _fail(import_id, "The file holds no prompts.")
+            return PromptImport.objects.get(pk=import_id)
+        except IntegrityError as exc:
+            # A concurrent import inserted some of the same prompts: dedupe against them and retry.
+            if not _is_unique_violation(exc):
+                logger.exception("prompt import %s failed while writing", import_id)
+                _fail(import_id, "The prompts could not be written (a database error); nothing was imported.")
+                return PromptImport.objects.get(pk=import_id)
             if attempt:
                 logger.exception("prompt import %s conflicted twice", import_id)
                 _fail(import_id, "Another import of the same prompts ran at the same time; try again.")
                 return PromptImport.objects.get(pk=import_id)
+        except (OSError, UnicodeError, csv.Error):
+            logger.exception("prompt import %s could not read its file", import_id)
+            _fail(import_id, "The file could not be read; nothing was imported.")
+            return PromptImport.objects.get(pk=import_id)
     Path(imp.file_path).unlink(missing_ok=True)
     return PromptImport.objects.get(pk=import_id)

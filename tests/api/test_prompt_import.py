@@ -4,7 +4,7 @@ import json
 import pytest
 
 from labelhub.projects.models import Role
-from labelhub.prompts.models import Candidate, ImportStatus, Prompt, PromptImport, PromptTag
+from labelhub.prompts.models import Candidate, ImportStatus, ProjectTag, Prompt, PromptImport
 
 
 def _post(client, project, content: bytes, name="prompts.jsonl"):
@@ -53,7 +53,7 @@ def test_import_jsonl_with_every_field(admin, project):
     first = Prompt.objects.get(project=project, external_id="a1")
     assert first.messages == [{"role": "user", "content": "Say hi"}]
     assert first.track == "harmless" and first.tags == ["greet", "short"] and first.metadata == {"src": "x"}
-    assert sorted(PromptTag.objects.filter(prompt=first).values_list("name", flat=True)) == ["greet", "short"]
+    assert sorted(ProjectTag.objects.filter(project=project).values_list("name", flat=True)) == ["greet", "short"]
     second = Prompt.objects.get(project=project, external_id="7")
     assert second.text == "How are you?" and second.track == "helpful"
     cands = list(Candidate.objects.filter(prompt=second).order_by("id"))

@@ -1,0 +1,142 @@
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.utils import timezone
+
+from labelhub.accounts.models import User
+from labelhub.core.exceptions import NotFound
+from labelhub.projects.models import Membership, Project
+from labelhub.projects.permissions import Capability, role_can
+from labelhub.prompts.models import Candidate
+
+from .models import GenerationBatch, GenerationJob, JobStatus, ModelConfig
+
+
+def model_config_list(*, project: Project) -> QuerySet[ModelConfig]:
+    return ModelConfig.objects.filter(project=project).order_by("-is_active", "name")
+
+
+def model_config_get(*, project: Project, config_id) -> ModelConfig:
+    try:
+        config_id = int(config_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound("Model config not found.") from exc
+    config = ModelConfig.objects.filter(project=project, pk=config_id).first()
+    if config is None:
+        raise NotFound("Model config not found.")
+    return config
+
+
+def batch_list(*, project: Project, limit: int = 50) -> QuerySet[GenerationBatch]:
+    return (
+        GenerationBatch.objects.filter(project=project)
+        .select_related("model_config", "created_by")
+        .order_by("-id")[:limit]
+    )
+
+
+def batch_get_for_user(
+    *, user: User, batch_id, capability: Capability = Capability.VIEW
+) -> tuple[GenerationBatch, str]:
+    """A batch by id, if the user is a member of its project (404 otherwise, existence not leaked)."""
+    from labelhub.core.exceptions import Forbidden
+
+    try:
+        batch_id = int(batch_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound("Batch not found.") from exc
+    batch = GenerationBatch.objects.select_related("model_config", "project").filter(pk=batch_id).first()
+    role = (
+        Membership.objects.filter(project_id=batch.project_id, user=user).values_list("role", flat=True).first()
+        if batch and getattr(user, "is_authenticated", False)
+        else None
+    )
+    if batch is None or role is None:
+        raise NotFound("Batch not found.")
+    if not role_can(role, capability):
+        raise Forbidden(f"Your role ({role}) does not allow this in the project.")
+    return batch, role
+
+
+def job_get_for_user(*, user: User, job_id, capability: Capability) -> GenerationJob:
+    from labelhub.core.exceptions import Forbidden
+
+    try:
+        job_id = int(job_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound("Job not found.") from exc
+    job = GenerationJob.objects.filter(pk=job_id).first()
+    role = (
+        Membership.objects.filter(project_id=job.project_id, user=user).values_list("role", flat=True).first()
+        if job and getattr(user, "is_authenticated", False)
+        else None
+    )
+    if job is None or role is None:
+        raise NotFound("Job not found.")
+    if not role_can(role, capability):
+        raise Forbidden(f"Your role ({role}) does not allow this in the project.")
+    return job
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    total: int
+    queued: int
+    running: int
+    done: int
+    failed: int
+    completion_tokens: int
+    tokens_per_s: float | None
+    eta_seconds: int | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def finished(self) -> bool:
+        return self.queued == 0 and self.running == 0
+
+    @property
+    def percent(self) -> int:
+        return int(100 * (self.done + self.failed) / self.total) if self.total else 100
+
+
+def batch_progress(*, batch: GenerationBatch) -> BatchProgress:
+    """Counts, throughput and ETA in two queries, whatever the batch size."""
+    counts = GenerationJob.objects.filter(batch=batch).aggregate(
+        total=Count("id"),
+        queued=Count("id", filter=Q(status=JobStatus.QUEUED)),
+        running=Count("id", filter=Q(status=JobStatus.RUNNING)),
+        done=Count("id", filter=Q(status=JobStatus.DONE)),
+        failed=Count("id", filter=Q(status=JobStatus.FAILED)),
+        started=Min("started_at"),
+        finished=Max("finished_at"),
+    )
+    tokens = Candidate.objects.filter(generation_job__batch=batch).aggregate(t=Sum("completion_tokens"))["t"] or 0
+    started, last = counts["started"], counts["finished"]
+    finished = counts["queued"] == 0 and counts["running"] == 0
+    end = last if finished and last else timezone.now()
+    elapsed = (end - started).total_seconds() if started else 0
+    tps = tokens / elapsed if elapsed > 0 and tokens else None
+    completed = counts["done"] + counts["failed"]
+    remaining = counts["queued"] + counts["running"]
+    eta = int(elapsed / completed * remaining) if completed and remaining and elapsed > 0 else None
+    return BatchProgress(
+        total=counts["total"],
+        queued=counts["queued"],
+        running=counts["running"],
+        done=counts["done"],
+        failed=counts["failed"],
+        completion_tokens=tokens,
+        tokens_per_s=round(tps, 1) if tps else None,
+        eta_seconds=eta,
+        started_at=started,
+        finished_at=last if finished else None,
+    )
+
+
+def batch_jobs(*, batch: GenerationBatch, status: str = "") -> QuerySet[GenerationJob]:
+    qs = GenerationJob.objects.filter(batch=batch).select_related("prompt").order_by("id")
+    if status:
+        qs = qs.filter(status=status)
+    return qs

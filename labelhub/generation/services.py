@@ -1,0 +1,501 @@
+"""Candidate generation: model configs, batches of jobs, running one job, and the reaper.
+
+Invariants:
+- one job per (prompt, config, sample index) and at most one candidate per job (DB constraints);
+- a job runs only under the Celery task id stored on it (claimed with a compare-and-set), so a
+  duplicate or superseded message is a no-op;
+- no network I/O inside a transaction; jobs are sent to the broker after commit, and the reaper
+  re-sends what the broker lost (never sent, queue wiped, worker killed).
+"""
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Max, Q
+from django.utils import timezone
+
+from labelhub.accounts.models import User
+from labelhub.core.exceptions import ApplicationError, Conflict, NotFound
+from labelhub.integrations.inference.client import chat_completion
+from labelhub.integrations.inference.errors import PermanentInferenceError, TransientInferenceError
+from labelhub.integrations.inference.types import SamplingParams
+from labelhub.integrations.inference.urls import UnsafeURLError, check_base_url
+from labelhub.projects.models import Project
+from labelhub.prompts.models import Candidate, CandidateSource, Prompt
+
+from .models import BatchMode, CheckStatus, GenerationBatch, GenerationJob, JobStatus, ModelConfig
+
+logger = logging.getLogger(__name__)
+
+CONFIG_FIELDS = (
+    "name", "base_url", "model", "api_key", "temperature", "top_p", "max_tokens", "seed", "stop",
+    "system_prompt", "candidates_per_prompt", "is_active",
+)  # fmt: skip
+# A queued job that was sent this long ago while the broker queue is empty was lost by the broker.
+LOST_AFTER = timedelta(seconds=60)
+# Jobs created but never sent (broker down at commit) are re-sent after this.
+UNSENT_AFTER = timedelta(seconds=10)
+LEASE_MARGIN = timedelta(seconds=60)
+
+
+# --- model configs -------------------------------------------------------------------------------
+
+
+def _clean_config(data: dict) -> dict:
+    errors: dict[str, list[str]] = {}
+    out = dict(data)
+    if "name" in out:
+        out["name"] = (out["name"] or "").strip()
+        if not out["name"] or len(out["name"]) > 100:
+            errors["name"] = ["1 to 100 characters."]
+    if "base_url" in out:
+        try:
+            out["base_url"] = check_base_url(out["base_url"])
+        except UnsafeURLError as exc:
+            errors["base_url"] = [str(exc)]
+    if "model" in out:
+        out["model"] = (out["model"] or "").strip()
+        if not out["model"] or len(out["model"]) > 200:
+            errors["model"] = ["1 to 200 characters."]
+    if "stop" in out:
+        stop = out["stop"] or []
+        if not isinstance(stop, list) or len(stop) > 4 or any(not isinstance(s, str) or not s for s in stop):
+            errors["stop"] = ["At most 4 non-empty strings."]
+    for field, low, high in (("temperature", 0, 2), ("top_p", 0.0001, 1)):
+        if field in out and not (isinstance(out[field], (int, float)) and low <= out[field] <= high):
+            errors[field] = [f"A number from {low} to {high}."]
+    for field, low, high in (("max_tokens", 1, 32768), ("candidates_per_prompt", 1, 9)):
+        value = out.get(field, low)
+        if field in out and (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high):
+            errors[field] = [f"An integer from {low} to {high}."]
+    for field in ("system_prompt", "api_key", "name", "model"):
+        if isinstance(out.get(field), str) and "\x00" in out[field]:
+            errors[field] = ["Must not contain NUL characters."]
+    if errors:
+        raise ApplicationError("Invalid model config.", extra={"fields": errors})
+    return out
+
+
+def model_config_create(*, project: Project, data: dict) -> ModelConfig:
+    unknown = set(data) - set(CONFIG_FIELDS)
+    if unknown:
+        raise ApplicationError("Unknown fields.", extra={"unknown": sorted(unknown), "allowed": list(CONFIG_FIELDS)})
+    for required in ("name", "base_url", "model"):
+        if required not in data:
+            raise ApplicationError(f"{required} is required.", extra={"fields": {required: ["Required."]}})
+    data = _clean_config(data)
+    try:
+        with transaction.atomic():
+            return ModelConfig.objects.create(project=project, **data)
+    except IntegrityError as exc:
+        raise Conflict(f"A model config named {data['name']!r} already exists in this project.") from exc
+
+
+def model_config_update(*, config: ModelConfig, data: dict) -> ModelConfig:
+    unknown = set(data) - set(CONFIG_FIELDS)
+    if unknown:
+        raise ApplicationError("Unknown fields.", extra={"unknown": sorted(unknown), "allowed": list(CONFIG_FIELDS)})
+    data = _clean_config(data)
+    if data.get("api_key") == "":
+        data.pop("api_key")  # blank means "keep the current key"; clearing is explicit (clear_api_key)
+    for field, value in data.items():
+        setattr(config, field, value)
+    try:
+        with transaction.atomic():
+            config.save()
+    except IntegrityError as exc:
+        raise Conflict(f"A model config named {config.name!r} already exists in this project.") from exc
+    return config
+
+
+def model_config_clear_api_key(*, config: ModelConfig) -> ModelConfig:
+    config.api_key = ""
+    config.save(update_fields=["api_key", "updated_at"])
+    return config
+
+
+def model_config_delete(*, config: ModelConfig) -> bool:
+    """Delete a config nobody used yet; a used one is deactivated (its candidates keep their provenance).
+    Returns True when deleted."""
+    if GenerationJob.objects.filter(model_config=config).exists():
+        config.is_active = False
+        config.save(update_fields=["is_active", "updated_at"])
+        return False
+    config.delete()
+    return True
+
+
+def model_config_check_start(*, config: ModelConfig) -> ModelConfig:
+    """Ask a worker to run a real 1-token completion against the config's server."""
+    from .tasks import model_config_check_task
+
+    ModelConfig.objects.filter(pk=config.pk).update(
+        last_check_status=CheckStatus.RUNNING, last_check_error="", last_check_at=timezone.now()
+    )
+    config_id = config.pk
+
+    def send():
+        try:
+            model_config_check_task.apply_async(kwargs={"config_id": config_id}, queue="inference")
+        except Exception as exc:  # noqa: BLE001 - any broker failure
+            logger.error("could not enqueue connection check for config %s: %s", config_id, type(exc).__name__)
+            ModelConfig.objects.filter(pk=config_id).update(
+                last_check_status=CheckStatus.FAILED, last_check_error="The task queue is unreachable; try again."
+            )
+
+    transaction.on_commit(send)
+    config.refresh_from_db()
+    return config
+
+
+def model_config_check_run(*, config_id: int) -> ModelConfig:
+    config = ModelConfig.objects.get(pk=config_id)
+    try:
+        completion = chat_completion(
+            base_url=config.base_url,
+            model=config.model,
+            messages=[{"role": "user", "content": "Say OK."}],
+            params=SamplingParams(temperature=0.0, top_p=1.0, max_tokens=1),
+            api_key=config.api_key,
+            timeout_s=30,
+        )
+    except (TransientInferenceError, PermanentInferenceError) as exc:
+        ModelConfig.objects.filter(pk=config_id).update(
+            last_check_status=CheckStatus.FAILED, last_check_error=exc.message, last_check_at=timezone.now()
+        )
+    else:
+        ModelConfig.objects.filter(pk=config_id).update(
+            last_check_status=CheckStatus.OK,
+            last_check_error="",
+            last_check_latency_ms=completion.latency_ms,
+            last_check_model=completion.model,
+            last_check_at=timezone.now(),
+        )
+    return ModelConfig.objects.get(pk=config_id)
+
+
+# --- batches -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def generation_batch_create(
+    *,
+    project: Project,
+    user: User,
+    config: ModelConfig,
+    prompt_ids: list[int] | None = None,
+    fewer_than: int | None = None,
+) -> GenerationBatch:
+    """Create the jobs of a batch and send them to the workers once committed.
+
+    With prompt_ids: config.candidates_per_prompt new samples per prompt. With fewer_than=K: for
+    every prompt of the project with fewer than K candidates, as many samples as it lacks."""
+    if config.project_id != project.pk:
+        raise NotFound("Model config not found.")
+    if not config.is_active:
+        raise ApplicationError("This model config is deactivated.")
+    if (prompt_ids is None) == (fewer_than is None):
+        raise ApplicationError('Give exactly one of "prompt_ids" or "fewer_than".')
+    # Serialise batch creation per config, so sample indexes never collide.
+    ModelConfig.objects.select_for_update().filter(pk=config.pk).first()
+    if prompt_ids is not None:
+        wanted = list(dict.fromkeys(prompt_ids))
+        if not wanted:
+            raise ApplicationError("prompt_ids is empty.")
+        found = set(Prompt.objects.filter(project=project, pk__in=wanted).values_list("pk", flat=True))
+        missing = [pid for pid in wanted if pid not in found]
+        if missing:
+            raise ApplicationError("Unknown prompt ids.", extra={"unknown_prompt_ids": missing[:100]})
+        plan = [(pid, config.candidates_per_prompt) for pid in wanted]
+        mode = BatchMode.PROMPTS
+    else:
+        if isinstance(fewer_than, bool) or not isinstance(fewer_than, int) or not 1 <= fewer_than <= 9:
+            raise ApplicationError("fewer_than must be an integer from 1 to 9.")
+        # Count candidates plus samples already queued or running, so a second batch does not pile on.
+        rows = (
+            Prompt.objects.filter(project=project)
+            .annotate(
+                have=Count("candidates", distinct=True)
+                + Count(
+                    "generation_jobs",
+                    filter=Q(generation_jobs__status__in=[JobStatus.QUEUED, JobStatus.RUNNING]),
+                    distinct=True,
+                )
+            )
+            .filter(have__lt=fewer_than)
+            .values_list("pk", "have")
+            .order_by("pk")
+        )
+        plan = [(pid, fewer_than - have) for pid, have in rows.iterator(chunk_size=5000)]
+        mode = BatchMode.FEWER_THAN
+    total = sum(n for _, n in plan)
+    if total == 0:
+        raise ApplicationError("Nothing to generate: every prompt already has enough candidates.")
+    if total > settings.GENERATION_MAX_JOBS_PER_BATCH:
+        raise ApplicationError(
+            f"That is {total} samples; a batch holds at most {settings.GENERATION_MAX_JOBS_PER_BATCH}."
+        )
+    batch = GenerationBatch.objects.create(
+        project=project, model_config=config, created_by=user, mode=mode, target_k=fewer_than, job_count=total
+    )
+    next_index: dict[int, int] = {}
+    prompt_list = [pid for pid, _ in plan]
+    for i in range(0, len(prompt_list), 5000):
+        chunk = prompt_list[i : i + 5000]
+        next_index.update(
+            GenerationJob.objects.filter(model_config=config, prompt_id__in=chunk)
+            .values("prompt_id")
+            .annotate(m=Max("sample_index") + 1)
+            .values_list("prompt_id", "m")
+        )
+    jobs = [
+        GenerationJob(
+            batch=batch,
+            project=project,
+            prompt_id=pid,
+            model_config=config,
+            sample_index=next_index.get(pid, 0) + k,
+            task_id=str(uuid.uuid4()),
+        )
+        for pid, n in plan
+        for k in range(n)
+    ]
+    GenerationJob.objects.bulk_create(jobs, batch_size=2000)
+    batch_id = batch.pk
+    transaction.on_commit(lambda: generation_dispatch(job_filter=Q(batch_id=batch_id, dispatched_at__isnull=True)))
+    return batch
+
+
+def generation_dispatch(*, job_filter: Q) -> int:
+    """Send queued jobs to the `inference` queue. Called after commit; never inside a transaction.
+    A broker failure leaves the rest unsent (dispatched_at NULL): the reaper sends them later."""
+    from .tasks import generate_candidate_task
+
+    sent = 0
+    rows = (
+        GenerationJob.objects.filter(job_filter, status=JobStatus.QUEUED)
+        .select_related("model_config")
+        .only("id", "task_id", "model_config__max_tokens")
+        .order_by("id")
+    )
+    done_ids: list[int] = []
+    try:
+        for job in rows.iterator(chunk_size=2000):
+            limit = job.model_config.timeout_seconds
+            generate_candidate_task.apply_async(
+                kwargs={"job_id": job.pk},
+                task_id=job.task_id,
+                queue="inference",
+                soft_time_limit=limit + 30,
+                time_limit=limit + 60,
+            )
+            done_ids.append(job.pk)
+            sent += 1
+            if len(done_ids) >= 500:
+                GenerationJob.objects.filter(pk__in=done_ids).update(dispatched_at=timezone.now())
+                done_ids = []
+    except Exception as exc:  # noqa: BLE001 - any broker failure: the reaper retries
+        logger.warning("broker unavailable while dispatching generation jobs (%s); the reaper will resend", exc)
+    finally:
+        if done_ids:
+            GenerationJob.objects.filter(pk__in=done_ids).update(dispatched_at=timezone.now())
+    return sent
+
+
+# --- running one job -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    status: str
+    retry_in: float | None = None
+
+
+def _backoff(attempt: int, retry_after: float | None) -> float:
+    base = min(300.0, 5.0 * 2 ** max(0, attempt - 1))
+    delay = base * random.uniform(0.5, 1.5)  # jitter: retries of one outage do not arrive together
+    return max(delay, retry_after or 0.0)
+
+
+def _conversation(job: GenerationJob) -> list[dict]:
+    messages = [{"role": m["role"], "content": m["content"]} for m in job.prompt.messages]
+    system = job.model_config.system_prompt.strip()
+    if system and not (messages and messages[0]["role"] == "system"):
+        messages.insert(0, {"role": "system", "content": system})
+    return messages
+
+
+def generation_job_run(*, job_id: int, task_id: str) -> JobOutcome:
+    """Run one job under the Celery task id allowed to run it. Safe to call twice."""
+    now = timezone.now()
+    job = GenerationJob.objects.select_related("model_config").filter(pk=job_id).first()
+    if job is None:
+        return JobOutcome("missing")
+    lease = timedelta(seconds=job.model_config.timeout_seconds) + LEASE_MARGIN
+    claimed = GenerationJob.objects.filter(
+        pk=job_id, task_id=task_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+    ).update(status=JobStatus.RUNNING, attempts=F("attempts") + 1, lease_expires_at=now + lease, started_at=now)
+    if not claimed:
+        return JobOutcome("skipped")
+    job = GenerationJob.objects.select_related("model_config", "prompt").get(pk=job_id)
+    if Candidate.objects.filter(generation_job=job).exists():
+        _finish(job, task_id, JobStatus.DONE)
+        return JobOutcome(JobStatus.DONE)
+    config = job.model_config
+    try:
+        completion = chat_completion(
+            base_url=config.base_url,
+            model=config.model,
+            messages=_conversation(job),
+            params=SamplingParams(
+                temperature=config.temperature,
+                top_p=config.top_p,
+                max_tokens=config.max_tokens,
+                seed=config.seed,
+                stop=list(config.stop or []),
+            ),
+            api_key=config.api_key,
+            timeout_s=config.timeout_seconds,
+        )
+    except TransientInferenceError as exc:
+        return _transient(job, task_id, exc.message, exc.retry_after)
+    except PermanentInferenceError as exc:
+        _finish(job, task_id, JobStatus.FAILED, exc.message)
+        return JobOutcome(JobStatus.FAILED)
+    try:
+        with transaction.atomic():
+            Candidate.objects.create(
+                prompt=job.prompt,
+                content=completion.content,
+                source=CandidateSource.GENERATED,
+                model_name=completion.model or config.model,
+                generation_job=job,
+                model_config=config,
+                finish_reason=completion.finish_reason,
+                prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+                latency_ms=completion.latency_ms,
+                raw_escaped=completion.raw_escaped or "",
+                provenance={
+                    "source": "generated",
+                    "config_id": config.pk,
+                    "config_name": config.name,
+                    "model_requested": config.model,
+                    "model_reported": completion.model,
+                    "sampling": config.sampling_snapshot(),
+                    "system_prompt": config.system_prompt,
+                    "sample_index": job.sample_index,
+                    "job_id": job.pk,
+                    "attempt": job.attempts,
+                    "generated_at": timezone.now().isoformat(),
+                    **({"sanitized": completion.sanitized} if completion.sanitized else {}),
+                },
+            )
+            _finish(job, task_id, JobStatus.DONE)
+    except IntegrityError:
+        # Another run of this job stored its candidate first: nothing to add.
+        _finish(job, task_id, JobStatus.DONE)
+    return JobOutcome(JobStatus.DONE)
+
+
+def _finish(job: GenerationJob, task_id: str, status: str, error: str = "") -> None:
+    GenerationJob.objects.filter(pk=job.pk, task_id=task_id).exclude(status=JobStatus.DONE).update(
+        status=status, error=error, finished_at=timezone.now(), lease_expires_at=None
+    )
+
+
+def _transient(job: GenerationJob, task_id: str, message: str, retry_after: float | None) -> JobOutcome:
+    if job.attempts >= settings.GENERATION_MAX_ATTEMPTS:
+        _finish(job, task_id, JobStatus.FAILED, f"Gave up after {job.attempts} attempts. Last error: {message}")
+        return JobOutcome(JobStatus.FAILED)
+    delay = _backoff(job.attempts, retry_after)
+    GenerationJob.objects.filter(pk=job.pk, task_id=task_id, status=JobStatus.RUNNING).update(
+        status=JobStatus.QUEUED, error=f"Attempt {job.attempts} failed, retrying: {message}", lease_expires_at=None
+    )
+    return JobOutcome(JobStatus.QUEUED, retry_in=delay)
+
+
+def generation_job_timed_out(*, job_id: int, task_id: str) -> JobOutcome:
+    """The task hit its soft time limit: count it as a transient failure."""
+    job = GenerationJob.objects.filter(pk=job_id, task_id=task_id).first()
+    if job is None or job.status != JobStatus.RUNNING:
+        return JobOutcome("skipped")
+    return _transient(job, task_id, "The completion took longer than the time limit.", None)
+
+
+def generation_job_retry(*, job: GenerationJob) -> GenerationJob:
+    """Send a failed job again (a new task id: any old message for it becomes a no-op)."""
+    updated = GenerationJob.objects.filter(pk=job.pk, status=JobStatus.FAILED).update(
+        status=JobStatus.QUEUED, attempts=0, error="", task_id=str(uuid.uuid4()), dispatched_at=None, finished_at=None
+    )
+    if not updated:
+        raise Conflict("Only failed jobs can be retried.")
+    job_id = job.pk
+    transaction.on_commit(lambda: generation_dispatch(job_filter=Q(pk=job_id)))
+    job.refresh_from_db()
+    return job
+
+
+def generation_batch_retry_failed(*, batch: GenerationBatch) -> int:
+    ids = list(GenerationJob.objects.filter(batch=batch, status=JobStatus.FAILED).values_list("pk", flat=True))
+    for pk in ids:  # each job gets its own new task id
+        GenerationJob.objects.filter(pk=pk, status=JobStatus.FAILED).update(
+            status=JobStatus.QUEUED, attempts=0, error="", task_id=str(uuid.uuid4()), dispatched_at=None
+        )
+    if ids:
+        batch_id = batch.pk
+        transaction.on_commit(lambda: generation_dispatch(job_filter=Q(batch_id=batch_id, dispatched_at__isnull=True)))
+    return len(ids)
+
+
+# --- the reaper ----------------------------------------------------------------------------------
+
+
+def _inference_queue_length() -> int | None:
+    from labelhub.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            return conn.default_channel.queue_declare(queue="inference", passive=True).message_count
+    except Exception:  # noqa: BLE001 - unknown: act as if busy
+        return None
+
+
+def generation_reap() -> dict:
+    """Re-send what was lost. Runs every 30 s (Celery beat) and by `manage.py generation_reaper`.
+
+    - RUNNING jobs whose lease expired (worker killed): back to QUEUED with a new task id;
+    - QUEUED jobs never sent (broker down at commit);
+    - QUEUED jobs sent a while ago while the broker's queue is empty (Redis lost its queue)."""
+    now = timezone.now()
+    expired = GenerationJob.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now)
+    orphaned = 0
+    for job in expired.only("id", "attempts", "task_id")[:5000]:
+        if job.attempts >= settings.GENERATION_MAX_ATTEMPTS:
+            orphaned += GenerationJob.objects.filter(pk=job.pk, task_id=job.task_id, status=JobStatus.RUNNING).update(
+                status=JobStatus.FAILED,
+                error=f"The worker was lost {job.attempts} times while running this job.",
+                finished_at=now,
+            )
+            continue
+        orphaned += GenerationJob.objects.filter(pk=job.pk, task_id=job.task_id, status=JobStatus.RUNNING).update(
+            status=JobStatus.QUEUED,
+            task_id=str(uuid.uuid4()),
+            dispatched_at=None,
+            lease_expires_at=None,
+            error="The worker was lost while running this job; sent again.",
+        )
+    lost = 0
+    stale = GenerationJob.objects.filter(status=JobStatus.QUEUED, dispatched_at__lt=now - LOST_AFTER)
+    if stale.exists() and _inference_queue_length() == 0:
+        for job in stale.only("id", "task_id")[:5000]:
+            lost += GenerationJob.objects.filter(pk=job.pk, task_id=job.task_id, status=JobStatus.QUEUED).update(
+                task_id=str(uuid.uuid4()), dispatched_at=None
+            )
+    sent = generation_dispatch(job_filter=Q(dispatched_at__isnull=True, created_at__lt=now - UNSENT_AFTER))
+    return {"orphaned": orphaned, "lost": lost, "sent": sent}
