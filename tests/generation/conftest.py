@@ -1,0 +1,33 @@
+import pytest
+
+from labelhub.generation import services
+
+from .fake_openai import FakeOpenAI
+
+
+@pytest.fixture
+def fake_server():
+    server = FakeOpenAI().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Record what would go to the broker instead of sending it."""
+    from labelhub.generation import tasks
+
+    calls = []
+    monkeypatch.setattr(tasks.generate_candidate_task, "apply_async", lambda **kw: calls.append(kw))
+    monkeypatch.setattr(tasks.model_config_check_task, "apply_async", lambda **kw: calls.append(kw))
+    return calls
+
+
+@pytest.fixture
+def make_config(project):
+    def make(base_url, **data):
+        return services.model_config_create(
+            project=project, data={"name": data.pop("name", "fake"), "base_url": base_url, "model": "m", **data}
+        )
+
+    return make

@@ -1,0 +1,227 @@
+"""With a real Celery worker (and Redis): generation end to end, a worker child killed mid-job,
+the broker down at enqueue, and the embedded model producing real candidates."""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from labelhub.celery import app
+from labelhub.generation import services
+from labelhub.generation.models import CheckStatus, GenerationJob, JobStatus
+from labelhub.prompts.models import Candidate, Prompt
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+
+
+def _broker_ok() -> bool:
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@pytest.fixture
+def worker(tmp_path):
+    if connection.vendor != "postgresql" or not _broker_ok():
+        pytest.skip("needs PostgreSQL and Redis (make test)")
+    with app.connection_for_write() as conn:
+        for queue in ("inference", "default"):
+            with contextlib.suppress(Exception):  # the queue may not exist yet
+                conn.default_channel.queue_purge(queue)
+    log = tmp_path / "worker.log"
+    env = {**os.environ, "DATABASE_URL": _database_url(), "DEBUG": "true"}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "labelhub", "worker", "-Q", "inference,default", "-c", "1",
+                "-P", "prefork", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info",
+            ],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    deadline = time.time() + 60
+    while "ready" not in log.read_text():
+        if proc.poll() is not None or time.time() > deadline:
+            pytest.fail(f"worker did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    proc.log = log
+    yield proc
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _wait(predicate, timeout=60, what="condition", worker=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.25)
+    tail = worker.log.read_text()[-3000:] if worker is not None else ""
+    pytest.fail(f"timed out waiting for {what}\n{tail}")
+
+
+def _prompts(project, n):
+    return [
+        Prompt.objects.create(
+            project=project,
+            messages=[{"role": "user", "content": text}],
+            text=text,
+            content_hash=f"{i:064d}",
+        )
+        for i, text in enumerate(["Name a fruit that is yellow.", "What is the capital of France?", "Say hello."][:n])
+    ]
+
+
+def _done(batch):
+    return not GenerationJob.objects.filter(batch=batch, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists()
+
+
+def test_worker_generates_candidates(project, staff, fake_server, make_config, worker):
+    config = make_config(fake_server.base_url, candidates_per_prompt=2)
+    prompts = _prompts(project, 2)
+    batch = services.generation_batch_create(
+        project=project, user=staff, config=config, prompt_ids=[p.pk for p in prompts]
+    )
+    _wait(lambda: _done(batch), what="the batch", worker=worker)
+    assert GenerationJob.objects.filter(batch=batch, status=JobStatus.DONE).count() == 4
+    assert Candidate.objects.filter(generation_job__batch=batch).count() == 4
+
+
+def test_sigkill_of_the_worker_child_runs_the_job_again_once(project, staff, fake_server, make_config, worker):
+    fake_server.delay = 4.0
+    config = make_config(fake_server.base_url, candidates_per_prompt=1)
+    (prompt,) = _prompts(project, 1)
+    batch = services.generation_batch_create(project=project, user=staff, config=config, prompt_ids=[prompt.pk])
+    _wait(lambda: fake_server.requests >= 1, what="the first request", worker=worker)
+    children = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True).stdout.split()
+    assert children, "no pool child found"
+    for pid in children:
+        os.kill(int(pid), signal.SIGKILL)
+    fake_server.delay = 0.5
+    _wait(lambda: _done(batch), timeout=90, what="the re-run", worker=worker)
+    job = GenerationJob.objects.get(batch=batch)
+    assert job.status == JobStatus.DONE
+    assert job.attempts == 2, worker.log.read_text()[-2000:]
+    assert Candidate.objects.filter(prompt=prompt).count() == 1
+    assert fake_server.requests == 2
+
+
+def test_broker_down_at_enqueue_then_back(project, staff, fake_server, make_config, worker, monkeypatch):
+    """The batch is accepted and recorded while Redis is unreachable; the reaper sends the jobs
+    once it is back, and the worker runs them."""
+    config = make_config(fake_server.base_url, candidates_per_prompt=1)
+    prompts = _prompts(project, 2)
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    real_connection_for_write = app.connection_for_write
+
+    def reset_pools():
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    monkeypatch.setattr(
+        app,
+        "connection_for_write",
+        lambda url=None, **kw: real_connection_for_write(f"redis://127.0.0.1:{dead_port}/0", **kw),
+    )
+    reset_pools()
+    try:
+        batch = services.generation_batch_create(
+            project=project, user=staff, config=config, prompt_ids=[p.pk for p in prompts]
+        )
+        assert GenerationJob.objects.filter(batch=batch, dispatched_at__isnull=True).count() == 2
+    finally:
+        monkeypatch.setattr(app, "connection_for_write", real_connection_for_write)
+        reset_pools()
+    time.sleep(1.5)
+    assert fake_server.requests == 0
+    services.UNSENT_AFTER, saved = __import__("datetime").timedelta(seconds=0), services.UNSENT_AFTER
+    try:
+        assert services.generation_reap()["sent"] == 2
+    finally:
+        services.UNSENT_AFTER = saved
+    _wait(lambda: _done(batch), what="the jobs after the broker came back", worker=worker)
+    assert Candidate.objects.filter(generation_job__batch=batch).count() == 2
+
+
+@pytest.fixture(scope="session")
+def embedded_model():
+    """llama.cpp's server with SmolLM2-135M-Instruct (built once per machine by scripts/embedded-model.sh)."""
+    cache = Path(os.environ.get("LABELHUB_CACHE", Path.home() / ".cache" / "labelhub"))
+    if not list(cache.glob("llama-server-*/llama-server")) and not os.environ.get("LABELHUB_REQUIRE_MODEL"):
+        pytest.skip("the embedded model server is not built (make test builds it)")
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        ["bash", str(ROOT / "scripts" / "embedded-model.sh"), "serve", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    import httpx
+
+    deadline = time.time() + 1200
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            pytest.fail("the embedded model server did not start")
+        time.sleep(0.5)
+    yield f"http://127.0.0.1:{port}/v1"
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=20)
+
+
+def test_embedded_model_end_to_end(project, staff, make_config, worker, embedded_model):
+    config = make_config(embedded_model, name="SmolLM2", candidates_per_prompt=2, max_tokens=24, temperature=0.8)
+    services.model_config_check_start(config=config)
+    # on_commit ran (transactional test): the worker runs the 1-token completion.
+    _wait(lambda: config.__class__.objects.get(pk=config.pk).last_check_status != CheckStatus.RUNNING, worker=worker)
+    config.refresh_from_db()
+    assert config.last_check_status == CheckStatus.OK, config.last_check_error
+    assert config.last_check_model and config.last_check_latency_ms is not None
+    prompts = _prompts(project, 2)
+    batch = services.generation_batch_create(
+        project=project, user=staff, config=config, prompt_ids=[p.pk for p in prompts]
+    )
+    _wait(lambda: _done(batch), timeout=180, what="real generation", worker=worker)
+    candidates = list(Candidate.objects.filter(generation_job__batch=batch))
+    assert len(candidates) == 4
+    for cand in candidates:
+        assert cand.content.strip()
+        assert cand.finish_reason in ("stop", "length")
+        assert cand.model_name == "smollm2-135m-instruct"
+        assert cand.completion_tokens and cand.completion_tokens <= 24
+        assert cand.provenance["sampling"]["max_tokens"] == 24
+    # One candidate per (prompt, config, index), and a second delivery of a job adds nothing.
+    job = GenerationJob.objects.filter(batch=batch).first()
+    assert services.generation_job_run(job_id=job.pk, task_id=job.task_id).status == "skipped"
+    assert Candidate.objects.filter(generation_job__batch=batch).count() == 4
+    assert not GenerationJob.objects.filter(batch=batch).exclude(status=JobStatus.DONE).exists()
+    assert set(GenerationJob.objects.filter(batch=batch).values_list("attempts", flat=True)) == {1}
