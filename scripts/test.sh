@@ -30,4 +30,10 @@ export DJANGO_ALLOW_ASYNC_UNSAFE=true
 export DEBUG="${DEBUG:-true}"
 export PYTHONPATH="$LABELHUB_ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
+# The embedded model (llama.cpp server + SmolLM2) for the end-to-end generation tests: built
+# once per machine (about 10 minutes on 2 cores), then cached under ~/.cache/labelhub.
+log "preparing the embedded model server (cached after the first build)"
+bash "$LABELHUB_ROOT/scripts/embedded-model.sh" >/dev/null
+export LABELHUB_REQUIRE_MODEL=1
+
 exec "$LABELHUB_ROOT/scripts/with-services.sh" "$LABELHUB_ROOT/.venv/bin/pytest" "${args[@]}"

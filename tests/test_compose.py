@@ -32,7 +32,8 @@ def test_compose_services_and_redis_persistence():
     yaml = pytest.importorskip("yaml", reason="PyYAML not installed")
     config = yaml.safe_load(COMPOSE_FILE.read_text())
     services = config["services"]
-    assert {"postgres", "redis", "web", "worker", "inference", "migrate"} <= set(services)
+    assert {"postgres", "redis", "web", "worker", "beat", "inference", "migrate"} <= set(services)
+    assert "inference" in services["worker"]["command"][services["worker"]["command"].index("-Q") + 1]
 
     redis_command = services["redis"]["command"]
     if isinstance(redis_command, str):

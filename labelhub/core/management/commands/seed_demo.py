@@ -10,10 +10,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from labelhub.accounts.models import User
+from labelhub.core.exceptions import ApplicationError
+from labelhub.generation import services as generation_services
+from labelhub.generation.models import GenerationBatch, ModelConfig
 from labelhub.projects import services as project_services
 from labelhub.projects.models import GuidelineVersion, Membership, Project, Role
 from labelhub.prompts import services as prompt_services
@@ -33,7 +37,14 @@ USERS = [
 class Command(BaseCommand):
     help = "Create (or refresh) the demo project and demo users; prints the logins."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--generate",
+            action="store_true",
+            help="Also queue candidate generation for prompts that have fewer than two candidates (first run only).",
+        )
+
+    def handle(self, *args, generate=False, **options):
         password = os.environ.get("DEMO_PASSWORD") or secrets.token_urlsafe(9)
         with transaction.atomic():
             users = {}
@@ -84,8 +95,39 @@ class Command(BaseCommand):
         imp = prompt_services.prompt_import_run(import_id=imp.pk)
         if imp.status != ImportStatus.DONE:
             self.stderr.write(f"Demo prompt import failed: {imp.message} {imp.errors[:3]}")
+        configs = self._model_configs(project)
+        if generate and not GenerationBatch.objects.filter(project=project).exists():
+            for config, k in zip(configs, (1, 2), strict=True):
+                try:
+                    batch = generation_services.generation_batch_create(
+                        project=project, user=users["admin"], config=config, fewer_than=k
+                    )
+                    self.stdout.write(f"  queued {batch.job_count} candidate(s) from {config.name}")
+                except ApplicationError as exc:
+                    self.stdout.write(f"  {config.name}: {exc.message}")
         self.stdout.write(self.style.SUCCESS(f"Demo project #{project.pk}: {project.name}"))
         self.stdout.write(f"  prompts: {imp.created_count} new, {imp.skipped_count} already there")
         self.stdout.write("  Demo logins (local use only):")
         for username, role, _staff in USERS:
             self.stdout.write(f"    {username:<10} {password}   ({role}{', site staff' if _staff else ''})")
+
+    def _model_configs(self, project):
+        """Two configs of the default model at different temperatures (as Llama 2 did, to diversify
+        pairs), pointing at INFERENCE_BASE_URL (the embedded server under `make run`)."""
+        configs = []
+        for name, temperature in (("Default model · T=0.7", 0.7), ("Default model · T=1.0", 1.0)):
+            data = {
+                "base_url": settings.INFERENCE_BASE_URL,
+                "model": settings.INFERENCE_MODEL,
+                "temperature": temperature,
+                "max_tokens": 256,
+                "candidates_per_prompt": 1,
+                "system_prompt": "You are a helpful, truthful and harmless assistant. Answer concisely.",
+            }
+            config = ModelConfig.objects.filter(project=project, name=name).first()
+            if config is None:
+                config = generation_services.model_config_create(project=project, data={"name": name, **data})
+            else:
+                config = generation_services.model_config_update(config=config, data=data)
+            configs.append(config)
+        return configs
