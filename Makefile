@@ -16,13 +16,14 @@ export PORT PYTEST_ARGS BENCH_ARGS
 
 LINT_PATHS := labelhub tests bench
 
-.PHONY: help venv run test lint bench-import clean distclean
+.PHONY: help venv run test lint bench-import bench-generation clean distclean
 
 help:
 	@echo "make run            local server (DEBUG, SQLite, embedded Redis + Celery worker); PORT=$(PORT)"
 	@echo "make test           pytest against a throwaway PostgreSQL + Redis; PYTEST_ARGS='...'"
 	@echo "make lint           ruff check + ruff format --check on $(LINT_PATHS)"
 	@echo "make bench-import   bench/bench_import.py against a throwaway PostgreSQL + Redis; BENCH_ARGS='...'"
+	@echo "make bench-generation  labelhub vs direct requests to the embedded model; BENCH_ARGS='--prompts 32'"
 	@echo "make venv           create .venv from requirements.lock (no-op when up to date)"
 	@echo "make clean          remove caches, collected static files and .run/"
 	@echo "make distclean      clean, plus .venv, db.sqlite3 and media/"
@@ -42,6 +43,10 @@ lint: venv
 
 bench-import: venv
 	DEBUG="$${DEBUG:-true}" PYTHONPATH="$(CURDIR)" bash scripts/with-services.sh .venv/bin/python bench/bench_import.py $$BENCH_ARGS
+
+bench-generation: venv
+	bash scripts/embedded-model.sh >/dev/null
+	DEBUG="$${DEBUG:-true}" PYTHONPATH="$(CURDIR)" bash scripts/with-services.sh .venv/bin/python bench/bench_generation.py $$BENCH_ARGS
 
 clean:
 	rm -rf .run staticfiles test-results .pytest_cache .ruff_cache
