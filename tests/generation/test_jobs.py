@@ -291,3 +291,28 @@ def test_ssrf_guard_on_model_configs(project, settings):
         project=project, data={"name": "ok", "base_url": "http://127.0.0.1:8080/v1/", "model": "m"}
     )
     assert ok.base_url == "http://127.0.0.1:8080/v1"
+
+
+@pytest.mark.django_db
+def test_reaper_resends_jobs_the_broker_lost(project, staff, prompts, fake_server, make_config, sent, monkeypatch):
+    """Redis restarted with its queue wiped: queued jobs that were sent a while ago while the
+    queue is empty get a new task id and are sent again; with messages still queued, nothing."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    config = make_config(fake_server.base_url)
+    batch = services.generation_batch_create(project=project, user=staff, config=config, prompt_ids=[prompts[0].pk])
+    services.generation_dispatch(job_filter=Q(batch=batch))
+    GenerationJob.objects.update(
+        dispatched_at=timezone.now() - timedelta(minutes=5), created_at=timezone.now() - timedelta(minutes=6)
+    )
+    monkeypatch.setattr(services, "_inference_queue_length", lambda: 3)
+    assert services.generation_reap()["lost"] == 0
+    before = set(GenerationJob.objects.values_list("task_id", flat=True))
+    monkeypatch.setattr(services, "_inference_queue_length", lambda: 0)
+    sent.clear()
+    result = services.generation_reap()
+    assert result["lost"] == 2 and result["sent"] == 2
+    after = set(GenerationJob.objects.values_list("task_id", flat=True))
+    assert not before & after and {c["task_id"] for c in sent} == after
