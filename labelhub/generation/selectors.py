@@ -6,8 +6,9 @@ from django.utils import timezone
 
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import NotFound
-from labelhub.projects.models import Membership, Project
-from labelhub.projects.permissions import Capability, role_can
+from labelhub.projects.models import Project
+from labelhub.projects.permissions import Capability
+from labelhub.projects.selectors import project_object_access
 from labelhub.prompts.models import Candidate
 
 from .models import GenerationBatch, GenerationJob, JobStatus, ModelConfig
@@ -40,42 +41,20 @@ def batch_get_for_user(
     *, user: User, batch_id, capability: Capability = Capability.VIEW
 ) -> tuple[GenerationBatch, str]:
     """A batch by id, if the user is a member of its project (404 otherwise, existence not leaked)."""
-    from labelhub.core.exceptions import Forbidden
-
-    try:
-        batch_id = int(batch_id)
-    except (TypeError, ValueError) as exc:
-        raise NotFound("Batch not found.") from exc
-    batch = GenerationBatch.objects.select_related("model_config", "project").filter(pk=batch_id).first()
-    role = (
-        Membership.objects.filter(project_id=batch.project_id, user=user).values_list("role", flat=True).first()
-        if batch and getattr(user, "is_authenticated", False)
-        else None
+    batch, access = project_object_access(
+        user=user,
+        queryset=GenerationBatch.objects.select_related("model_config", "project"),
+        object_id=batch_id,
+        label="Batch",
+        capability=capability,
     )
-    if batch is None or role is None:
-        raise NotFound("Batch not found.")
-    if not role_can(role, capability):
-        raise Forbidden(f"Your role ({role}) does not allow this in the project.")
-    return batch, role
+    return batch, access.role
 
 
 def job_get_for_user(*, user: User, job_id, capability: Capability) -> GenerationJob:
-    from labelhub.core.exceptions import Forbidden
-
-    try:
-        job_id = int(job_id)
-    except (TypeError, ValueError) as exc:
-        raise NotFound("Job not found.") from exc
-    job = GenerationJob.objects.filter(pk=job_id).first()
-    role = (
-        Membership.objects.filter(project_id=job.project_id, user=user).values_list("role", flat=True).first()
-        if job and getattr(user, "is_authenticated", False)
-        else None
+    job, _access = project_object_access(
+        user=user, queryset=GenerationJob.objects.all(), object_id=job_id, label="Job", capability=capability
     )
-    if job is None or role is None:
-        raise NotFound("Job not found.")
-    if not role_can(role, capability):
-        raise Forbidden(f"Your role ({role}) does not allow this in the project.")
     return job
 
 
@@ -140,3 +119,18 @@ def batch_jobs(*, batch: GenerationBatch, status: str = "") -> QuerySet[Generati
     if status:
         qs = qs.filter(status=status)
     return qs
+
+
+def batch_candidates(*, batch: GenerationBatch, after=None, limit: int = 50) -> tuple[list[Candidate], int | None]:
+    """One keyset page (oldest first) of the candidates a batch generated: ids > `after`.
+    Returns (candidates, the `after` of the next page or None). Added for the batch page."""
+    qs = Candidate.objects.filter(generation_job__batch=batch).select_related("prompt").order_by("id")
+    if after not in (None, ""):
+        try:
+            qs = qs.filter(pk__gt=int(after))
+        except (TypeError, ValueError) as exc:
+            raise NotFound("Page not found.") from exc
+    rows = list(qs[: limit + 1])
+    if len(rows) > limit:
+        return rows[:limit], rows[limit - 1].pk
+    return rows, None

@@ -43,6 +43,23 @@ def project_access(*, user: User, project_id, capability: Capability = Capabilit
     return access
 
 
+def project_object_access(*, user: User, queryset: QuerySet, object_id, label: str, capability: Capability):
+    """An object addressed by its own id (not under /projects/<id>/), seen by `user`: 404 unless
+    they are a member of its project, 403 if their role lacks `capability`. Returns (object, access)."""
+    try:
+        object_id = int(object_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound(f"{label} not found.") from exc
+    obj = queryset.filter(pk=object_id).first()
+    if obj is None:
+        raise NotFound(f"{label} not found.")
+    try:
+        access = project_access(user=user, project_id=obj.project_id, capability=capability)
+    except NotFound as exc:
+        raise NotFound(f"{label} not found.") from exc
+    return obj, access
+
+
 def membership_list(*, project: Project) -> QuerySet[Membership]:
     return Membership.objects.filter(project=project).select_related("user").order_by("user__username")
 
