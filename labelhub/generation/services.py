@@ -445,7 +445,12 @@ def generation_batch_retry_failed(*, batch: GenerationBatch) -> int:
     ids = list(GenerationJob.objects.filter(batch=batch, status=JobStatus.FAILED).values_list("pk", flat=True))
     for pk in ids:  # each job gets its own new task id
         GenerationJob.objects.filter(pk=pk, status=JobStatus.FAILED).update(
-            status=JobStatus.QUEUED, attempts=0, error="", task_id=str(uuid.uuid4()), dispatched_at=None
+            status=JobStatus.QUEUED,
+            attempts=0,
+            error="",
+            task_id=str(uuid.uuid4()),
+            dispatched_at=None,
+            finished_at=None,
         )
     if ids:
         batch_id = batch.pk

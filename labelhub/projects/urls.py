@@ -1,5 +1,7 @@
 from django.urls import include, path
 
+from labelhub.generation import views as generation_views
+
 from . import views
 
 app_name = "projects"
@@ -20,4 +22,7 @@ urlpatterns = [
     path(P + "guidelines/edit/", views.guideline_edit, name="guideline-edit"),
     path(P + "guidelines/acknowledge/", views.guideline_acknowledge, name="guideline-acknowledge"),
     path(P + "prompts/", include("labelhub.prompts.urls")),
+    path(P + "generation/", include("labelhub.generation.urls")),
+    # The batch id the API returns → its page in its project (404 unless a member).
+    path("generation-batches/<int:batch_id>/", generation_views.batch_redirect, name="generation-batch"),
 ]

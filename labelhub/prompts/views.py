@@ -10,6 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 from labelhub.core.exceptions import ApplicationError
 from labelhub.core.forms import apply_service_error
 from labelhub.core.htmx import partial
+from labelhub.generation.selectors import model_config_list
 from labelhub.projects.decorators import project_context, project_view
 from labelhub.projects.permissions import Capability
 
@@ -18,6 +19,13 @@ from .forms import PromptFilterForm, PromptImportForm
 from .models import ImportStatus
 
 PAGE_SIZE = 50
+
+
+def _generate_configs(access) -> list:
+    """Active model configs, for the admins' "Generate candidates" forms (none for other roles)."""
+    if not access.can(Capability.MANAGE):
+        return []
+    return [c for c in model_config_list(project=access.project) if c.is_active]
 
 
 @project_view()
@@ -40,6 +48,7 @@ def prompt_list(request, access):
         next_before=next_before,
         is_first_page=not request.GET.get("before"),
         filtered=any(filters.values()),
+        generate_configs=[] if request.htmx else _generate_configs(access),
     )
     # base.html sets htmx's refreshOnHistoryMiss, so a history restore reloads the page rather
     # than asking for it with HX-Request (which would get the partial alone).
@@ -64,6 +73,7 @@ def prompt_detail(request, access, prompt_id: int):
         prompt=prompt,
         metadata=_pretty(prompt.metadata) if prompt.metadata else "",
         candidates=candidates,
+        generate_configs=_generate_configs(access),
     )
     return render(request, "prompts/detail.html", context)
 

@@ -22,6 +22,15 @@
     }
   });
 
+  // <form data-confirm="Question?">: ask before submitting (e.g. a delete button).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches && form.matches("form[data-confirm]") && !window.confirm(form.getAttribute("data-confirm"))) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
   // <input data-select-on-focus>: select the whole value, ready for Ctrl+C.
   document.addEventListener("focusin", function (event) {
     if (event.target.matches && event.target.matches("[data-select-on-focus]")) {

@@ -1,0 +1,53 @@
+"""Filters for the generation pages: {% load generation %}."""
+
+from datetime import timedelta
+
+from django import template
+from django.utils import timezone
+
+register = template.Library()
+
+
+@register.filter
+def duration(seconds) -> str:
+    """42 → "42 s", 150 → "2 min 30 s", 4000 → "1 h 6 min"; None or "" → ""."""
+    if seconds in (None, ""):
+        return ""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s" if minutes < 10 and secs else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+@register.filter
+def visible_whitespace(text: str) -> str:
+    """A stop sequence as typed in the form: newlines and tabs as \\n and \\t (autoescaped after)."""
+    return (text or "").replace("\n", "\\n").replace("\t", "\\t")
+
+
+@register.filter
+def elapsed(progress) -> str:
+    """How long a finished batch took, from its first start to its last finish ("" if unknown)."""
+    started, finished = getattr(progress, "started_at", None), getattr(progress, "finished_at", None)
+    if not started or not finished:
+        return ""
+    return duration(round((finished - started).total_seconds()))
+
+
+# The connection check task's hard time limit is 90 s: a check still "running" well after that
+# was never picked up (no worker) or was lost. The row stops polling and says so.
+CHECK_STALE_AFTER = timedelta(seconds=120)
+
+
+@register.filter
+def check_stale(config) -> bool:
+    """True when a config's connection check has been "running" for longer than any check can."""
+    started = getattr(config, "last_check_at", None)
+    return config.last_check_status == "running" and (started is None or timezone.now() - started > CHECK_STALE_AFTER)
