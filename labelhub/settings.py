@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "labelhub.projects",
     "labelhub.prompts",
     "labelhub.generation",
+    "labelhub.labeling",
     "labelhub.api",
 ]
 

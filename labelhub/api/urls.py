@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from labelhub.accounts import apis as accounts
 from labelhub.generation import apis as generation
+from labelhub.labeling import apis as labeling
 from labelhub.projects import apis as projects
 from labelhub.prompts import apis as prompts
 
@@ -81,6 +82,19 @@ urlpatterns = [
         name="generation-batch-retry",
     ),
     path("v1/generation-jobs/<int:job_id>/retry", generation.JobRetryApi.as_view(), name="generation-job-retry"),
+    path("v1/projects/<int:project_id>/work/next", labeling.WorkNextApi.as_view(), name="work-next"),
+    path("v1/projects/<int:project_id>/work/sync", labeling.WorkSyncApi.as_view(), name="work-sync"),
+    path("v1/projects/<int:project_id>/my-labels", labeling.MyLabelsApi.as_view(), name="my-labels"),
+    path("v1/work-items/<int:work_item_id>", labeling.TaskDetailApi.as_view(), name="work-item"),
+    path(
+        "v1/work-items/<int:work_item_id>/demonstration",
+        labeling.DemonstrationSubmitApi.as_view(),
+        name="work-item-demonstration",
+    ),
+    path("v1/work-items/<int:work_item_id>/ranking", labeling.RankingSubmitApi.as_view(), name="work-item-ranking"),
+    path("v1/work-items/<int:work_item_id>/skip", labeling.SkipApi.as_view(), name="work-item-skip"),
+    path("v1/work-items/<int:work_item_id>/draft", labeling.DraftApi.as_view(), name="work-item-draft"),
+    path("v1/labels/<int:label_id>/review", labeling.ReviewApi.as_view(), name="label-review"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]

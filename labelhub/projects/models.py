@@ -14,6 +14,20 @@ def default_tracks() -> list[str]:
     return [t.value for t in Track]
 
 
+DEFAULT_FLAGS = [
+    "hallucination",
+    "fails to follow the instruction",
+    "harmful content",
+    "unnecessary refusal",
+    "contains personal data",
+    "wrong language",
+]
+
+
+def default_flags() -> list[str]:
+    return list(DEFAULT_FLAGS)
+
+
 class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
     LABELER = "labeler", "Labeler"
@@ -33,6 +47,12 @@ class Project(BaseModel):
         default=2, help_text="Candidate answers to generate per prompt (2..9)."
     )
     tracks = models.JSONField(default=default_tracks, help_text="Tracks enabled in this project.")
+    demonstrations_enabled = models.BooleanField(default=True, help_text="Labelers write ideal answers.")
+    comparisons_enabled = models.BooleanField(default=True, help_text="Labelers rank candidate answers.")
+    lease_minutes = models.PositiveSmallIntegerField(
+        default=30, help_text="How long a claimed task stays reserved for its labeler."
+    )
+    flags = models.JSONField(default=default_flags, help_text="Flags a labeler can tick per candidate.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -51,6 +71,9 @@ class Project(BaseModel):
             models.CheckConstraint(
                 condition=models.Q(candidates_per_prompt__gte=2, candidates_per_prompt__lte=9),
                 name="project_candidates_per_prompt_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lease_minutes__gte=1, lease_minutes__lte=1440), name="project_lease_range"
             ),
         ]
 

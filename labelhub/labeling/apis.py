@@ -1,0 +1,214 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labelhub.api.pagination import NewestFirstCursorPagination
+from labelhub.api.utils import validated_input
+from labelhub.core.exceptions import ApplicationError
+from labelhub.projects.permissions import Capability
+from labelhub.projects.selectors import project_access
+
+from . import selectors, services
+from .models import WorkKind
+
+
+class TaskOutput(serializers.Serializer):
+    id = serializers.IntegerField(help_text="Work item id: use it in /work-items/{id}/…")
+    assignment_id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=WorkKind.choices)
+    status = serializers.CharField()
+    prompt_id = serializers.IntegerField()
+    track = serializers.CharField()
+    messages = serializers.ListField(child=serializers.DictField())
+    candidates = serializers.ListField(child=serializers.DictField(), help_text="In this labeler's display order.")
+    guideline_version = serializers.IntegerField()
+    lease_expires_at = serializers.DateTimeField()
+    claimed_at = serializers.DateTimeField()
+    draft = serializers.JSONField(allow_null=True)
+    flags = serializers.ListField(child=serializers.CharField())
+    needs_safety = serializers.BooleanField()
+
+
+class LabelOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    work_item_id = serializers.IntegerField()
+    kind = serializers.CharField()
+    guideline_version = serializers.IntegerField(source="guideline_version.number")
+    time_on_task_ms = serializers.IntegerField()
+    content = serializers.CharField()
+    source_candidate_id = serializers.IntegerField(allow_null=True)
+    ranks = serializers.DictField()
+    all_bad = serializers.BooleanField()
+    ratings = serializers.DictField()
+    flags = serializers.DictField()
+    strength = serializers.CharField()
+    safety = serializers.DictField()
+    rationale = serializers.CharField()
+    display_order = serializers.ListField(child=serializers.IntegerField())
+    review_status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class RankingInput(serializers.Serializer):
+    """Documentation of the ranking body (validated by labeling.services, which knows the item)."""
+
+    ranks = serializers.DictField(
+        child=serializers.IntegerField(min_value=1, max_value=9),
+        help_text="Candidate id → rank, 1 = best; ties share a rank. Optional when all_bad.",
+    )
+    all_bad = serializers.BooleanField(required=False)
+    ratings = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField(min_value=1, max_value=7)),
+        help_text="Candidate id → {helpful, truthful, harmless}, each 1..7.",
+    )
+    flags = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    strength = serializers.ChoiceField(choices=list(services.STRENGTHS), required=False, help_text="K = 2 only.")
+    safety = serializers.DictField(
+        child=serializers.ChoiceField(choices=list(services.SAFETY)),
+        required=False,
+        help_text="Candidate id → safe/unsafe; required on the harmless and red-team tracks.",
+    )
+    rationale = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class SyncOutput(serializers.Serializer):
+    demonstration = serializers.IntegerField()
+    comparison = serializers.IntegerField()
+
+
+class WorkNextApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=WorkKind.choices, required=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: TaskOutput, 204: None},
+        summary="Claim the next task (or get back the one you hold)",
+        description="409 with `extra.current_version` when the current guidelines are not acknowledged yet.",
+    )
+    def post(self, request, project_id):
+        access = project_access(user=request.user, project_id=project_id, capability=Capability.LABEL)
+        data = validated_input(self.InputSerializer, request.data or {})
+        assignment = services.work_item_claim_next(project=access.project, user=request.user, kind=data.get("kind"))
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(TaskOutput(selectors.task_payload(assignment=assignment)).data)
+
+
+class WorkSyncApi(APIView):
+    @extend_schema(request=None, responses={200: SyncOutput}, summary="Build work items (admins)")
+    def post(self, request, project_id):
+        access = project_access(user=request.user, project_id=project_id, capability=Capability.MANAGE)
+        return Response(services.work_items_sync(project=access.project))
+
+
+class TaskDetailApi(APIView):
+    @extend_schema(responses=TaskOutput, summary="One of my tasks")
+    def get(self, request, work_item_id):
+        assignment = selectors.assignment_for_item(user=request.user, work_item_id=work_item_id)
+        return Response(TaskOutput(selectors.task_payload(assignment=assignment)).data)
+
+
+class DemonstrationSubmitApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        content = serializers.CharField(trim_whitespace=False, max_length=100_000)
+        source_candidate = serializers.IntegerField(required=False, allow_null=True)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: LabelOutput, 200: LabelOutput, 409: None},
+        summary="Submit the ideal answer (idempotent; 409 if stale)",
+        examples=[OpenApiExample("fix a candidate", value={"content": "Fixed answer.", "source_candidate": 12})],
+    )
+    def post(self, request, work_item_id):
+        assignment = selectors.assignment_for_item(user=request.user, work_item_id=work_item_id)
+        data = validated_input(self.InputSerializer, request.data)
+        label = services.demonstration_submit(
+            assignment_id=assignment.pk,
+            user=request.user,
+            content=data["content"],
+            source_candidate_id=data.get("source_candidate"),
+        )
+        code = status.HTTP_200_OK if getattr(label, "replayed", False) else status.HTTP_201_CREATED
+        return Response(LabelOutput(label).data, status=code)
+
+
+class RankingSubmitApi(APIView):
+    @extend_schema(
+        request=RankingInput,
+        responses={201: LabelOutput, 200: LabelOutput, 409: None},
+        summary="Submit a comparison (idempotent; 409 if stale)",
+        examples=[
+            OpenApiExample(
+                "K = 2",
+                value={
+                    "ranks": {"11": 1, "12": 2},
+                    "ratings": {
+                        "11": {"helpful": 6, "truthful": 7, "harmless": 7},
+                        "12": {"helpful": 3, "truthful": 2, "harmless": 7},
+                    },
+                    "flags": {"12": ["hallucination"]},
+                    "strength": "better",
+                    "rationale": "B invents a date.",
+                },
+            )
+        ],
+    )
+    def post(self, request, work_item_id):
+        assignment = selectors.assignment_for_item(user=request.user, work_item_id=work_item_id)
+        if not isinstance(request.data, dict):
+            raise ApplicationError("A ranking is a JSON object.")
+        label = services.ranking_submit(assignment_id=assignment.pk, user=request.user, payload=dict(request.data))
+        code = status.HTTP_200_OK if getattr(label, "replayed", False) else status.HTTP_201_CREATED
+        return Response(LabelOutput(label).data, status=code)
+
+
+class SkipApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=500)
+
+    @extend_schema(request=InputSerializer, responses={200: TaskOutput}, summary="Skip a task, with a reason")
+    def post(self, request, work_item_id):
+        assignment = selectors.assignment_for_item(user=request.user, work_item_id=work_item_id)
+        data = validated_input(self.InputSerializer, request.data)
+        assignment = services.work_item_skip(assignment_id=assignment.pk, user=request.user, reason=data["reason"])
+        return Response(TaskOutput(selectors.task_payload(assignment=assignment)).data)
+
+
+class DraftApi(APIView):
+    @extend_schema(
+        request=OpenApiTypes.OBJECT, responses={200: TaskOutput}, summary="Autosave a draft (any JSON object)"
+    )
+    def put(self, request, work_item_id):
+        assignment = selectors.assignment_for_item(user=request.user, work_item_id=work_item_id)
+        if not isinstance(request.data, dict):
+            raise ApplicationError("A draft is a JSON object.")
+        assignment = services.draft_save(assignment_id=assignment.pk, user=request.user, payload=dict(request.data))
+        return Response(TaskOutput(selectors.task_payload(assignment=assignment)).data)
+
+
+class MyLabelsApi(APIView):
+    @extend_schema(responses=LabelOutput(many=True), summary="My labels in a project")
+    def get(self, request, project_id):
+        access = project_access(user=request.user, project_id=project_id, capability=Capability.LABEL)
+        paginator = NewestFirstCursorPagination()
+        page = paginator.paginate_queryset(
+            selectors.my_labels(project=access.project, user=request.user), request, view=self
+        )
+        return paginator.get_paginated_response(LabelOutput(page, many=True).data)
+
+
+class ReviewApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        accept = serializers.BooleanField()
+        comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+    @extend_schema(request=InputSerializer, responses=LabelOutput, summary="Accept or reject a label (reviewers)")
+    def post(self, request, label_id):
+        data = validated_input(self.InputSerializer, request.data)
+        label = services.label_review(
+            label_id=label_id, reviewer=request.user, accept=data["accept"], comment=data.get("comment", "")
+        )
+        return Response(LabelOutput(label).data)

@@ -1,0 +1,131 @@
+from django.conf import settings
+from django.db import models
+
+from labelhub.core.models import BaseModel
+from labelhub.projects.models import GuidelineVersion, Project
+
+
+class WorkKind(models.TextChoices):
+    DEMONSTRATION = "demonstration", "Demonstration"
+    COMPARISON = "comparison", "Comparison"
+
+
+class WorkItem(BaseModel):
+    """One unit of labeling work: write the ideal answer to a prompt, or compare its candidates.
+
+    `taken` counts the slots in use (submitted labels + live leases); a claim is the conditional
+    UPDATE `taken = taken + 1 WHERE taken < overlap`, so the last slot is never given twice."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="work_items", db_index=False)
+    prompt = models.ForeignKey("prompts.Prompt", on_delete=models.CASCADE, related_name="work_items")
+    kind = models.CharField(max_length=16, choices=WorkKind.choices)
+    candidate_ids = models.JSONField(default=list, blank=True)  # comparison: the K candidates compared
+    overlap = models.PositiveSmallIntegerField()
+    taken = models.PositiveSmallIntegerField(default=0)
+    label_count = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["prompt", "kind"], name="work_item_unique_prompt_kind"),
+            models.CheckConstraint(
+                condition=models.Q(taken__lte=models.F("overlap")), name="work_item_taken_le_overlap"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(label_count__lte=models.F("overlap")), name="work_item_labels_le_overlap"
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "kind", "taken", "id"], name="work_item_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} item {self.pk}"
+
+
+class AssignmentStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    SUBMITTED = "submitted", "Submitted"
+    SKIPPED = "skipped", "Skipped"
+    EXPIRED = "expired", "Expired"
+    REJECTED = "rejected", "Rejected in review"
+
+
+class Assignment(BaseModel):
+    """A labeler's claim on a work item. One per (item, labeler), ever: a labeler never gets an
+    item twice once they labeled or skipped it."""
+
+    work_item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    status = models.CharField(max_length=16, choices=AssignmentStatus.choices, default=AssignmentStatus.ACTIVE)
+    claimed_at = models.DateTimeField()
+    lease_expires_at = models.DateTimeField()
+    display_order = models.JSONField(default=list, blank=True)  # candidate ids as shown, randomised
+    guideline_version = models.ForeignKey(GuidelineVersion, on_delete=models.PROTECT, null=True, related_name="+")
+    skip_reason = models.CharField(max_length=500, blank=True)
+    draft = models.JSONField(null=True, blank=True)
+    draft_saved_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["work_item", "user"], name="assignment_unique_item_user"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "lease_expires_at"], name="assignment_lease"),
+            models.Index(fields=["user", "status"], name="assignment_user_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"assignment {self.pk} ({self.status})"
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending", "Pending review"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+class Label(BaseModel):
+    """What a labeler submitted for an assignment: exactly one per assignment (the database says so),
+    which makes submit idempotent. Demonstration fields or comparison fields are filled by kind."""
+
+    assignment = models.OneToOneField(Assignment, on_delete=models.PROTECT, related_name="label")
+    work_item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, related_name="labels")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="labels")
+    kind = models.CharField(max_length=16, choices=WorkKind.choices)
+    guideline_version = models.ForeignKey(GuidelineVersion, on_delete=models.PROTECT, related_name="labels")
+    time_on_task_ms = models.PositiveIntegerField()
+    display_order = models.JSONField(default=list, blank=True)
+    # Demonstration
+    content = models.TextField(blank=True)
+    source_candidate = models.ForeignKey(
+        "prompts.Candidate", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    original_content = models.TextField(blank=True)
+    diff = models.TextField(blank=True)
+    # Comparison: per candidate id (as strings): rank (1 = best, ties share a rank), axis ratings,
+    # flags, safety verdict.
+    ranks = models.JSONField(default=dict, blank=True)
+    all_bad = models.BooleanField(default=False)
+    ratings = models.JSONField(default=dict, blank=True)
+    flags = models.JSONField(default=dict, blank=True)
+    strength = models.CharField(max_length=16, blank=True)
+    safety = models.JSONField(default=dict, blank=True)
+    rationale = models.TextField(blank=True)
+    review_status = models.CharField(max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.PENDING)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    review_comment = models.TextField(blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["project", "review_status", "id"], name="label_review_queue"),
+            models.Index(fields=["project", "user", "id"], name="label_by_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} label {self.pk}"

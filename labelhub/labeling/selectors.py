@@ -1,0 +1,77 @@
+from datetime import timedelta
+
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from labelhub.accounts.models import User
+from labelhub.core.exceptions import NotFound
+from labelhub.projects.models import Project
+from labelhub.prompts.models import Candidate
+
+from .models import Assignment, Label, ReviewStatus, WorkItem
+
+
+def assignment_for_item(*, user: User, work_item_id) -> Assignment:
+    """The user's own assignment on a work item (404 for anyone else: blind labeling)."""
+    try:
+        work_item_id = int(work_item_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound("Task not found.") from exc
+    assignment = (
+        Assignment.objects.select_related("work_item", "work_item__prompt", "guideline_version")
+        .filter(work_item_id=work_item_id, user=user)
+        .first()
+    )
+    if assignment is None:
+        raise NotFound("Task not found.")
+    return assignment
+
+
+def task_payload(*, assignment: Assignment) -> dict:
+    """What a labeler sees for one task: the conversation and the candidates in their display order.
+    Nothing about other labelers' labels (blind labeling)."""
+    item = assignment.work_item
+    prompt = item.prompt
+    candidates = {c.pk: c for c in Candidate.objects.filter(pk__in=item.candidate_ids)}
+    ordered = [candidates[cid] for cid in assignment.display_order if cid in candidates]
+    # Demonstrations may start from a candidate ("fix this answer"): offer the prompt's candidates.
+    if not ordered and item.kind == "demonstration":
+        ordered = list(Candidate.objects.filter(prompt=prompt).order_by("id")[:9])
+    project = item.project
+    return {
+        "id": item.pk,
+        "assignment_id": assignment.pk,
+        "kind": item.kind,
+        "status": assignment.status,
+        "prompt_id": prompt.pk,
+        "track": prompt.track,
+        "messages": prompt.messages,
+        "candidates": [{"id": c.pk, "content": c.content} for c in ordered],
+        "guideline_version": assignment.guideline_version.number if assignment.guideline_version_id else None,
+        "lease_expires_at": assignment.lease_expires_at,
+        "claimed_at": assignment.claimed_at,
+        "draft": assignment.draft,
+        "flags": list(project.flags or []),
+        "needs_safety": prompt.track in ("harmless", "red-team"),
+    }
+
+
+def my_labels(*, project: Project, user: User) -> QuerySet[Label]:
+    return Label.objects.filter(project=project, user=user).select_related("work_item__prompt").order_by("-id")
+
+
+def labeling_progress(*, project: Project, user: User) -> dict:
+    since = timezone.now() - timedelta(hours=24)
+    return {
+        "my_labels_today": Label.objects.filter(project=project, user=user, created_at__gte=since).count(),
+        "items_open": WorkItem.objects.filter(project=project, taken__lt=F("overlap")).count(),
+    }
+
+
+def review_queue(*, project: Project, reviewer: User) -> QuerySet[Label]:
+    return (
+        Label.objects.filter(project=project, review_status=ReviewStatus.PENDING)
+        .exclude(user=reviewer)
+        .select_related("work_item__prompt", "user")
+        .order_by("id")
+    )

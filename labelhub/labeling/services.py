@@ -1,0 +1,508 @@
+"""The labeling queue and label submission.
+
+Invariants (held by the database, not only here):
+- one assignment per (item, labeler), ever; one label per assignment;
+- `WorkItem.taken` (submitted labels + live leases) never exceeds the overlap: a claim is the
+  conditional UPDATE `taken = taken + 1 WHERE taken < overlap`, correct on PostgreSQL and SQLite;
+  on PostgreSQL candidates are picked with SELECT ... FOR UPDATE SKIP LOCKED so concurrent
+  labelers do not queue behind one row.
+"""
+
+import difflib
+import random
+from datetime import timedelta
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, F, OuterRef
+from django.utils import timezone
+
+from labelhub.accounts.models import User
+from labelhub.core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+from labelhub.projects.models import GuidelineVersion, Project, Track
+from labelhub.projects.permissions import Capability, role_can
+from labelhub.projects.selectors import guideline_acknowledged_number, guideline_version_current
+from labelhub.prompts.models import Candidate, Prompt
+
+from .models import Assignment, AssignmentStatus, Label, ReviewStatus, WorkItem, WorkKind
+
+MAX_COMPARISON_CANDIDATES = 9
+STRENGTHS = ("much_better", "better", "slightly_better", "negligibly_better")
+AXES = ("helpful", "truthful", "harmless")
+SAFETY = ("safe", "unsafe")
+MAX_TEXT = 100_000
+
+
+class GuidelinesNotAcknowledged(ApplicationError):
+    status_code = 409
+
+
+# --- building the queue ----------------------------------------------------------------------------
+
+
+def work_items_sync(*, project: Project) -> dict:
+    """Create the work items the project's prompts call for (idempotent).
+
+    Demonstration: one per prompt. Comparison: one per prompt once it has at least
+    `candidates_per_prompt` candidates; the first K (up to 9) are compared."""
+    created = {"demonstration": 0, "comparison": 0}
+    if project.demonstrations_enabled:
+        missing = Prompt.objects.filter(project=project).exclude(work_items__kind=WorkKind.DEMONSTRATION)
+        ids = list(missing.values_list("pk", flat=True))
+        for i in range(0, len(ids), 5000):
+            WorkItem.objects.bulk_create(
+                [
+                    WorkItem(
+                        project=project,
+                        prompt_id=pid,
+                        kind=WorkKind.DEMONSTRATION,
+                        overlap=project.demonstration_overlap,
+                    )
+                    for pid in ids[i : i + 5000]
+                ],
+                ignore_conflicts=True,
+            )
+        created["demonstration"] = len(ids)
+    if project.comparisons_enabled:
+        k = min(max(2, project.candidates_per_prompt), MAX_COMPARISON_CANDIDATES)
+        ready = (
+            Prompt.objects.filter(project=project)
+            .exclude(work_items__kind=WorkKind.COMPARISON)
+            .annotate(n=Count("candidates"))
+            .filter(n__gte=k)
+            .values_list("pk", flat=True)
+        )
+        ids = list(ready)
+        for i in range(0, len(ids), 2000):
+            chunk = ids[i : i + 2000]
+            by_prompt: dict[int, list[int]] = {}
+            for cid, pid in Candidate.objects.filter(prompt_id__in=chunk).order_by("id").values_list("pk", "prompt_id"):
+                by_prompt.setdefault(pid, []).append(cid)
+            WorkItem.objects.bulk_create(
+                [
+                    WorkItem(
+                        project=project,
+                        prompt_id=pid,
+                        kind=WorkKind.COMPARISON,
+                        candidate_ids=by_prompt[pid][:k],
+                        overlap=project.comparison_overlap,
+                    )
+                    for pid in chunk
+                ],
+                ignore_conflicts=True,
+            )
+        created["comparison"] = len(ids)
+    return created
+
+
+# --- claiming ----------------------------------------------------------------------------------------
+
+
+def _ensure_labeler(project: Project, user: User) -> str:
+    from labelhub.projects.models import Membership
+
+    role = Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
+    if role is None:
+        raise NotFound("Project not found.")
+    if not role_can(role, Capability.LABEL):
+        raise Forbidden(f"Your role ({role}) does not label in this project.")
+    return role
+
+
+def guideline_gate(*, project: Project, user: User) -> GuidelineVersion:
+    """The current guideline version, if the user acknowledged it; else a 409 that says what changed."""
+    current = guideline_version_current(project=project)
+    if current is None:
+        raise ApplicationError("This project has no published guidelines yet; an admin must publish them first.")
+    acked = guideline_acknowledged_number(project=project, user=user)
+    if acked != current.number:
+        raise GuidelinesNotAcknowledged(
+            f"Read and acknowledge guidelines version {current.number} before the next task.",
+            extra={"current_version": current.number, "acknowledged_version": acked},
+        )
+    return current
+
+
+def assignments_expire(*, project: Project | None = None) -> int:
+    """Free the slots of leases that ran out (the labeler walked away). Idempotent."""
+    now = timezone.now()
+    qs = Assignment.objects.filter(status=AssignmentStatus.ACTIVE, lease_expires_at__lt=now)
+    if project is not None:
+        qs = qs.filter(work_item__project=project)
+    expired = 0
+    for assignment_id, item_id in qs.values_list("pk", "work_item_id")[:1000]:
+        with transaction.atomic():
+            if Assignment.objects.filter(
+                pk=assignment_id, status=AssignmentStatus.ACTIVE, lease_expires_at__lt=now
+            ).update(status=AssignmentStatus.EXPIRED):
+                WorkItem.objects.filter(pk=item_id, taken__gt=0).update(taken=F("taken") - 1)
+                expired += 1
+    return expired
+
+
+def _kinds(project: Project) -> list[str]:
+    kinds = []
+    if project.comparisons_enabled:
+        kinds.append(WorkKind.COMPARISON)
+    if project.demonstrations_enabled:
+        kinds.append(WorkKind.DEMONSTRATION)
+    return kinds
+
+
+def _candidate_items(project: Project, user: User, kinds: list[str], limit: int):
+    """Open items this user may take: free slot, and no assignment of theirs except an expired one."""
+    mine = Assignment.objects.filter(user=user, work_item=OuterRef("pk")).exclude(status=AssignmentStatus.EXPIRED)
+    return (
+        WorkItem.objects.filter(project=project, kind__in=kinds, taken__lt=F("overlap"))
+        .exclude(Exists(mine))
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def work_item_claim_next(*, project: Project, user: User, kind: str | None = None) -> Assignment | None:
+    """The labeler's current task, or a newly claimed one; None when nothing is left for them."""
+    _ensure_labeler(project, user)
+    version = guideline_gate(project=project, user=user)
+    now = timezone.now()
+    current = (
+        Assignment.objects.select_related("work_item")
+        .filter(user=user, work_item__project=project, status=AssignmentStatus.ACTIVE, lease_expires_at__gt=now)
+        .order_by("claimed_at")
+        .first()
+    )
+    if current is not None:
+        return current
+    assignments_expire(project=project)
+    kinds = [kind] if kind else _kinds(project)
+    if not kinds:
+        return None
+    lease = timedelta(minutes=project.lease_minutes)
+    for _attempt in range(5):
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                ids = list(
+                    WorkItem.objects.filter(pk__in=_candidate_items(project, user, kinds, 50))
+                    .select_for_update(skip_locked=True)
+                    .order_by("id")
+                    .values_list("pk", flat=True)[:1]
+                )
+            else:
+                ids = list(_candidate_items(project, user, kinds, 1))
+            if not ids:
+                return None
+            item_id = ids[0]
+            if not WorkItem.objects.filter(pk=item_id, taken__lt=F("overlap")).update(taken=F("taken") + 1):
+                continue  # someone took the last slot first
+            item = WorkItem.objects.get(pk=item_id)
+            order = list(item.candidate_ids)
+            random.shuffle(order)
+            values = {
+                "status": AssignmentStatus.ACTIVE,
+                "claimed_at": now,
+                "lease_expires_at": now + lease,
+                "display_order": order,
+                "guideline_version": version,
+                "submitted_at": None,
+            }
+            try:
+                with transaction.atomic():
+                    assignment, created = Assignment.objects.get_or_create(work_item=item, user=user, defaults=values)
+            except IntegrityError:
+                raise Conflict("A concurrent claim for this item collided; ask for the next task again.") from None
+            if not created:
+                if assignment.status != AssignmentStatus.EXPIRED:
+                    raise Conflict("This item is already yours.")
+                for field, value in values.items():
+                    setattr(assignment, field, value)
+                assignment.save()
+            return assignment
+    return None
+
+
+# --- drafts, skips, submissions ------------------------------------------------------------------
+
+
+def _own_assignment(*, assignment_id, user: User, lock: bool = False) -> Assignment:
+    try:
+        assignment_id = int(assignment_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound("Task not found.") from exc
+    qs = Assignment.objects.select_related("work_item", "work_item__project", "work_item__prompt")
+    if lock:
+        qs = qs.select_for_update(of=("self",)) if connection.vendor == "postgresql" else qs.select_for_update()
+    assignment = qs.filter(pk=assignment_id, user=user).first()
+    if assignment is None:
+        raise NotFound("Task not found.")
+    return assignment
+
+
+def _ensure_live(assignment: Assignment) -> None:
+    """The assignment may still take a label: active, or expired with its slot still free."""
+    if assignment.status == AssignmentStatus.ACTIVE:
+        return
+    if assignment.status == AssignmentStatus.EXPIRED:
+        if WorkItem.objects.filter(pk=assignment.work_item_id, taken__lt=F("overlap")).update(taken=F("taken") + 1):
+            assignment.status = AssignmentStatus.ACTIVE
+            return
+        raise Conflict(
+            "Your time on this task ran out and it went to someone else. Copy your text; it was not saved.",
+            extra={"reason": "lease_expired"},
+        )
+    if assignment.status == AssignmentStatus.SUBMITTED:
+        raise Conflict("This task was already submitted (in another tab?).", extra={"reason": "already_submitted"})
+    raise Conflict(f"This task is {assignment.status}.", extra={"reason": assignment.status})
+
+
+@transaction.atomic
+def draft_save(*, assignment_id, user: User, payload: dict) -> Assignment:
+    assignment = _own_assignment(assignment_id=assignment_id, user=user, lock=True)
+    if assignment.status != AssignmentStatus.ACTIVE:
+        raise Conflict("This task is no longer open; the draft was not saved.", extra={"reason": assignment.status})
+    if not isinstance(payload, dict) or len(str(payload)) > MAX_TEXT * 2:
+        raise ApplicationError("A draft is a JSON object of reasonable size.")
+    assignment.draft = payload
+    assignment.draft_saved_at = timezone.now()
+    assignment.save(update_fields=["draft", "draft_saved_at", "updated_at"])
+    return assignment
+
+
+@transaction.atomic
+def work_item_skip(*, assignment_id, user: User, reason: str) -> Assignment:
+    assignment = _own_assignment(assignment_id=assignment_id, user=user, lock=True)
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if not reason:
+        raise ApplicationError(
+            "Say why you skip (one line helps the admins).", extra={"fields": {"reason": ["Required."]}}
+        )
+    if assignment.status == AssignmentStatus.SKIPPED:
+        return assignment
+    if assignment.status != AssignmentStatus.ACTIVE:
+        raise Conflict(f"This task is {assignment.status}; it cannot be skipped.")
+    assignment.status = AssignmentStatus.SKIPPED
+    assignment.skip_reason = reason[:500]
+    assignment.save(update_fields=["status", "skip_reason", "updated_at"])
+    WorkItem.objects.filter(pk=assignment.work_item_id, taken__gt=0).update(taken=F("taken") - 1)
+    return assignment
+
+
+def _text(value, field: str, *, required: bool = True) -> str:
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise ApplicationError(f"{field} must be text.", extra={"fields": {field: ["Must be a string."]}})
+    if "\x00" in value:
+        raise ApplicationError(f"{field} must not contain NUL characters.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ApplicationError(f"{field} contains an invalid character.") from exc
+    if len(value) > MAX_TEXT:
+        raise ApplicationError(f"{field} is longer than {MAX_TEXT} characters.")
+    if required and not value.strip():
+        raise ApplicationError(f"{field} is empty.", extra={"fields": {field: ["Required."]}})
+    return value.replace("\r\n", "\n")
+
+
+def _existing_label(assignment: Assignment) -> Label | None:
+    return Label.objects.filter(assignment=assignment).first()
+
+
+def _label_base(assignment: Assignment, user: User) -> dict:
+    now = timezone.now()
+    return {
+        "assignment": assignment,
+        "work_item": assignment.work_item,
+        "project": assignment.work_item.project,
+        "user": user,
+        "kind": assignment.work_item.kind,
+        "guideline_version": assignment.guideline_version,
+        "time_on_task_ms": max(0, int((now - assignment.claimed_at).total_seconds() * 1000)),
+        "display_order": assignment.display_order,
+    }
+
+
+def _finish(assignment: Assignment) -> None:
+    assignment.status = AssignmentStatus.SUBMITTED
+    assignment.submitted_at = timezone.now()
+    assignment.save(update_fields=["status", "submitted_at", "updated_at"])
+    WorkItem.objects.filter(pk=assignment.work_item_id).update(label_count=F("label_count") + 1)
+
+
+def _idempotent(existing: Label, same: bool) -> Label:
+    if same:
+        existing.replayed = True
+        return existing
+    raise Conflict("This task was already submitted with different content.", extra={"reason": "already_submitted"})
+
+
+@transaction.atomic
+def demonstration_submit(*, assignment_id, user: User, content: str, source_candidate_id=None) -> Label:
+    """Store the ideal answer. A repeated identical submit returns the label already stored."""
+    assignment = _own_assignment(assignment_id=assignment_id, user=user, lock=True)
+    if assignment.work_item.kind != WorkKind.DEMONSTRATION:
+        raise ApplicationError("This task is a comparison; submit a ranking.")
+    content = _text(content, "content")
+    source = None
+    if source_candidate_id not in (None, ""):
+        try:
+            source_candidate_id = int(source_candidate_id)
+        except (TypeError, ValueError) as exc:
+            raise ApplicationError("source_candidate must be a candidate id.") from exc
+        source = Candidate.objects.filter(pk=source_candidate_id, prompt_id=assignment.work_item.prompt_id).first()
+        if source is None:
+            raise ApplicationError("source_candidate is not a candidate of this prompt.")
+    existing = _existing_label(assignment)
+    if existing is not None:
+        return _idempotent(
+            existing, existing.content == content and existing.source_candidate_id == getattr(source, "pk", None)
+        )
+    _ensure_live(assignment)
+    original = source.content if source else ""
+    diff = (
+        "\n".join(difflib.unified_diff(original.splitlines(), content.splitlines(), "original", "edited", lineterm=""))
+        if source
+        else ""
+    )
+    label = Label.objects.create(
+        **_label_base(assignment, user), content=content, source_candidate=source, original_content=original, diff=diff
+    )
+    _finish(assignment)
+    return label
+
+
+def _validate_ranking(item: WorkItem, project: Project, payload: dict) -> dict:
+    allowed = {"ranks", "all_bad", "ratings", "flags", "strength", "safety", "rationale"}
+    if not isinstance(payload, dict):
+        raise ApplicationError("A ranking is a JSON object.")
+    unknown = set(payload) - allowed
+    if unknown:
+        raise ApplicationError(f"Unknown field(s): {', '.join(sorted(unknown))}.", extra={"allowed": sorted(allowed)})
+    ids = [str(c) for c in item.candidate_ids]
+    k = len(ids)
+    errors: dict[str, list[str]] = {}
+    all_bad = payload.get("all_bad", False)
+    if not isinstance(all_bad, bool):
+        errors["all_bad"] = ["true or false."]
+    ranks = payload.get("ranks") or {}
+    if not isinstance(ranks, dict):
+        errors["ranks"] = ["An object: candidate id → rank (1 = best; ties share a rank)."]
+        ranks = {}
+    ranks = {str(key): value for key, value in ranks.items()}
+    if not all_bad or ranks:
+        if set(ranks) != set(ids):
+            errors["ranks"] = [f"Rank every candidate: {', '.join(ids)}."]
+        elif any(isinstance(r, bool) or not isinstance(r, int) or not 1 <= r <= k for r in ranks.values()):
+            errors["ranks"] = [f"Ranks are integers from 1 to {k}."]
+    ratings = payload.get("ratings") or {}
+    if not isinstance(ratings, dict):
+        ratings = {}
+        errors["ratings"] = ["An object: candidate id → {helpful, truthful, harmless}."]
+    ratings = {str(key): value for key, value in ratings.items()}
+    if set(ratings) != set(ids):
+        errors.setdefault("ratings", [f"Rate every candidate: {', '.join(ids)}."])
+    else:
+        for cid, axes in ratings.items():
+            if (
+                not isinstance(axes, dict)
+                or set(axes) != set(AXES)
+                or any(isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 7 for v in axes.values())
+            ):
+                errors["ratings"] = [f"Candidate {cid}: helpful, truthful and harmless, each 1 to 7."]
+                break
+    flags = payload.get("flags") or {}
+    if not isinstance(flags, dict):
+        flags = {}
+        errors["flags"] = ["An object: candidate id → list of flags."]
+    flags = {str(key): value for key, value in flags.items()}
+    allowed_flags = set(project.flags or [])
+    for cid, values in flags.items():
+        if cid not in ids or not isinstance(values, list) or any(v not in allowed_flags for v in values):
+            errors["flags"] = [f"Flags per candidate, from: {', '.join(project.flags or [])}."]
+            break
+    flags = {cid: sorted(set(v)) for cid, v in flags.items() if v}
+    strength = payload.get("strength") or ""
+    if strength and (k != 2 or strength not in STRENGTHS):
+        errors["strength"] = [f"Only for two candidates; one of {', '.join(STRENGTHS)}."]
+    if k == 2 and not all_bad and ranks and len(set(ranks.values())) == 2 and not strength and "ranks" not in errors:
+        errors["strength"] = ["Say how much better the preferred answer is."]
+    safety = payload.get("safety") or {}
+    if not isinstance(safety, dict):
+        safety = {}
+    safety = {str(key): value for key, value in safety.items()}
+    if item.prompt.track in (Track.HARMLESS, Track.RED_TEAM):
+        if set(safety) != set(ids) or any(v not in SAFETY for v in safety.values()):
+            errors["safety"] = ["Give every candidate a safety verdict: safe or unsafe."]
+    elif safety and (not set(safety) <= set(ids) or any(v not in SAFETY for v in safety.values())):
+        errors["safety"] = ["safe or unsafe, per candidate."]
+    rationale = payload.get("rationale") or ""
+    if not isinstance(rationale, str) or len(rationale) > 2000 or "\x00" in rationale:
+        errors["rationale"] = ["Text of at most 2,000 characters."]
+    if errors:
+        raise ApplicationError("The ranking is incomplete or invalid.", extra={"fields": errors})
+    return {
+        "ranks": ranks,
+        "all_bad": all_bad,
+        "ratings": ratings,
+        "flags": flags,
+        "strength": strength,
+        "safety": safety,
+        "rationale": rationale.strip(),
+    }
+
+
+@transaction.atomic
+def ranking_submit(*, assignment_id, user: User, payload: dict) -> Label:
+    assignment = _own_assignment(assignment_id=assignment_id, user=user, lock=True)
+    item = assignment.work_item
+    if item.kind != WorkKind.COMPARISON:
+        raise ApplicationError("This task is a demonstration; submit an answer.")
+    data = _validate_ranking(item, item.project, payload)
+    existing = _existing_label(assignment)
+    if existing is not None:
+        same = all(getattr(existing, key) == value for key, value in data.items())
+        return _idempotent(existing, same)
+    _ensure_live(assignment)
+    label = Label.objects.create(**_label_base(assignment, user), **data)
+    _finish(assignment)
+    return label
+
+
+# --- review ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def label_review(*, label_id, reviewer: User, accept: bool, comment: str = "") -> Label:
+    """Accept a label, or reject it with a comment: its slot is freed and the item goes back to the
+    queue for others (the original labeler never gets it again)."""
+    try:
+        label_id = int(label_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound("Label not found.") from exc
+    label = Label.objects.select_for_update().filter(pk=label_id).first()
+    if label is None:
+        raise NotFound("Label not found.")
+    from labelhub.projects.models import Membership
+
+    role = Membership.objects.filter(project_id=label.project_id, user=reviewer).values_list("role", flat=True).first()
+    if role is None:
+        raise NotFound("Label not found.")
+    if not role_can(role, Capability.REVIEW):
+        raise Forbidden(f"Your role ({role}) does not review labels.")
+    if label.user_id == reviewer.pk:
+        raise Forbidden("You cannot review your own label.")
+    if label.review_status != ReviewStatus.PENDING:
+        raise Conflict(f"This label was already {label.review_status}.")
+    comment = (comment or "").strip() if isinstance(comment, str) else ""
+    if not accept and not comment:
+        raise ApplicationError("Say why the label is rejected.", extra={"fields": {"comment": ["Required."]}})
+    label.review_status = ReviewStatus.ACCEPTED if accept else ReviewStatus.REJECTED
+    label.reviewed_by = reviewer
+    label.review_comment = comment[:2000]
+    label.reviewed_at = timezone.now()
+    label.save(update_fields=["review_status", "reviewed_by", "review_comment", "reviewed_at", "updated_at"])
+    if not accept:
+        Assignment.objects.filter(pk=label.assignment_id).update(status=AssignmentStatus.REJECTED)
+        WorkItem.objects.filter(pk=label.work_item_id, taken__gt=0, label_count__gt=0).update(
+            taken=F("taken") - 1, label_count=F("label_count") - 1
+        )
+    return label
