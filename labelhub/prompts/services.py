@@ -431,4 +431,18 @@ def prompt_import_run(*, import_id: int) -> PromptImport:
             _fail(import_id, "The file could not be read; nothing was imported.")
             return PromptImport.objects.get(pk=import_id)
     Path(imp.file_path).unlink(missing_ok=True)
+    _queue_work_items_sync(imp.project_id)
     return PromptImport.objects.get(pk=import_id)
+
+
+def _queue_work_items_sync(project_id: int) -> None:
+    """New prompts become labeling work; the periodic maintenance task catches up if this fails."""
+    from labelhub.labeling.tasks import work_items_sync_task
+
+    def send():
+        try:
+            work_items_sync_task.apply_async(kwargs={"project_id": project_id})
+        except Exception as exc:  # noqa: BLE001 - the periodic task will do it
+            logger.warning("could not queue the work item sync for project %s: %s", project_id, type(exc).__name__)
+
+    transaction.on_commit(send)

@@ -95,6 +95,12 @@ class Command(BaseCommand):
         imp = prompt_services.prompt_import_run(import_id=imp.pk)
         if imp.status != ImportStatus.DONE:
             self.stderr.write(f"Demo prompt import failed: {imp.message} {imp.errors[:3]}")
+        from labelhub.labeling.services import work_items_sync
+
+        built = work_items_sync(project=project)
+        self.stdout.write(
+            f"  work items: {built['demonstration']} demonstration(s), {built['comparison']} comparison(s) added"
+        )
         configs = self._model_configs(project)
         if generate and not GenerationBatch.objects.filter(project=project).exists():
             for config, k in zip(configs, (1, 2), strict=True):
