@@ -16,7 +16,7 @@ export PORT PYTEST_ARGS BENCH_ARGS
 
 LINT_PATHS := labelhub tests bench
 
-.PHONY: help venv run test lint bench-import bench-generation clean distclean
+.PHONY: help venv run test lint bench-import bench-generation bench-labeling clean distclean
 
 help:
 	@echo "make run            local server (DEBUG, SQLite, embedded Redis + Celery worker); PORT=$(PORT)"
@@ -24,6 +24,7 @@ help:
 	@echo "make lint           ruff check + ruff format --check on $(LINT_PATHS)"
 	@echo "make bench-import   bench/bench_import.py against a throwaway PostgreSQL + Redis; BENCH_ARGS='...'"
 	@echo "make bench-generation  labelhub vs direct requests to the embedded model; BENCH_ARGS='--prompts 32'"
+	@echo "make bench-labeling    50 simulated labelers (locust) for 2 minutes; BENCH_ARGS='--duration 120'"
 	@echo "make venv           create .venv from requirements.lock (no-op when up to date)"
 	@echo "make clean          remove caches, collected static files and .run/"
 	@echo "make distclean      clean, plus .venv, db.sqlite3 and media/"
@@ -47,6 +48,9 @@ bench-import: venv
 bench-generation: venv
 	bash scripts/embedded-model.sh >/dev/null
 	DEBUG="$${DEBUG:-true}" PYTHONPATH="$(CURDIR)" bash scripts/with-services.sh .venv/bin/python bench/bench_generation.py $$BENCH_ARGS
+
+bench-labeling: venv
+	DEBUG="$${DEBUG:-true}" PYTHONPATH="$(CURDIR)" bash scripts/with-services.sh .venv/bin/python bench/bench_labeling.py $$BENCH_ARGS
 
 clean:
 	rm -rf .run staticfiles test-results .pytest_cache .ruff_cache

@@ -91,7 +91,9 @@ class WorkNextApi(APIView):
     def post(self, request, project_id):
         access = project_access(user=request.user, project_id=project_id, capability=Capability.LABEL)
         data = validated_input(self.InputSerializer, request.data or {})
-        assignment = services.work_item_claim_next(project=access.project, user=request.user, kind=data.get("kind"))
+        assignment = services.work_item_claim_next(
+            project=access.project, user=request.user, kind=data.get("kind"), role=access.role
+        )
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(TaskOutput(selectors.task_payload(assignment=assignment)).data)

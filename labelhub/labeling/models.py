@@ -35,7 +35,12 @@ class WorkItem(BaseModel):
                 condition=models.Q(label_count__lte=models.F("overlap")), name="work_item_labels_le_overlap"
             ),
         ]
-        indexes = [models.Index(fields=["project", "kind", "taken", "id"], name="work_item_queue")]
+        indexes = [
+            # The queue: open items of a project in id order. Partial, so finished items cost nothing.
+            models.Index(
+                fields=["project", "id"], condition=models.Q(taken__lt=models.F("overlap")), name="work_item_open"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} item {self.pk}"

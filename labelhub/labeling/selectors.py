@@ -18,7 +18,7 @@ def assignment_for_item(*, user: User, work_item_id) -> Assignment:
     except (TypeError, ValueError) as exc:
         raise NotFound("Task not found.") from exc
     assignment = (
-        Assignment.objects.select_related("work_item", "work_item__prompt", "guideline_version")
+        Assignment.objects.select_related("work_item__prompt", "work_item__project", "guideline_version")
         .filter(work_item_id=work_item_id, user=user)
         .first()
     )
@@ -75,3 +75,17 @@ def review_queue(*, project: Project, reviewer: User) -> QuerySet[Label]:
         .select_related("work_item__prompt", "user")
         .order_by("id")
     )
+
+
+def review_queue_page(*, project: Project, reviewer: User, limit: int = 20) -> dict:
+    """The first `limit` labels waiting for `reviewer` (see review_queue), with the candidates they
+    refer to (compared, or the source of a fixed answer) and the queue's length. Four queries."""
+    queue = review_queue(project=project, reviewer=reviewer)
+    labels = list(queue.select_related("guideline_version")[:limit])
+    ids: set[int] = set()
+    for label in labels:
+        ids.update(int(cid) for cid in label.work_item.candidate_ids)
+        if label.source_candidate_id:
+            ids.add(label.source_candidate_id)
+    candidates = Candidate.objects.in_bulk(ids) if ids else {}
+    return {"labels": labels, "candidates": candidates, "total": queue.count() if len(labels) == limit else len(labels)}

@@ -1,0 +1,56 @@
+"""Simulated labelers for bench_labeling.py: claim the next task and submit it, as fast as a
+(very fast) human, through the JSON API with token auth. Tokens come from LOCUST_TOKENS_FILE."""
+
+import itertools
+import os
+import random
+
+from locust import HttpUser, between, task
+
+_tokens = itertools.cycle(open(os.environ["LOCUST_TOKENS_FILE"]).read().split())  # noqa: SIM115
+PROJECT = os.environ["LOCUST_PROJECT_ID"]
+AXES = ("helpful", "truthful", "harmless")
+
+
+class Labeler(HttpUser):
+    # Far faster than a person (a real comparison takes 30 s or more), still a steady 50-person load.
+    wait_time = between(1.0, 3.0)
+
+    def on_start(self):
+        self.client.headers["Authorization"] = f"Token {next(_tokens)}"
+        self.done = False
+
+    @task
+    def label_one(self):
+        if self.done:
+            return
+        with self.client.post(
+            f"/api/v1/projects/{PROJECT}/work/next", json={}, name="work/next", catch_response=True
+        ) as r:
+            if r.status_code == 204:
+                r.success()
+                self.done = True
+                return
+            if r.status_code != 200:
+                r.failure(f"{r.status_code} {r.text[:200]}")
+                return
+            task_data = r.json()
+        item = task_data["id"]
+        if task_data["kind"] == "demonstration":
+            body = {"content": f"An ideal answer #{random.randint(1, 10**9)}"}
+            url, name = f"/api/v1/work-items/{item}/demonstration", "demonstration"
+        else:
+            ids = [str(c["id"]) for c in task_data["candidates"]]
+            random.shuffle(ids)
+            body = {
+                "ranks": {cid: i + 1 for i, cid in enumerate(ids)},
+                "ratings": {cid: {axis: random.randint(1, 7) for axis in AXES} for cid in ids},
+            }
+            if len(ids) == 2:
+                body["strength"] = random.choice(["much_better", "better", "slightly_better", "negligibly_better"])
+            if task_data["needs_safety"]:
+                body["safety"] = {cid: random.choice(["safe", "unsafe"]) for cid in ids}
+            url, name = f"/api/v1/work-items/{item}/ranking", "ranking"
+        with self.client.post(url, json=body, name=name, catch_response=True) as r:
+            if r.status_code not in (200, 201):
+                r.failure(f"{r.status_code} {r.text[:200]}")
