@@ -125,10 +125,9 @@ class DemonstrationSubmitApi(APIView):
         examples=[OpenApiExample("fix a candidate", value={"content": "Fixed answer.", "source_candidate": 12})],
     )
     def post(self, request, work_item_id):
-        assignment = selectors.assignment_for_item(user=request.user, work_item_id=work_item_id)
         data = validated_input(self.InputSerializer, request.data)
         label = services.demonstration_submit(
-            assignment_id=assignment.pk,
+            work_item_id=work_item_id,
             user=request.user,
             content=data["content"],
             source_candidate_id=data.get("source_candidate"),
@@ -159,10 +158,9 @@ class RankingSubmitApi(APIView):
         ],
     )
     def post(self, request, work_item_id):
-        assignment = selectors.assignment_for_item(user=request.user, work_item_id=work_item_id)
         if not isinstance(request.data, dict):
             raise ApplicationError("A ranking is a JSON object.")
-        label = services.ranking_submit(assignment_id=assignment.pk, user=request.user, payload=dict(request.data))
+        label = services.ranking_submit(work_item_id=work_item_id, user=request.user, payload=dict(request.data))
         code = status.HTTP_200_OK if getattr(label, "replayed", False) else status.HTTP_201_CREATED
         return Response(LabelOutput(label).data, status=code)
 
@@ -173,9 +171,8 @@ class SkipApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={200: TaskOutput}, summary="Skip a task, with a reason")
     def post(self, request, work_item_id):
-        assignment = selectors.assignment_for_item(user=request.user, work_item_id=work_item_id)
         data = validated_input(self.InputSerializer, request.data)
-        assignment = services.work_item_skip(assignment_id=assignment.pk, user=request.user, reason=data["reason"])
+        assignment = services.work_item_skip(work_item_id=work_item_id, user=request.user, reason=data["reason"])
         return Response(TaskOutput(selectors.task_payload(assignment=assignment)).data)
 
 
@@ -184,10 +181,9 @@ class DraftApi(APIView):
         request=OpenApiTypes.OBJECT, responses={200: TaskOutput}, summary="Autosave a draft (any JSON object)"
     )
     def put(self, request, work_item_id):
-        assignment = selectors.assignment_for_item(user=request.user, work_item_id=work_item_id)
         if not isinstance(request.data, dict):
             raise ApplicationError("A draft is a JSON object.")
-        assignment = services.draft_save(assignment_id=assignment.pk, user=request.user, payload=dict(request.data))
+        assignment = services.draft_save(work_item_id=work_item_id, user=request.user, payload=dict(request.data))
         return Response(TaskOutput(selectors.task_payload(assignment=assignment)).data)
 
 

@@ -172,7 +172,10 @@ def _candidate_items(project: Project, user: User, kinds: list[str], limit: int)
 
 
 _PICK_SQL = """
-SELECT wi.id FROM labeling_workitem wi
+SELECT wi.id, EXISTS (
+    SELECT 1 FROM labeling_assignment e WHERE e.work_item_id = wi.id AND e.user_id = %s AND e.status = 'expired'
+  )
+FROM labeling_workitem wi
 WHERE wi.project_id = %s AND wi.kind = ANY(%s) AND wi.taken < wi.overlap
   AND NOT EXISTS (
     SELECT 1 FROM labeling_assignment a
@@ -184,12 +187,12 @@ FOR UPDATE OF wi SKIP LOCKED
 """
 
 
-def _pick_postgres(project: Project, user: User, kinds: list[str]) -> list[int]:
+def _pick_postgres(project: Project, user: User, kinds: list[str]) -> list[tuple[int, bool]]:
     """The first open item for this user that no concurrent claimer holds (served by the partial
-    index work_item_open)."""
+    index work_item_open), and whether the user has an expired assignment on it."""
     with connection.cursor() as cursor:
-        cursor.execute(_PICK_SQL, [project.pk, list(kinds), user.pk])
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(_PICK_SQL, [user.pk, project.pk, list(kinds), user.pk])
+        return [(row[0], row[1]) for row in cursor.fetchall()]
 
 
 def work_item_claim_next(
@@ -223,7 +226,7 @@ def work_item_claim_next(
             if connection.vendor == "postgresql":
                 ids = _pick_postgres(project, user, kinds)
             else:
-                ids = list(_candidate_items(project, user, kinds, 1))
+                ids = [(pk, True) for pk in _candidate_items(project, user, kinds, 1)]
             if not ids:
                 if reclaimed:
                     return None
@@ -232,7 +235,7 @@ def work_item_claim_next(
                 if assignments_expire(project=project):
                     continue
                 return None
-            item_id = ids[0]
+            item_id, maybe_expired = ids[0]
             if not WorkItem.objects.filter(pk=item_id, taken__lt=F("overlap")).update(taken=F("taken") + 1):
                 continue  # someone took the last slot first
             item = WorkItem.objects.select_related("prompt").get(pk=item_id)
@@ -248,13 +251,15 @@ def work_item_claim_next(
                 "submitted_at": None,
             }
             # A labeler whose earlier lease on this item expired gets that row back; else a new one.
-            if Assignment.objects.filter(work_item=item, user=user, status=AssignmentStatus.EXPIRED).update(**values):
+            if maybe_expired and Assignment.objects.filter(
+                work_item=item, user=user, status=AssignmentStatus.EXPIRED
+            ).update(**values):
                 assignment = Assignment.objects.get(work_item=item, user=user)
             else:
                 try:
-                    with transaction.atomic():
-                        assignment = Assignment.objects.create(work_item=item, user=user, **values)
+                    assignment = Assignment.objects.create(work_item=item, user=user, **values)
                 except IntegrityError:
+                    # The same labeler claiming in two tabs at once: the transaction is rolled back.
                     raise Conflict("A concurrent claim for this item collided; ask for the next task again.") from None
             assignment.work_item = item
             assignment.guideline_version = version
@@ -265,15 +270,16 @@ def work_item_claim_next(
 # --- drafts, skips, submissions ------------------------------------------------------------------
 
 
-def _own_assignment(*, assignment_id, user: User, lock: bool = False) -> Assignment:
+def _own_assignment(*, assignment_id=None, work_item_id=None, user: User, lock: bool = False) -> Assignment:
+    """The user's own assignment, by its id or by its work item's id (404 for anyone else)."""
     try:
-        assignment_id = int(assignment_id)
+        key = {"pk": int(assignment_id)} if assignment_id is not None else {"work_item_id": int(work_item_id)}
     except (TypeError, ValueError) as exc:
         raise NotFound("Task not found.") from exc
     qs = Assignment.objects.select_related("work_item__project", "work_item__prompt", "guideline_version")
     if lock:
         qs = qs.select_for_update(of=("self",)) if connection.vendor == "postgresql" else qs.select_for_update()
-    assignment = qs.filter(pk=assignment_id, user=user).first()
+    assignment = qs.filter(user=user, **key).first()
     if assignment is None:
         raise NotFound("Task not found.")
     return assignment
@@ -297,8 +303,8 @@ def _ensure_live(assignment: Assignment) -> None:
 
 
 @transaction.atomic
-def draft_save(*, assignment_id, user: User, payload: dict) -> Assignment:
-    assignment = _own_assignment(assignment_id=assignment_id, user=user, lock=True)
+def draft_save(*, user: User, payload: dict, assignment_id=None, work_item_id=None) -> Assignment:
+    assignment = _own_assignment(assignment_id=assignment_id, work_item_id=work_item_id, user=user, lock=True)
     if assignment.status != AssignmentStatus.ACTIVE:
         raise Conflict("This task is no longer open; the draft was not saved.", extra={"reason": assignment.status})
     if not isinstance(payload, dict) or len(str(payload)) > MAX_TEXT * 2:
@@ -310,8 +316,8 @@ def draft_save(*, assignment_id, user: User, payload: dict) -> Assignment:
 
 
 @transaction.atomic
-def work_item_skip(*, assignment_id, user: User, reason: str) -> Assignment:
-    assignment = _own_assignment(assignment_id=assignment_id, user=user, lock=True)
+def work_item_skip(*, user: User, reason: str, assignment_id=None, work_item_id=None) -> Assignment:
+    assignment = _own_assignment(assignment_id=assignment_id, work_item_id=work_item_id, user=user, lock=True)
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
         raise ApplicationError(
@@ -379,9 +385,11 @@ def _idempotent(existing: Label, same: bool) -> Label:
 
 
 @transaction.atomic
-def demonstration_submit(*, assignment_id, user: User, content: str, source_candidate_id=None) -> Label:
+def demonstration_submit(
+    *, user: User, content: str, source_candidate_id=None, assignment_id=None, work_item_id=None
+) -> Label:
     """Store the ideal answer. A repeated identical submit returns the label already stored."""
-    assignment = _own_assignment(assignment_id=assignment_id, user=user, lock=True)
+    assignment = _own_assignment(assignment_id=assignment_id, work_item_id=work_item_id, user=user, lock=True)
     if assignment.work_item.kind != WorkKind.DEMONSTRATION:
         raise ApplicationError("This task is a comparison; submit a ranking.")
     content = _text(content, "content")
@@ -494,8 +502,8 @@ def _validate_ranking(item: WorkItem, project: Project, payload: dict) -> dict:
 
 
 @transaction.atomic
-def ranking_submit(*, assignment_id, user: User, payload: dict) -> Label:
-    assignment = _own_assignment(assignment_id=assignment_id, user=user, lock=True)
+def ranking_submit(*, user: User, payload: dict, assignment_id=None, work_item_id=None) -> Label:
+    assignment = _own_assignment(assignment_id=assignment_id, work_item_id=work_item_id, user=user, lock=True)
     item = assignment.work_item
     if item.kind != WorkKind.COMPARISON:
         raise ApplicationError("This task is a demonstration; submit an answer.")

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+# Included by labelhub/projects/urls.py under projects/<int:project_id>/label/,
+# so the names are "projects:labeling:<name>".
+app_name = "labeling"
+
+urlpatterns = [
+    path("", views.workbench, name="workbench"),
+    path("acknowledge/", views.acknowledge, name="acknowledge"),
+    path("progress/", views.progress, name="progress"),
+    path("sync/", views.work_items_sync, name="sync"),
+    path("review/", views.review_queue, name="review"),
+    path("review/<int:label_id>/", views.review_decide, name="review-decide"),
+]

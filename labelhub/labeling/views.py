@@ -1,0 +1,198 @@
+"""The labeler's workbench and the reviewers' queue.
+
+The workbench page is server-rendered up to the task: the guidelines gate (acknowledge the current
+version first), the guidelines panel and the progress line. The task itself is driven by
+static/js/workbench.js through the JSON API (/api/v1/projects/<id>/work/next, /api/v1/work-items/…),
+which calls the same services. The review page is plain server-rendered forms.
+
+Access is checked by `project_view` (404 for non-members, 403 for a role without the capability).
+"""
+
+from django.contrib import messages
+from django.middleware.csrf import get_token
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from labelhub.core.exceptions import ApplicationError
+from labelhub.projects import selectors as project_selectors
+from labelhub.projects import services as project_services
+from labelhub.projects.decorators import project_context, project_view
+from labelhub.projects.permissions import Capability
+
+from . import selectors, services
+from .forms import ReviewForm
+from .models import WorkKind
+
+REVIEW_PAGE_SIZE = 20
+STRENGTH_LABELS = {
+    "much_better": "much better",
+    "better": "better",
+    "slightly_better": "slightly better",
+    "negligibly_better": "negligibly better / unsure",
+}
+
+
+def _workbench_url(project_id: int) -> str:
+    return reverse("projects:labeling:workbench", kwargs={"project_id": project_id})
+
+
+# Workbench ------------------------------------------------------------------------------------
+
+
+@project_view(Capability.LABEL)
+@require_GET
+def workbench(request, access):
+    """Until the labeler acknowledged the current guidelines: what changed (or the whole version)
+    and the acknowledge button, nothing else. Then: the guidelines panel and the task area."""
+    project = access.project
+    current = project_selectors.guideline_version_current(project=project)
+    acked = project_selectors.guideline_acknowledged_number(project=project, user=request.user)
+    context = project_context(access, "label", current=current, acknowledged_number=acked, gate=False)
+    if current is not None and acked != current.number:
+        context["gate"] = True
+        if acked:
+            context["diff"] = project_selectors.guideline_diff(
+                project=project, old_number=acked, new_number=current.number
+            )
+    elif current is not None:
+        context["progress"] = selectors.labeling_progress(project=project, user=request.user)
+        context["wb_config"] = {
+            "projectId": project.pk,
+            "nextUrl": reverse("api:work-next", kwargs={"project_id": project.pk}),
+            # The item id goes at the end: {itemUrl}{id}/draft etc. (see workbench.js).
+            "itemUrl": reverse("api:work-item", kwargs={"work_item_id": 0}).removesuffix("0"),
+            "workbenchUrl": _workbench_url(project.pk),
+            "csrfToken": get_token(request),
+        }
+    return render(request, "labeling/workbench.html", context)
+
+
+@project_view(Capability.LABEL)
+@require_POST
+def acknowledge(request, access):
+    try:
+        ack = project_services.guideline_acknowledge(
+            project=access.project, user=request.user, number=request.POST.get("number", "")
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"You acknowledged version {ack.version.number} of the guidelines. Happy labeling.")
+    return redirect(_workbench_url(access.project.pk))
+
+
+@project_view(Capability.LABEL)
+@require_GET
+@vary_on_headers("HX-Request")
+def progress(request, access):
+    """The progress line, for htmx (refreshed after each submit). Without htmx: the workbench."""
+    if not request.htmx:
+        return redirect(_workbench_url(access.project.pk))
+    context = project_context(
+        access, "label", progress=selectors.labeling_progress(project=access.project, user=request.user)
+    )
+    return render(request, "labeling/workbench.html#progress", context)
+
+
+@project_view(Capability.MANAGE)
+@require_POST
+def work_items_sync(request, access):
+    """Admins: turn prompts (and candidates) added since the last sync into work items now."""
+    created = services.work_items_sync(project=access.project)
+    total = created["demonstration"] + created["comparison"]
+    if total:
+        messages.success(
+            request,
+            f"Added {created['demonstration']} demonstration and {created['comparison']} comparison item(s).",
+        )
+    else:
+        messages.info(request, "Every prompt already has its work items.")
+    return redirect(_workbench_url(access.project.pk))
+
+
+# Review ---------------------------------------------------------------------------------------
+
+
+def _diff_lines(diff: str) -> list[tuple[str, str]]:
+    """A stored unified diff as (css class, line) pairs, rendered escaped by the template."""
+    rows = []
+    for line in diff.splitlines():
+        if line.startswith(("+++", "---")):
+            css = "meta"
+        elif line.startswith("@@"):
+            css = "hunk"
+        elif line.startswith("+"):
+            css = "add"
+        elif line.startswith("-"):
+            css = "del"
+        else:
+            css = "ctx"
+        rows.append((css, line))
+    return rows
+
+
+def _review_item(label, candidates: dict) -> dict:
+    """What the review template shows for one label: the conversation, then the answer written or
+    the candidates in rank order with their judgments."""
+    item = {"label": label, "messages": label.work_item.prompt.messages, "kind": label.kind}
+    if label.kind == WorkKind.DEMONSTRATION:
+        item["source"] = candidates.get(label.source_candidate_id) if label.source_candidate_id else None
+        item["diff"] = _diff_lines(label.diff) if label.diff else []
+        return item
+    shown = [int(cid) for cid in (label.display_order or label.work_item.candidate_ids)]
+    rows = []
+    for position, cid in enumerate(shown, start=1):
+        key = str(cid)
+        rows.append(
+            {
+                "position": position,
+                "candidate": candidates.get(cid),
+                "rank": label.ranks.get(key),
+                "ratings": label.ratings.get(key) or {},
+                "flags": label.flags.get(key) or [],
+                "safety": label.safety.get(key, ""),
+            }
+        )
+    rows.sort(key=lambda row: (row["rank"] if isinstance(row["rank"], int) else 99, row["position"]))
+    ranks = [row["rank"] for row in rows]
+    for row in rows:
+        row["tied"] = row["rank"] is not None and ranks.count(row["rank"]) > 1
+    item["rows"] = rows
+    item["strength"] = STRENGTH_LABELS.get(label.strength, label.strength)
+    return item
+
+
+@project_view(Capability.REVIEW)
+@require_GET
+def review_queue(request, access):
+    page = selectors.review_queue_page(project=access.project, reviewer=request.user, limit=REVIEW_PAGE_SIZE)
+    items = [_review_item(label, page["candidates"]) for label in page["labels"]]
+    context = project_context(access, "review", items=items, total=page["total"])
+    return render(request, "labeling/review.html", context)
+
+
+@project_view(Capability.REVIEW)
+@require_POST
+def review_decide(request, access, label_id: int):
+    """Accept, or reject with a comment. Whatever the service refuses comes back as a message."""
+    back = reverse("projects:labeling:review", kwargs={"project_id": access.project.pk})
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose Accept or Reject (a comment is at most 2,000 characters).")
+        return redirect(f"{back}#label-{label_id}")
+    waiting = selectors.review_queue(project=access.project, reviewer=request.user).filter(pk=label_id).exists()
+    if not waiting:
+        messages.error(request, f"Label #{label_id} is not waiting for your review (already reviewed, or yours).")
+        return redirect(back)
+    try:
+        label = services.label_review(
+            label_id=label_id, reviewer=request.user, accept=form.accept, comment=form.cleaned_data["comment"]
+        )
+    except ApplicationError as exc:
+        messages.error(request, f"Label #{label_id}: {exc.message}")
+        return redirect(f"{back}#label-{label_id}")
+    verdict = "accepted" if form.accept else "rejected; its task goes back to the queue"
+    messages.success(request, f"Label #{label.pk} by {label.user.get_username()} {verdict}.")
+    return redirect(back)
