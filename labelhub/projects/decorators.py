@@ -44,6 +44,8 @@ def project_context(access: ProjectAccess, section: str, **extra) -> dict:
         "project": access.project,
         "role": access.role,
         "can_manage": access.can(Capability.MANAGE),
+        "can_label": access.can(Capability.LABEL),
+        "can_review": access.can(Capability.REVIEW),
         "section": section,
         **extra,
     }

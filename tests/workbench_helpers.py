@@ -1,0 +1,45 @@
+"""Data for the workbench tests (tests/web/test_labeling_pages.py, tests/e2e/test_workbench_browser.py):
+prompts and candidates as rows, work items through labeling.services.work_items_sync."""
+
+import hashlib
+
+from labelhub.labeling import services as labeling_services
+from labelhub.projects import services as project_services
+from labelhub.projects.models import Project
+from labelhub.prompts.models import Candidate, CandidateSource, Prompt
+
+
+def make_prompt(project, text, candidates=(), *, track="helpful", system=None, external_id=None):
+    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": text}]
+    prompt = Prompt.objects.create(
+        project=project,
+        external_id=external_id,
+        messages=messages,
+        text=text,
+        track=track,
+        content_hash=hashlib.sha256(repr(messages).encode()).hexdigest(),
+    )
+    for i, content in enumerate(candidates):
+        Candidate.objects.create(prompt=prompt, content=content, source=CandidateSource.IMPORTED, model_name=f"m{i}")
+    return prompt
+
+
+def configure(project, *, demonstrations=True, comparisons=True, k=2, overlap=1) -> Project:
+    """Which kinds of work the project asks for, K, and one label per item (simple queues)."""
+    project = project_services.project_update(
+        project=project,
+        data={"candidates_per_prompt": k, "demonstration_overlap": overlap, "comparison_overlap": overlap},
+    )
+    Project.objects.filter(pk=project.pk).update(demonstrations_enabled=demonstrations, comparisons_enabled=comparisons)
+    project.refresh_from_db()
+    return project
+
+
+def ready(project, user, publish, staff, guidelines="# Guidelines\n\nBe helpful.\n"):
+    """Guidelines published and acknowledged by `user`; work items built."""
+    from labelhub.projects.selectors import guideline_version_current
+
+    version = guideline_version_current(project=project) or publish(project, staff, guidelines)
+    project_services.guideline_acknowledge(project=project, user=user, number=version.number)
+    labeling_services.work_items_sync(project=project)
+    return version
