@@ -110,6 +110,9 @@ def main() -> None:
             )  # fmt: skip
             with open(f"{tmp}/out_stats.csv") as f:
                 rows = {row["Name"]: row for row in csv.DictReader(f)}
+            with open(f"{tmp}/out_failures.csv") as f:
+                for row in list(csv.DictReader(f))[:5]:
+                    print(f"failure x{row['Occurrences']}: {row['Name']}: {row['Error'][:300]}")
         finally:
             os.killpg(web.pid, signal.SIGTERM)
             web.wait(timeout=30)

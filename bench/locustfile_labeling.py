@@ -18,18 +18,15 @@ class Labeler(HttpUser):
 
     def on_start(self):
         self.client.headers["Authorization"] = f"Token {next(_tokens)}"
-        self.done = False
 
     @task
     def label_one(self):
-        if self.done:
-            return
+        kind = random.choice(["demonstration", "comparison"])  # half of each kind of work
         with self.client.post(
-            f"/api/v1/projects/{PROJECT}/work/next", json={}, name="work/next", catch_response=True
+            f"/api/v1/projects/{PROJECT}/work/next", json={"kind": kind}, name="work/next", catch_response=True
         ) as r:
             if r.status_code == 204:
                 r.success()
-                self.done = True
                 return
             if r.status_code != 200:
                 r.failure(f"{r.status_code} {r.text[:200]}")

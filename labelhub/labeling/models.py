@@ -115,7 +115,7 @@ class Label(BaseModel):
     all_bad = models.BooleanField(default=False)
     ratings = models.JSONField(default=dict, blank=True)
     flags = models.JSONField(default=dict, blank=True)
-    strength = models.CharField(max_length=16, blank=True)
+    strength = models.CharField(max_length=32, blank=True)
     safety = models.JSONField(default=dict, blank=True)
     rationale = models.TextField(blank=True)
     review_status = models.CharField(max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.PENDING)

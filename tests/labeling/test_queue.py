@@ -128,7 +128,7 @@ def test_ranking_submit_validates_and_is_idempotent(project, members, acked, mak
         services.ranking_submit(
             assignment_id=assignment.pk, user=user, payload=_ranking(item, flags={ids[0]: ["evil"]})
         )
-    body = _ranking(item, flags={ids[1]: ["hallucination"]}, rationale="B invents things")
+    body = _ranking(item, flags={ids[1]: ["hallucination"]}, rationale="B invents things", strength="negligibly_better")
     label = services.ranking_submit(assignment_id=assignment.pk, user=user, payload=body)
     again = services.ranking_submit(assignment_id=assignment.pk, user=user, payload=body)
     assert again.pk == label.pk and getattr(again, "replayed", False)
