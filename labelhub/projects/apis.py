@@ -19,6 +19,10 @@ class ProjectOutput(serializers.Serializer):
     demonstration_overlap = serializers.IntegerField()
     comparison_overlap = serializers.IntegerField()
     candidates_per_prompt = serializers.IntegerField()
+    demonstrations_enabled = serializers.BooleanField()
+    comparisons_enabled = serializers.BooleanField()
+    lease_minutes = serializers.IntegerField()
+    flags = serializers.ListField(child=serializers.CharField())
     my_role = serializers.CharField()
     created_at = serializers.DateTimeField()
 
@@ -63,6 +67,10 @@ class ProjectDetailApi(APIView):
         demonstration_overlap = serializers.IntegerField(required=False, min_value=1, max_value=50)
         comparison_overlap = serializers.IntegerField(required=False, min_value=1, max_value=50)
         candidates_per_prompt = serializers.IntegerField(required=False, min_value=2, max_value=9)
+        demonstrations_enabled = serializers.BooleanField(required=False)
+        comparisons_enabled = serializers.BooleanField(required=False)
+        lease_minutes = serializers.IntegerField(required=False, min_value=1, max_value=1440)
+        flags = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=30)
 
     @extend_schema(responses=ProjectOutput)
     def get(self, request, project_id):

@@ -33,6 +33,29 @@ class ProjectForm(Form):
         return cls(data, initial=initial)
 
 
+class ProjectSettingsForm(ProjectForm):
+    """Everything ProjectForm has, plus how labeling works in the project."""
+
+    demonstrations_enabled = forms.BooleanField(required=False, help_text="Labelers write ideal answers.")
+    comparisons_enabled = forms.BooleanField(required=False, help_text="Labelers rank candidate answers.")
+    lease_minutes = forms.IntegerField(
+        min_value=1, max_value=1440, help_text="How long a claimed task stays reserved for its labeler (minutes)."
+    )
+    flags = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Flags a labeler can tick per candidate, one per line.",
+    )
+
+    @classmethod
+    def for_project(cls, project, data=None) -> "ProjectSettingsForm":
+        form = super().for_project(project, data)
+        form.initial["flags"] = "\n".join(project.flags or [])
+        return form
+
+    def clean_flags(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["flags"].splitlines() if line.strip()]
+
+
 class MemberAddForm(Form):
     username = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "off"}))
     role = forms.ChoiceField(choices=Role.choices, initial=Role.LABELER)

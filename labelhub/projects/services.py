@@ -75,13 +75,30 @@ def project_create(
 
 
 _UPDATABLE = (
-    "name",
-    "description",
-    "tracks",
-    "demonstration_overlap",
-    "comparison_overlap",
-    "candidates_per_prompt",
-)
+    "name", "description", "tracks", "demonstration_overlap", "comparison_overlap", "candidates_per_prompt",
+    "demonstrations_enabled", "comparisons_enabled", "lease_minutes", "flags",
+)  # fmt: skip
+
+
+def _validate_labeling_settings(merged: dict) -> None:
+    errors = {}
+    for name in ("demonstrations_enabled", "comparisons_enabled"):
+        if not isinstance(merged[name], bool):
+            errors[name] = ["true or false."]
+    lease = merged["lease_minutes"]
+    if isinstance(lease, bool) or not isinstance(lease, int) or not 1 <= lease <= 1440:
+        errors["lease_minutes"] = ["An integer from 1 to 1440 minutes."]
+    flags = merged["flags"]
+    if (
+        not isinstance(flags, list)
+        or len(flags) > 30
+        or any(not isinstance(f, str) or not f.strip() or len(f) > 60 or "\x00" in f for f in flags)
+        or len({f.strip() for f in flags if isinstance(f, str)}) != len(flags)
+    ):
+        errors["flags"] = ["Up to 30 distinct flags of 1 to 60 characters."]
+    if errors:
+        raise ApplicationError("Invalid labeling settings.", extra={"fields": errors})
+    merged["flags"] = [f.strip() for f in flags]
 
 
 @transaction.atomic
@@ -105,6 +122,7 @@ def project_update(*, project: Project, data: dict) -> Project:
         comparison_overlap=merged["comparison_overlap"],
         candidates_per_prompt=merged["candidates_per_prompt"],
     )
+    _validate_labeling_settings(merged)
     for field, value in merged.items():
         setattr(project, field, value)
     project.save()

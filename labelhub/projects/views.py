@@ -17,7 +17,7 @@ from labelhub.prompts.selectors import prompt_count
 
 from . import selectors, services
 from .decorators import project_context, project_view
-from .forms import GuidelineDiffForm, GuidelineEditForm, MemberAddForm, MemberRoleForm, ProjectForm
+from .forms import GuidelineDiffForm, GuidelineEditForm, MemberAddForm, MemberRoleForm, ProjectForm, ProjectSettingsForm
 from .permissions import Capability
 
 
@@ -65,7 +65,7 @@ def project_detail(request, access):
 @project_view(Capability.MANAGE)
 @require_http_methods(["GET", "POST"])
 def project_settings(request, access):
-    form = ProjectForm.for_project(access.project, request.POST if request.method == "POST" else None)
+    form = ProjectSettingsForm.for_project(access.project, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.project_update(project=access.project, data=form.cleaned_data)

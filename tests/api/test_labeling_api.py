@@ -132,3 +132,22 @@ def test_review_api_roles(ready, members, api):
 def test_sync_is_for_admins(ready, members, api):
     for role, code in ((ADMIN, 200), (LABELER, 403), (ENGINEER, 403)):
         assert api(members[role]).post(f"/api/v1/projects/{ready.pk}/work/sync").status_code == code
+
+
+@pytest.mark.django_db
+def test_labeling_settings_via_api(project, members, api):
+    client = api(members[ADMIN])
+    url = f"/api/v1/projects/{project.pk}"
+    ok = client.patch(
+        url, {"lease_minutes": 10, "flags": ["off topic"], "demonstrations_enabled": False}, format="json"
+    )
+    assert ok.status_code == 200, ok.content
+    assert (ok.json()["lease_minutes"], ok.json()["flags"], ok.json()["demonstrations_enabled"]) == (
+        10,
+        ["off topic"],
+        False,
+    )
+    for body in ({"lease_minutes": 0}, {"flags": ["a", "a"]}, {"flags": [""]}, {"comparisons_enabled": "maybe"}):
+        response = client.patch(url, body, format="json")
+        assert response.status_code == 400, (body, response.content)
+    assert api(members[LABELER]).patch(url, {"lease_minutes": 5}, format="json").status_code == 403

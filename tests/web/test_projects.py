@@ -114,11 +114,19 @@ def test_settings_form_updates_the_project(site, client_for, staff):
             "demonstration_overlap": 2,
             "comparison_overlap": 5,
             "candidates_per_prompt": 4,
+            "comparisons_enabled": "on",
+            "lease_minutes": 45,
+            "flags": "hallucination\n  off topic  \n\nrude",
         },
     )
     assert response.status_code == 302
     project = Project.objects.get(pk=site["project"].pk)
     assert (project.name, project.tracks, project.candidates_per_prompt) == ("Alpha 2", ["red-team"], 4)
+    assert (project.demonstrations_enabled, project.comparisons_enabled, project.lease_minutes) == (False, True, 45)
+    assert project.flags == ["hallucination", "off topic", "rude"]
+    bad = client.post(url, {"name": "x", "tracks": ["helpful"], "demonstration_overlap": 1, "comparison_overlap": 1,
+                            "candidates_per_prompt": 2, "lease_minutes": 0, "flags": "a"})  # fmt: skip
+    assert bad.status_code == 400 and Project.objects.get(pk=project.pk).lease_minutes == 45
 
 
 def test_members_add_change_role_and_remove(site, client_for, staff):
