@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import ApplicationError, Conflict, NotFound
+from labelhub.core.text import unstorable_reason
 from labelhub.integrations.inference.client import chat_completion
 from labelhub.integrations.inference.errors import PermanentInferenceError, TransientInferenceError
 from labelhub.integrations.inference.types import SamplingParams
@@ -74,8 +75,9 @@ def _clean_config(data: dict) -> dict:
         if field in out and (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high):
             errors[field] = [f"An integer from {low} to {high}."]
     for field in ("system_prompt", "api_key", "name", "model"):
-        if isinstance(out.get(field), str) and "\x00" in out[field]:
-            errors[field] = ["Must not contain NUL characters."]
+        reason = unstorable_reason(out[field]) if isinstance(out.get(field), str) else None
+        if reason:
+            errors[field] = [f"It {reason}."]
     if errors:
         raise ApplicationError("Invalid model config.", extra={"fields": errors})
     return out

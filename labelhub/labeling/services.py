@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+from labelhub.core.text import first_unstorable, unstorable_reason
 from labelhub.projects.models import GuidelineAcknowledgement, GuidelineVersion, Project, Track
 from labelhub.projects.permissions import Capability, role_can
 from labelhub.projects.selectors import guideline_acknowledged_number
@@ -309,6 +310,9 @@ def draft_save(*, user: User, payload: dict, assignment_id=None, work_item_id=No
         raise Conflict("This task is no longer open; the draft was not saved.", extra={"reason": assignment.status})
     if not isinstance(payload, dict) or len(str(payload)) > MAX_TEXT * 2:
         raise ApplicationError("A draft is a JSON object of reasonable size.")
+    problem = first_unstorable(payload, "draft")
+    if problem:
+        raise ApplicationError(f"The draft cannot be stored: {problem}.")
     assignment.draft = payload
     assignment.draft_saved_at = timezone.now()
     assignment.save(update_fields=["draft", "draft_saved_at", "updated_at"])
@@ -339,12 +343,9 @@ def _text(value, field: str, *, required: bool = True) -> str:
         return ""
     if not isinstance(value, str):
         raise ApplicationError(f"{field} must be text.", extra={"fields": {field: ["Must be a string."]}})
-    if "\x00" in value:
-        raise ApplicationError(f"{field} must not contain NUL characters.")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ApplicationError(f"{field} contains an invalid character.") from exc
+    reason = unstorable_reason(value)
+    if reason:
+        raise ApplicationError(f"{field} {reason}.", extra={"fields": {field: [reason]}})
     if len(value) > MAX_TEXT:
         raise ApplicationError(f"{field} is longer than {MAX_TEXT} characters.")
     if required and not value.strip():
@@ -486,7 +487,7 @@ def _validate_ranking(item: WorkItem, project: Project, payload: dict) -> dict:
     elif safety and (not set(safety) <= set(ids) or any(v not in SAFETY for v in safety.values())):
         errors["safety"] = ["safe or unsafe, per candidate."]
     rationale = payload.get("rationale") or ""
-    if not isinstance(rationale, str) or len(rationale) > 2000 or "\x00" in rationale:
+    if not isinstance(rationale, str) or len(rationale) > 2000 or unstorable_reason(rationale):
         errors["rationale"] = ["Text of at most 2,000 characters."]
     if errors:
         raise ApplicationError("The ranking is incomplete or invalid.", extra={"fields": errors})

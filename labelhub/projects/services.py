@@ -3,6 +3,7 @@ from django.db.models import Max
 
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+from labelhub.core.text import unstorable_reason
 
 from .models import (
     GuidelineAcknowledgement,
@@ -92,7 +93,7 @@ def _validate_labeling_settings(merged: dict) -> None:
     if (
         not isinstance(flags, list)
         or len(flags) > 30
-        or any(not isinstance(f, str) or not f.strip() or len(f) > 60 or "\x00" in f for f in flags)
+        or any(not isinstance(f, str) or not f.strip() or len(f) > 60 or unstorable_reason(f) for f in flags)
         or len({f.strip() for f in flags if isinstance(f, str)}) != len(flags)
     ):
         errors["flags"] = ["Up to 30 distinct flags of 1 to 60 characters."]
@@ -177,14 +178,11 @@ def membership_remove(*, project: Project, membership_id) -> None:
 def _check_guideline_text(content) -> str:
     if not isinstance(content, str):
         raise ApplicationError("Guidelines must be text.", extra={"fields": {"content": ["Must be a string."]}})
-    if "\x00" in content:
-        raise ApplicationError("Guidelines must not contain NUL characters.")
+    reason = unstorable_reason(content)
+    if reason:
+        raise ApplicationError(f"The guidelines {reason}.")
     if len(content) > MAX_GUIDELINE_CHARS:
         raise ApplicationError(f"Guidelines are limited to {MAX_GUIDELINE_CHARS} characters.")
-    try:
-        content.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ApplicationError("Guidelines contain an invalid character (lone surrogate).") from exc
     return content.replace("\r\n", "\n")
 
 

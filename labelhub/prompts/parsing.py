@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from labelhub.core.text import unstorable_reason
+
 ROLES = ("system", "user", "assistant")
 ALLOWED_KEYS = ("prompt", "messages", "id", "tags", "track", "metadata", "candidates")
 _ALLOWED_KEY_SET = frozenset(ALLOWED_KEYS)
@@ -85,12 +87,9 @@ def _check_strings(value, path: str, depth: int = 0) -> None:
     if depth > MAX_DEPTH:
         raise _Invalid(f"{path}: nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, str):
-        if "\x00" in value:
-            raise _Invalid(f"{path}: contains a NUL character")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise _Invalid(f"{path}: contains a lone surrogate (invalid Unicode)") from exc
+        reason = unstorable_reason(value)
+        if reason:
+            raise _Invalid(f"{path}: {reason}")
     elif isinstance(value, dict):
         for k, v in value.items():
             _check_strings(k, f"{path} key", depth + 1)

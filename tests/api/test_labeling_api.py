@@ -151,3 +151,22 @@ def test_labeling_settings_via_api(project, members, api):
         response = client.patch(url, body, format="json")
         assert response.status_code == 400, (body, response.content)
     assert api(members[LABELER]).patch(url, {"lease_minutes": 5}, format="json").status_code == 403
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "payload",
+    [b'{"note": "lone \\ud800 surrogate"}', b'{"note": "nul \\u0000 char"}', b'{"\\ud83d": 1}'],
+    ids=["surrogate", "nul", "surrogate-key"],
+)
+def test_free_form_bodies_with_unstorable_text_are_400(ready, members, api, payload):
+    """Drafts and rankings are free-form JSON objects: text PostgreSQL cannot store is refused by the
+    parser with a clear 400, never a 500."""
+    client = api(members[LABELER])
+    task = client.post(f"/api/v1/projects/{ready.pk}/work/next", {}, format="json").json()
+    for suffix, method in (("draft", "PUT"), ("ranking", "POST")):
+        response = client.generic(
+            method, f"/api/v1/work-items/{task['id']}/{suffix}", payload, content_type="application/json"
+        )
+        assert response.status_code == 400, response.content
+        assert "body" in response.json()["message"]
