@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import NotFound
+from labelhub.core.pagination import keyset_page
 from labelhub.projects.models import Project
 from labelhub.projects.permissions import Capability
 from labelhub.projects.selectors import project_object_access
@@ -125,12 +126,4 @@ def batch_candidates(*, batch: GenerationBatch, after=None, limit: int = 50) -> 
     """One keyset page (oldest first) of the candidates a batch generated: ids > `after`.
     Returns (candidates, the `after` of the next page or None). Added for the batch page."""
     qs = Candidate.objects.filter(generation_job__batch=batch).select_related("prompt").order_by("id")
-    if after not in (None, ""):
-        try:
-            qs = qs.filter(pk__gt=int(after))
-        except (TypeError, ValueError) as exc:
-            raise NotFound("Page not found.") from exc
-    rows = list(qs[: limit + 1])
-    if len(rows) > limit:
-        return rows[:limit], rows[limit - 1].pk
-    return rows, None
+    return keyset_page(qs, cursor=after, size=limit, newest_first=False)

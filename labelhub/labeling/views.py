@@ -117,20 +117,7 @@ def work_items_sync(request, access):
 
 def _diff_lines(diff: str) -> list[tuple[str, str]]:
     """A stored unified diff as (css class, line) pairs, rendered escaped by the template."""
-    rows = []
-    for line in diff.splitlines():
-        if line.startswith(("+++", "---")):
-            css = "meta"
-        elif line.startswith("@@"):
-            css = "hunk"
-        elif line.startswith("+"):
-            css = "add"
-        elif line.startswith("-"):
-            css = "del"
-        else:
-            css = "ctx"
-        rows.append((css, line))
-    return rows
+    return project_selectors.classify_diff_lines(diff.splitlines())
 
 
 def _review_item(label, candidates: dict) -> dict:

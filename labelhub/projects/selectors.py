@@ -126,11 +126,10 @@ class GuidelineDiff:
     removed: int
 
 
-def diff_texts(old_text: str, new_text: str, *, old_label: str, new_label: str, context: int = 3):
-    """Pure: a unified diff and side-by-side rows of two texts (strings only, no HTML)."""
-    a, b = old_text.splitlines(), new_text.splitlines()
-    unified = []
-    for line in difflib.unified_diff(a, b, fromfile=old_label, tofile=new_label, lineterm="", n=context):
+def classify_diff_lines(lines) -> list[tuple[str, str]]:
+    """Unified-diff lines as (css class, line) pairs: meta, hunk, add, del or ctx. Escaped by templates."""
+    rows = []
+    for line in lines:
         if line.startswith(("+++", "---")):
             css = "meta"
         elif line.startswith("@@"):
@@ -141,7 +140,16 @@ def diff_texts(old_text: str, new_text: str, *, old_label: str, new_label: str, 
             css = "del"
         else:
             css = "ctx"
-        unified.append((css, line))
+        rows.append((css, line))
+    return rows
+
+
+def diff_texts(old_text: str, new_text: str, *, old_label: str, new_label: str, context: int = 3):
+    """Pure: a unified diff and side-by-side rows of two texts (strings only, no HTML)."""
+    a, b = old_text.splitlines(), new_text.splitlines()
+    unified = classify_diff_lines(
+        difflib.unified_diff(a, b, fromfile=old_label, tofile=new_label, lineterm="", n=context)
+    )
     rows: list[DiffRow] = []
     added = removed = 0
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():

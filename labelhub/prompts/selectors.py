@@ -2,6 +2,7 @@ from django.db import connection
 from django.db.models import Count, QuerySet
 
 from labelhub.core.exceptions import NotFound
+from labelhub.core.pagination import keyset_page
 from labelhub.projects.models import Project, Track
 
 from .models import Candidate, ProjectTag, Prompt, PromptImport
@@ -81,12 +82,4 @@ def prompt_page(
     Returns (prompts, next_before): fetches size + 1 rows to know whether an older page exists,
     so the filtered set is never COUNTed. `next_before` is None on the last page."""
     qs = prompt_list(project=project, track=track, tag=tag, q=q)
-    if before not in (None, ""):
-        try:
-            qs = qs.filter(id__lt=int(before))
-        except (TypeError, ValueError) as exc:
-            raise NotFound("No such page.") from exc
-    rows = list(qs[: size + 1])
-    if len(rows) > size:
-        return rows[:size], rows[size - 1].pk
-    return rows, None
+    return keyset_page(qs, cursor=before, size=size, newest_first=True)

@@ -25,7 +25,6 @@ logger = logging.getLogger(__name__)
 
 MAX_REPORTED_ERRORS = 1000
 BATCH = 2000
-_PROGRESS_EVERY = 5000
 FORMATS = ("jsonl", "csv")
 
 
