@@ -79,3 +79,14 @@ def publish():
         return project_services.guideline_version_publish(project=project, user=user, change_note=note, content=content)
 
     return do
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Record what would go to the broker (generation jobs, connection checks) instead of sending it."""
+    from labelhub.generation import tasks
+
+    calls = []
+    monkeypatch.setattr(tasks.generate_candidate_task, "apply_async", lambda **kw: calls.append(kw))
+    monkeypatch.setattr(tasks.model_config_check_task, "apply_async", lambda **kw: calls.append(kw))
+    return calls

@@ -21,7 +21,7 @@ from labelhub.core.exceptions import ApplicationError, Conflict, Forbidden, NotF
 from labelhub.core.text import first_unstorable, unstorable_reason
 from labelhub.projects.models import GuidelineAcknowledgement, GuidelineVersion, Project, Track
 from labelhub.projects.permissions import Capability, role_can
-from labelhub.projects.selectors import guideline_acknowledged_number
+from labelhub.projects.selectors import guideline_acknowledged_number, project_access
 from labelhub.prompts.models import Candidate, Prompt
 
 from .models import Assignment, AssignmentStatus, Label, ReviewStatus, WorkItem, WorkKind
@@ -104,14 +104,7 @@ def work_items_sync(*, project: Project) -> dict:
 
 
 def _ensure_labeler(project: Project, user: User) -> str:
-    from labelhub.projects.models import Membership
-
-    role = Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
-    if role is None:
-        raise NotFound("Project not found.")
-    if not role_can(role, Capability.LABEL):
-        raise Forbidden(f"Your role ({role}) does not label in this project.")
-    return role
+    return project_access(user=user, project_id=project.pk, capability=Capability.LABEL).role
 
 
 def guideline_gate(*, project: Project, user: User) -> GuidelineVersion:
@@ -533,13 +526,10 @@ def label_review(*, label_id, reviewer: User, accept: bool, comment: str = "") -
     label = Label.objects.select_for_update().filter(pk=label_id).first()
     if label is None:
         raise NotFound("Label not found.")
-    from labelhub.projects.models import Membership
-
-    role = Membership.objects.filter(project_id=label.project_id, user=reviewer).values_list("role", flat=True).first()
-    if role is None:
-        raise NotFound("Label not found.")
-    if not role_can(role, Capability.REVIEW):
-        raise Forbidden(f"Your role ({role}) does not review labels.")
+    try:
+        project_access(user=reviewer, project_id=label.project_id, capability=Capability.REVIEW)
+    except NotFound as exc:
+        raise NotFound("Label not found.") from exc
     if label.user_id == reviewer.pk:
         raise Forbidden("You cannot review your own label.")
     if label.review_status != ReviewStatus.PENDING:

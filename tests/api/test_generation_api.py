@@ -16,17 +16,7 @@ SECRET = "sk-very-secret-key-123456"
 
 
 @pytest.fixture
-def recorded(monkeypatch):
-    from labelhub.generation import tasks
-
-    calls = []
-    monkeypatch.setattr(tasks.generate_candidate_task, "apply_async", lambda **kw: calls.append(kw))
-    monkeypatch.setattr(tasks.model_config_check_task, "apply_async", lambda **kw: calls.append(kw))
-    return calls
-
-
-@pytest.fixture
-def gen_world(project, staff, members, recorded):
+def gen_world(project, staff, members, sent):
     config = services.model_config_create(
         project=project, data={"name": "cfg", "base_url": "http://127.0.0.1:9/v1", "model": "m", "api_key": SECRET}
     )
@@ -116,7 +106,7 @@ def test_api_key_is_write_only(gen_world, members, api):
 
 
 @pytest.mark.django_db
-def test_api_key_never_logged_during_generation(project, staff, caplog, recorded):
+def test_api_key_never_logged_during_generation(project, staff, caplog, sent):
     from tests.generation.fake_openai import FakeOpenAI
 
     server = FakeOpenAI().start()

@@ -13,17 +13,6 @@ def fake_server():
 
 
 @pytest.fixture
-def sent(monkeypatch):
-    """Record what would go to the broker instead of sending it."""
-    from labelhub.generation import tasks
-
-    calls = []
-    monkeypatch.setattr(tasks.generate_candidate_task, "apply_async", lambda **kw: calls.append(kw))
-    monkeypatch.setattr(tasks.model_config_check_task, "apply_async", lambda **kw: calls.append(kw))
-    return calls
-
-
-@pytest.fixture
 def make_config(project):
     def make(base_url, **data):
         return services.model_config_create(
