@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "labelhub.prompts",
     "labelhub.generation",
     "labelhub.labeling",
+    "labelhub.exports",
     "labelhub.api",
 ]
 
@@ -183,10 +184,12 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "labelhub.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "labelhub.api.schema.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # `format` is an export option (?format=trl-preference), not a renderer override.
+    "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "labelhub API",
-    "DESCRIPTION": "Projects, guidelines, prompts and (in later versions) labels and exports. "
+    "DESCRIPTION": "Projects, guidelines, prompts, generation, labeling and exports. "
     "Authenticate with `Authorization: Token <key>`.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -239,6 +242,7 @@ GENERATION_MAX_JOBS_PER_BATCH = env.int("GENERATION_MAX_JOBS_PER_BATCH", default
 CELERY_BEAT_SCHEDULE = {
     "generation-reaper": {"task": "labelhub.generation.tasks.generation_reaper_task", "schedule": 30.0},
     "labeling-maintenance": {"task": "labelhub.labeling.tasks.labeling_maintenance_task", "schedule": 60.0},
+    "exports-maintenance": {"task": "labelhub.exports.tasks.exports_maintenance_task", "schedule": 60.0},
 }
 
 LOGGING = {

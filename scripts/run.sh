@@ -19,7 +19,7 @@ LOG_PREFIX="run"
 cd "$LABELHUB_ROOT"
 
 PORT=${PORT:-8000}
-CELERY_QUEUES=${CELERY_QUEUES:-default,imports,inference}
+CELERY_QUEUES=${CELERY_QUEUES:-default,imports,inference,exports}
 RUN_DIR=$LABELHUB_ROOT/.run
 PY=$LABELHUB_ROOT/.venv/bin/python
 

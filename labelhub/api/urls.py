@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from labelhub.accounts import apis as accounts
+from labelhub.exports import apis as exports
 from labelhub.generation import apis as generation
 from labelhub.labeling import apis as labeling
 from labelhub.projects import apis as projects
@@ -95,6 +96,29 @@ urlpatterns = [
     path("v1/work-items/<int:work_item_id>/skip", labeling.SkipApi.as_view(), name="work-item-skip"),
     path("v1/work-items/<int:work_item_id>/draft", labeling.DraftApi.as_view(), name="work-item-draft"),
     path("v1/labels/<int:label_id>/review", labeling.ReviewApi.as_view(), name="label-review"),
+    path("v1/projects/<int:project_id>/exports/sft.jsonl", exports.SftExportApi.as_view(), name="export-sft"),
+    path(
+        "v1/projects/<int:project_id>/exports/preferences.jsonl",
+        exports.PreferencesExportApi.as_view(),
+        name="export-preferences",
+    ),
+    path("v1/projects/<int:project_id>/exports/kto.jsonl", exports.KtoExportApi.as_view(), name="export-kto"),
+    path(
+        "v1/projects/<int:project_id>/exports/rankings.jsonl",
+        exports.RankingsExportApi.as_view(),
+        name="export-rankings",
+    ),
+    path("v1/projects/<int:project_id>/snapshots", exports.SnapshotListCreateApi.as_view(), name="snapshots"),
+    path(
+        "v1/projects/<int:project_id>/snapshots/<int:snapshot_id>",
+        exports.SnapshotDetailApi.as_view(),
+        name="snapshot",
+    ),
+    path(
+        "v1/projects/<int:project_id>/snapshots/<int:snapshot_id>/download",
+        exports.SnapshotDownloadApi.as_view(),
+        name="snapshot-download",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]

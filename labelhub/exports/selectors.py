@@ -1,0 +1,296 @@
+"""Reading labels for export: one ordered pass over a server-side cursor, candidates fetched per
+batch of work items (no N+1), rows shaped by the pure writers in formats.py.
+
+Memory stays flat: at most one batch of labels (BATCH_LABELS) and its candidates are held at a time.
+Order is deterministic: work item id, then label id."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import groupby
+
+import orjson
+from django.db import connection, transaction
+from django.db.models import Q
+
+from labelhub.accounts.models import User
+from labelhub.core.exceptions import ApplicationError, Forbidden, NotFound
+from labelhub.labeling.models import Label, ReviewStatus
+from labelhub.projects.models import GuidelineVersion, Project
+from labelhub.projects.permissions import Capability
+from labelhub.projects.selectors import ProjectAccess, project_access
+from labelhub.prompts.models import Candidate
+
+from .formats import CandidateRecord, LabelRecord, group_lines
+from .params import ExportParams, export_params_parse
+
+logger = logging.getLogger(__name__)
+
+BATCH_LABELS = 2000
+CHUNK_BYTES = 1 << 16
+# Written as the last line when an export fails midway: not JSON, so every JSONL reader stops on it.
+ERROR_MARKER = b"#labelhub-export-error: the export failed midway; this file is incomplete\n"
+
+_FIELDS = (
+    "id",
+    "kind",
+    "work_item_id",
+    "user_id",
+    "created_at",
+    "guideline_version__number",
+    "work_item__prompt_id",
+    "work_item__prompt__external_id",
+    "work_item__prompt__track",
+    "work_item__prompt__messages",
+    "work_item__prompt__content_hash",
+    "work_item__candidate_ids",
+    "display_order",
+    "ranks",
+    "all_bad",
+    "ratings",
+    "flags",
+    "safety",
+    "strength",
+    "rationale",
+    "time_on_task_ms",
+    "review_status",
+    "content",
+    "source_candidate_id",
+    "original_content",
+    "demo",
+)
+_JSON = {9, 11, 12, 13, 15, 16, 17}  # positions of JSON columns in _FIELDS
+
+
+def export_access(*, user: User, project_id) -> ProjectAccess:
+    """Exports are for project admins and engineers; to everyone else the project does not exist."""
+    try:
+        return project_access(user=user, project_id=project_id, capability=Capability.EXPORT)
+    except Forbidden as exc:
+        raise NotFound("Project not found.") from exc
+
+
+def export_params_for_project(*, project: Project, kind: str, raw: dict[str, list[str]]) -> ExportParams:
+    """Parse the options, then check the ones that name things in the project (versions, labelers)."""
+    params = export_params_parse(kind, raw)
+    if params.versions:
+        known = set(GuidelineVersion.objects.filter(project=project).values_list("number", flat=True))
+        missing = [v for v in params.versions if v not in known]
+        if missing:
+            raise ApplicationError(
+                f"guideline_version: the project has no version {missing[0]}.",
+                extra={"allowed": sorted(known), "fields": {"guideline_version": ["Unknown version."]}},
+            )
+    resolved = {}
+    for key in ("labelers", "exclude_labelers"):
+        values = getattr(params, key)
+        if not values:
+            resolved[key] = ()
+            continue
+        ids = {int(v) for v in values if v.isdigit()}
+        names = {v for v in values if not v.isdigit()}
+        in_project = Q(memberships__project=project) | Q(pk__in=Label.objects.filter(project=project).values("user_id"))
+        found = dict(
+            User.objects.filter(Q(pk__in=ids) | Q(username__in=names)).filter(in_project).values_list("username", "pk")
+        )
+        by_id = set(found.values())
+        unknown = [v for v in values if not (v in found or (v.isdigit() and int(v) in by_id))]
+        if unknown:
+            field_name = "labeler" if key == "labelers" else "exclude_labeler"
+            raise ApplicationError(
+                f"{field_name}: no labeler {unknown[0][:50]!r} in this project.",
+                extra={"fields": {field_name: ["A user id or username of a project member."]}},
+            )
+        resolved[key] = tuple(sorted(by_id))
+    return _replace(params, labeler_ids=resolved["labelers"], exclude_labeler_ids=resolved["exclude_labelers"])
+
+
+def _replace(params: ExportParams, **changes) -> ExportParams:
+    from dataclasses import replace
+
+    return replace(params, **changes)
+
+
+def _kinds(params: ExportParams) -> list[str]:
+    if params.kind == "sft":
+        return ["demonstration"]
+    if params.kind in ("preferences", "kto") and params.include_edits:
+        return ["comparison", "demonstration"]
+    return ["comparison"]
+
+
+def labels_for_export(*, project: Project, params: ExportParams):
+    """The labels an export reads, filtered in SQL, ordered by (work item, id)."""
+    qs = Label.objects.filter(project=project, kind__in=_kinds(params))
+    if params.review == "accepted":
+        qs = qs.filter(review_status=ReviewStatus.ACCEPTED)
+    elif params.review == "not-rejected":
+        qs = qs.exclude(review_status=ReviewStatus.REJECTED)
+    if params.versions:
+        qs = qs.filter(guideline_version__number__in=params.versions)
+    if params.min_version is not None:
+        qs = qs.filter(guideline_version__number__gte=params.min_version)
+    if params.since:
+        qs = qs.filter(created_at__gte=params.since)
+    if params.until:
+        qs = qs.filter(created_at__lt=params.until)
+    if params.tracks:
+        qs = qs.filter(work_item__prompt__track__in=params.tracks)
+    if params.labelers:
+        qs = qs.filter(user_id__in=params.labeler_ids)
+    if params.exclude_labelers:
+        qs = qs.exclude(user_id__in=params.exclude_labeler_ids)
+    return qs.order_by("work_item_id", "id")
+
+
+def split_bucket(content_hash: str) -> float:
+    """Where a prompt falls in [0, 1): the same prompt (same conversation) always falls in the same
+    place, so a prompt is never in both train and test."""
+    digest = hashlib.sha256(b"labelhub-split\0" + content_hash.encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def _in_split(params: ExportParams, content_hash: str) -> bool:
+    if params.split == "all":
+        return True
+    is_test = split_bucket(content_hash) < params.test_ratio
+    return is_test if params.split == "test" else not is_test
+
+
+def _record(row: tuple) -> LabelRecord:
+    row = list(row)
+    for i in _JSON:
+        if isinstance(row[i], str | bytes):
+            row[i] = orjson.loads(row[i])
+    if isinstance(row[4], str):  # SQLite gives text
+        row[4] = datetime.fromisoformat(row[4]).replace(tzinfo=UTC)
+    return LabelRecord(*row)
+
+
+def _label_rows(qs) -> Iterator[LabelRecord]:
+    sql, sql_params = qs.values_list(*_FIELDS).query.sql_with_params()
+    # A server-side cursor on PostgreSQL (plain cursor on SQLite): rows arrive BATCH_LABELS at a time.
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, sql_params)
+        while rows := cursor.fetchmany(BATCH_LABELS):
+            for row in rows:
+                yield _record(row)
+
+
+def _candidates(ids: set[int]) -> dict[int, CandidateRecord]:
+    out = {}
+    fields = ("id", "content", "source", "model_name", "model_config_id", "finish_reason", "provenance")
+    ids = sorted(ids)
+    for start in range(0, len(ids), 5000):
+        for row in Candidate.objects.filter(pk__in=ids[start : start + 5000]).values_list(*fields):
+            row = list(row)
+            if isinstance(row[6], str | bytes):
+                row[6] = orjson.loads(row[6])
+            out[row[0]] = CandidateRecord(*row)
+    return out
+
+
+@dataclass
+class ExportStats:
+    rows: int = 0
+    labels: int = 0
+    work_items: int = 0
+    guideline_versions: set = field(default_factory=set)
+    labelers: set = field(default_factory=set)
+
+    def as_dict(self) -> dict:
+        return {
+            "rows": self.rows,
+            "labels": self.labels,
+            "work_items": self.work_items,
+            "labelers": len(self.labelers),
+            "guideline_versions": sorted(self.guideline_versions),
+        }
+
+
+def export_lines(*, project: Project, params: ExportParams, stats: ExportStats | None = None) -> Iterator[bytes]:
+    """Every line of the export, in order. Run it inside `consistent_read()` for one snapshot."""
+    stats = stats if stats is not None else ExportStats()
+    groups = (
+        list(group)
+        for _item, group in groupby(_label_rows(labels_for_export(project=project, params=params)), key=_work_item)
+    )
+    batch: list[list[LabelRecord]] = []
+    size = 0
+    for group in groups:
+        if not _in_split(params, group[0].content_hash):
+            continue
+        batch.append(group)
+        size += len(group)
+        if size >= BATCH_LABELS:
+            yield from _batch_lines(batch, params, stats)
+            batch, size = [], 0
+    yield from _batch_lines(batch, params, stats)
+
+
+def _work_item(label: LabelRecord) -> int:
+    return label.work_item_id
+
+
+def _batch_lines(batch: list[list[LabelRecord]], params: ExportParams, stats: ExportStats) -> Iterator[bytes]:
+    if not batch:
+        return
+    ids: set[int] = set()
+    for group in batch:
+        ids.update(int(c) for c in group[0].candidate_ids)
+        ids.update(label.source_candidate_id for label in group if label.source_candidate_id)
+    candidates = _candidates(ids)
+    for group in batch:
+        emitted = 0
+        for line in group_lines(params.kind, params.format, group, candidates, params):
+            emitted += 1
+            yield line
+        if emitted:
+            stats.rows += emitted
+            stats.work_items += 1
+            stats.labels += len(group)
+            stats.guideline_versions.update(label.guideline_version for label in group)
+            stats.labelers.update(label.labeler_id for label in group)
+
+
+@contextmanager
+def consistent_read():
+    """One snapshot of the database for a whole export: a REPEATABLE READ, READ ONLY transaction on
+    PostgreSQL (rows committed meanwhile stay invisible). Already inside a transaction (tests), it
+    reuses it. SQLite (development) serialises writers for the duration instead."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
+def export_stream(*, project: Project, params: ExportParams, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """The export as chunks of about `chunk_bytes`, read in one snapshot. A failure midway ends the
+    stream with ERROR_MARKER and re-raises, so the server drops the connection (no final chunk)."""
+    try:
+        with consistent_read():
+            buffer: list[bytes] = []
+            size = 0
+            for line in export_lines(project=project, params=params):
+                buffer.append(line)
+                size += len(line)
+                if size >= chunk_bytes:
+                    yield b"".join(buffer)
+                    buffer, size = [], 0
+            if buffer:
+                yield b"".join(buffer)
+    except GeneratorExit:  # the client went away: the transaction was rolled back, nothing to say
+        raise
+    except Exception:
+        logger.exception("Export of project %s (%s) failed midway", project.pk, params.kind)
+        yield ERROR_MARKER
+        raise
