@@ -1,8 +1,8 @@
 """Reading labels for export: one ordered pass over a server-side cursor, candidates fetched per
 batch of work items (no N+1), rows shaped by the pure writers in formats.py.
 
-Memory stays flat: at most one batch of labels (BATCH_LABELS) and its candidates are held at a time.
-Order is deterministic: work item id, then label id."""
+Memory stays flat: at most one batch of labels (settings.EXPORT_BATCH_LABELS) and its candidates
+are held at a time. Order is deterministic: work item id, then label id."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from itertools import groupby
 
 import orjson
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 
@@ -31,7 +32,6 @@ from .params import ExportParams, export_params_parse
 
 logger = logging.getLogger(__name__)
 
-BATCH_LABELS = 2000
 CHUNK_BYTES = 1 << 16
 # Written as the last line when an export fails midway: not JSON, so every JSONL reader stops on it.
 ERROR_MARKER = b"#labelhub-export-error: the export failed midway; this file is incomplete\n"
@@ -174,10 +174,10 @@ def _record(row: tuple) -> LabelRecord:
 
 def _label_rows(qs) -> Iterator[LabelRecord]:
     sql, sql_params = qs.values_list(*_FIELDS).query.sql_with_params()
-    # A server-side cursor on PostgreSQL (plain cursor on SQLite): rows arrive BATCH_LABELS at a time.
+    # A server-side cursor on PostgreSQL (plain cursor on SQLite): rows arrive a batch at a time.
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, sql_params)
-        while rows := cursor.fetchmany(BATCH_LABELS):
+        while rows := cursor.fetchmany(settings.EXPORT_BATCH_LABELS):
             for row in rows:
                 yield _record(row)
 
@@ -227,7 +227,7 @@ def export_lines(*, project: Project, params: ExportParams, stats: ExportStats |
             continue
         batch.append(group)
         size += len(group)
-        if size >= BATCH_LABELS:
+        if size >= settings.EXPORT_BATCH_LABELS:
             yield from _batch_lines(batch, params, stats)
             batch, size = [], 0
     yield from _batch_lines(batch, params, stats)
@@ -273,9 +273,10 @@ def consistent_read():
         yield
 
 
-def export_stream(*, project: Project, params: ExportParams, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+def export_stream(*, project: Project, params: ExportParams, chunk_bytes: int | None = None) -> Iterator[bytes]:
     """The export as chunks of about `chunk_bytes`, read in one snapshot. A failure midway ends the
     stream with ERROR_MARKER and re-raises, so the server drops the connection (no final chunk)."""
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
     try:
         with consistent_read():
             buffer: list[bytes] = []

@@ -69,9 +69,11 @@ def _set_progress(snapshot_id: int, **values) -> None:
         logger.warning("snapshot %s: progress not recorded (%s)", snapshot_id, type(exc).__name__)
 
 
-def snapshot_create(*, project: Project, user: User, kind: str, raw: dict[str, list[str]]) -> ExportSnapshot:
+def snapshot_create(
+    *, project: Project, user: User | None, kind: str, raw: dict[str, list[str]], send: bool = True
+) -> ExportSnapshot:
     """Validate the options exactly as the streaming endpoint does, store them normalised, and send
-    the job once the row is committed."""
+    the job once the row is committed (send=False: the caller builds it, e.g. `manage.py export`)."""
     params = export_params_for_project(project=project, kind=kind, raw=raw)
     snapshot = ExportSnapshot.objects.create(
         project=project,
@@ -81,7 +83,8 @@ def snapshot_create(*, project: Project, user: User, kind: str, raw: dict[str, l
         params=params.as_query(),
         task_id=str(uuid.uuid4()),
     )
-    transaction.on_commit(lambda: snapshot_send(snapshot_id=snapshot.pk))
+    if send:
+        transaction.on_commit(lambda: snapshot_send(snapshot_id=snapshot.pk))
     return snapshot
 
 

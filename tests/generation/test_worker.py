@@ -1,82 +1,34 @@
 """With a real Celery worker (and Redis): generation end to end, a worker child killed mid-job,
 the broker down at enqueue, and the embedded model producing real candidates."""
 
-import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from labelhub.celery import app
 from labelhub.generation import services
 from labelhub.generation.models import CheckStatus, GenerationJob, JobStatus
 from labelhub.prompts.models import Candidate, Prompt
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..processes import ROOT, require_services, start_worker, stop, wait_for
+
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    return f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
-
-
-def _broker_ok() -> bool:
-    try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        return True
-    except Exception:  # noqa: BLE001
-        return False
 
 
 @pytest.fixture
 def worker(tmp_path):
-    if connection.vendor != "postgresql" or not _broker_ok():
-        pytest.skip("needs PostgreSQL and Redis (make test)")
-    with app.connection_for_write() as conn:
-        for queue in ("inference", "default"):
-            with contextlib.suppress(Exception):  # the queue may not exist yet
-                conn.default_channel.queue_purge(queue)
-    log = tmp_path / "worker.log"
-    env = {**os.environ, "DATABASE_URL": _database_url(), "DEBUG": "true"}
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "celery", "-A", "labelhub", "worker", "-Q", "inference,default", "-c", "1",
-                "-P", "prefork", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info",
-            ],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    deadline = time.time() + 60
-    while "ready" not in log.read_text():
-        if proc.poll() is not None or time.time() > deadline:
-            pytest.fail(f"worker did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
-    proc.log = log
+    require_services()
+    proc = start_worker(tmp_path, "inference,default")
     yield proc
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    stop(proc)
 
 
 def _wait(predicate, timeout=60, what="condition", worker=None):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.25)
-    tail = worker.log.read_text()[-3000:] if worker is not None else ""
-    pytest.fail(f"timed out waiting for {what}\n{tail}")
+    wait_for(predicate, timeout=timeout, what=what, proc=worker)
 
 
 def _prompts(project, n):

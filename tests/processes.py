@@ -1,0 +1,117 @@
+"""Real processes for tests that need them: a Celery worker and a gunicorn server, both pointed at
+the test database (the test must be transactional so they see its rows)."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from django.db import connection
+
+from labelhub.celery import app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def database_url() -> str:
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+
+
+def broker_ok() -> bool:
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def require_services() -> None:
+    if connection.vendor != "postgresql" or not broker_ok():
+        pytest.skip("needs PostgreSQL and Redis (make test)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(extra: dict | None = None) -> dict:
+    env = {**os.environ, "DATABASE_URL": database_url(), "DEBUG": "true", **(extra or {})}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    return env
+
+
+def _start(args: list[str], log: Path, ready, timeout: float = 60, env: dict | None = None) -> subprocess.Popen:
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            args, cwd=ROOT, env=_env(env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    deadline = time.time() + timeout
+    while not ready():
+        if proc.poll() is not None or time.time() > deadline:
+            stop(proc)
+            pytest.fail(f"{args[2]} did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    proc.log = log
+    return proc
+
+
+def start_worker(tmp_path: Path, queues: str, env: dict | None = None) -> subprocess.Popen:
+    with app.connection_for_write() as conn:
+        for queue in queues.split(","):
+            with contextlib.suppress(Exception):  # the queue may not exist yet
+                conn.default_channel.queue_purge(queue)
+    log = tmp_path / "worker.log"
+    args = [
+        sys.executable, "-m", "celery", "-A", "labelhub", "worker", "-Q", queues, "-c", "1", "-P", "prefork",
+        "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info",
+    ]  # fmt: skip
+    return _start(args, log, lambda: log.exists() and "ready" in log.read_text(), env=env)
+
+
+def start_gunicorn(tmp_path: Path, env: dict | None = None) -> subprocess.Popen:
+    """gunicorn as production runs it (gthread workers, so long streams are not killed)."""
+    port = free_port()
+    args = [
+        sys.executable, "-m", "gunicorn", "labelhub.wsgi:application", f"--bind=127.0.0.1:{port}",
+        "--worker-class=gthread", "--workers=1", "--threads=4", "--timeout=30",
+    ]  # fmt: skip
+
+    def ready() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    proc = _start(args, tmp_path / "gunicorn.log", ready, env=env)
+    proc.url = f"http://127.0.0.1:{port}"
+    return proc
+
+
+def stop(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def wait_for(predicate, timeout=60, what="condition", proc=None) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.25)
+    tail = proc.log.read_text()[-3000:] if proc is not None else ""
+    pytest.fail(f"timed out waiting for {what}\n{tail}")
