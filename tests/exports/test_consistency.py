@@ -58,7 +58,7 @@ def test_rows_written_during_an_export_do_not_appear_in_it(project, members, sta
 
     def write_meanwhile():
         _seed(project, members["reviewer"], version, 5, start=100)  # new labels, later in the order
-        last_item, last_cands = items[-1]
+        _item, last_cands = items[-1]
         Candidate.objects.filter(pk=last_cands[0].pk).update(content="REWRITTEN")  # read by a later batch
 
     _in_other_thread(write_meanwhile)
@@ -96,7 +96,10 @@ def test_a_stream_that_fails_midway_cannot_pass_for_complete(project, members, s
         assert body.endswith(b"\n") and body.count(b"\n") == 400
         # Now kill the export's database session after the first bytes.
         received = b""
-        with pytest.raises(httpx.RemoteProtocolError), httpx.stream("GET", url, headers=headers, timeout=60) as response:
+        with (
+            pytest.raises(httpx.RemoteProtocolError),
+            httpx.stream("GET", url, headers=headers, timeout=60) as response,
+        ):
             chunks = response.iter_raw()
             received += next(chunks)
             with connection.cursor() as cursor:

@@ -101,7 +101,9 @@ def test_unknown_keys_and_values_are_400_with_the_allowed_list(golden, api):
 def test_accept_jsonl_is_honoured(golden, api):
     client = api(golden.users["eve"])
     assert len(rows(client, golden.project, "sft", HTTP_ACCEPT="application/jsonl")) == 4
-    response = client.get(f"/api/v1/projects/{golden.project.pk}/exports/sft.jsonl?pairs=1", HTTP_ACCEPT="application/jsonl")
+    response = client.get(
+        f"/api/v1/projects/{golden.project.pk}/exports/sft.jsonl?pairs=1", HTTP_ACCEPT="application/jsonl"
+    )
     assert response.status_code == 400 and response.json()["message"]
 
 
@@ -149,7 +151,7 @@ def test_pairs_ties_all_bad_and_margin(golden, api):
         (c["c5"], c["c6"], 2),
     ]
     assert {r["metadata"]["labeler_id"] for r in pairs} == {alice}
-    best = rows(client, golden.project, "preferences", f"labeler=alice&pairs=best-vs-rest")
+    best = rows(client, golden.project, "preferences", "labeler=alice&pairs=best-vs-rest")
     assert len(best) == 5  # {c1, c3} beat {c2, c4}; plus the K=2 pair
     adjacent = rows(client, golden.project, "preferences", "labeler=alice&pairs=adjacent")
     assert len(adjacent) == 4  # {c1, c3} > c2, c2 > c4; plus the K=2 pair
@@ -176,12 +178,19 @@ def test_filters(golden, api):
     client = api(golden.users["eve"])
     project = golden.project
     everything = rows(client, project, "preferences", "metadata=true")
-    assert {r["metadata"]["guideline_version"] for r in rows(client, project, "preferences", "guideline_version=1&metadata=true")} == {1}
+    assert {
+        r["metadata"]["guideline_version"]
+        for r in rows(client, project, "preferences", "guideline_version=1&metadata=true")
+    } == {1}
     assert len(rows(client, project, "preferences", "guideline_version=>=2")) == len(everything) - 5
     assert len(rows(client, project, "preferences", "guideline_version=1,2")) == len(everything)
-    assert {r["metadata"]["track"] for r in rows(client, project, "preferences", "track=red-team,harmless&metadata=true")} == {"red-team"}
+    assert {
+        r["metadata"]["track"] for r in rows(client, project, "preferences", "track=red-team,harmless&metadata=true")
+    } == {"red-team"}
     bob = golden.users["bob"]
-    assert {r["metadata"]["labeler_id"] for r in rows(client, project, "preferences", "labeler=bob&metadata=true")} == {bob.pk}
+    assert {r["metadata"]["labeler_id"] for r in rows(client, project, "preferences", "labeler=bob&metadata=true")} == {
+        bob.pk
+    }
     without_bob = rows(client, project, "preferences", f"exclude_labeler={bob.pk}&metadata=true")
     assert bob.pk not in {r["metadata"]["labeler_id"] for r in without_bob} and without_bob
     # since / until on the label's creation time.
@@ -229,7 +238,12 @@ def test_query_count_does_not_grow_with_rows(project, members, api, staff, djang
     def add(n, start):
         for i in range(start, start + n):
             p, cands = b.prompt(project, f"q{i}", candidates=[f"a{i}", f"b{i}", f"c{i}"])
-            b.label(b.comparison(project, p, cands), members["labeler"], version, ranks={cands[0]: 1, cands[1]: 2, cands[2]: 3})
+            b.label(
+                b.comparison(project, p, cands),
+                members["labeler"],
+                version,
+                ranks={cands[0]: 1, cands[1]: 2, cands[2]: 3},
+            )
 
     client = api(members["engineer"])
     add(5, 0)

@@ -35,7 +35,13 @@ def _stream(client, project, kind, query):
 def test_snapshot_lifecycle(golden, api, sent_snapshots, django_capture_on_commit_callbacks):
     client = api(golden.users["eve"])
     project = golden.project
-    body = {"kind": "preferences", "format": "trl-preference", "pairs": "adjacent", "track": ["helpful"], "metadata": True}
+    body = {
+        "kind": "preferences",
+        "format": "trl-preference",
+        "pairs": "adjacent",
+        "track": ["helpful"],
+        "metadata": True,
+    }
     response = _create(client, project, body, django_capture_on_commit_callbacks)
     assert response.status_code == 202, response.content
     data = response.json()
@@ -55,7 +61,9 @@ def test_snapshot_lifecycle(golden, api, sent_snapshots, django_capture_on_commi
     assert manifest["counts"]["rows"] == snap.rows == 11  # adjacent pairs of the K=4 (9) and K=2 (2) items
     assert manifest["counts"]["labelers"] == 3 and manifest["guideline_versions"] == [1, 2]
     assert manifest["filters"] == data["params"] and manifest["labelhub_version"] == labelhub.__version__
-    expected = _stream(client, project, "preferences", "format=trl-preference&pairs=adjacent&track=helpful&metadata=true")
+    expected = _stream(
+        client, project, "preferences", "format=trl-preference&pairs=adjacent&track=helpful&metadata=true"
+    )
     download = client.get(detail["download_url"])
     assert download.status_code == 200 and download["Content-Type"] == "application/jsonl"
     content = b"".join(download.streaming_content)
@@ -64,11 +72,20 @@ def test_snapshot_lifecycle(golden, api, sent_snapshots, django_capture_on_commi
     assert download["Content-Disposition"].startswith("attachment;")
     # Frozen: new labels change the live export, never the snapshot; a re-run of the job is a no-op.
     p, cands = b.prompt(project, "new question", candidates=["new good", "new bad"])
-    b.label(b.comparison(project, p, cands), golden.users["alice"], golden.versions[1], ranks={cands[0]: 1, cands[1]: 2}, strength="better")
+    b.label(
+        b.comparison(project, p, cands),
+        golden.users["alice"],
+        golden.versions[1],
+        ranks={cands[0]: 1, cands[1]: 2},
+        strength="better",
+    )
     assert services.snapshot_build(snapshot_id=snap.pk, task_id=snap.task_id) is None
     again = b"".join(client.get(detail["download_url"]).streaming_content)
     assert again == content
-    assert _stream(client, project, "preferences", "format=trl-preference&pairs=adjacent&track=helpful&metadata=true") != content
+    assert (
+        _stream(client, project, "preferences", "format=trl-preference&pairs=adjacent&track=helpful&metadata=true")
+        != content
+    )
     listing = client.get(f"/api/v1/projects/{project.pk}/snapshots").json()
     assert [s["id"] for s in listing["results"]] == [snap.pk]
 
@@ -94,7 +111,10 @@ def test_bad_snapshot_requests_create_nothing(golden, api, sent_snapshots, djang
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("who", "allowed"), [("admin", True), ("engineer", True), ("labeler", False), ("reviewer", False), ("outsider", False)])
+@pytest.mark.parametrize(
+    ("who", "allowed"),
+    [("admin", True), ("engineer", True), ("labeler", False), ("reviewer", False), ("outsider", False)],
+)
 def test_snapshot_role_matrix(project, members, api, make_project, staff, who, allowed, sent_snapshots):
     snap = services.snapshot_create(project=project, user=staff, kind="sft", raw={}, send=False)
     snap = services.snapshot_build(snapshot_id=snap.pk, task_id=snap.task_id)
@@ -158,7 +178,9 @@ def test_a_failed_build_says_why_and_leaves_no_file(project, staff, monkeypatch,
 @pytest.mark.django_db
 def test_manage_py_export(golden, api, tmp_path):
     out = tmp_path / "prefs.jsonl"
-    call_command("export", str(golden.project.pk), "preferences", "-O", "format=hh-rlhf", "-O", "pairs=adjacent", "-o", str(out))
+    call_command(
+        "export", str(golden.project.pk), "preferences", "-O", "format=hh-rlhf", "-O", "pairs=adjacent", "-o", str(out)
+    )
     expected = _stream(api(golden.users["eve"]), golden.project, "preferences", "format=hh-rlhf&pairs=adjacent")
     assert out.read_bytes() == expected
     stdout = io.StringIO()
