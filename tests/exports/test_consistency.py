@@ -67,7 +67,6 @@ def test_rows_written_during_an_export_do_not_appear_in_it(project, members, sta
     assert len(lines) == 30
     chosen = [json.loads(line)["chosen"][0]["content"] for line in lines]
     assert "REWRITTEN" not in chosen and chosen[-1].startswith("good 29 ")
-    assert not any(c.startswith("good 10") and len(c) < 15 for c in chosen)
     # A new export sees everything.
     after = api(members["engineer"]).get(f"/api/v1/projects/{project.pk}/exports/preferences.jsonl")
     assert len(b"".join(after.streaming_content).splitlines()) == 35
