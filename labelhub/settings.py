@@ -201,6 +201,8 @@ SPECTACULAR_SETTINGS = {
         "MembershipRoleEnum": "labelhub.projects.models.Role",
         "MessageRoleEnum": "labelhub.prompts.models.MessageRole",
         "TrackEnum": "labelhub.projects.models.Track",
+        "ExportKindEnum": "labelhub.exports.params.KINDS",
+        "WorkKindEnum": "labelhub.labeling.models.WorkKind",
     },
 }
 

@@ -83,12 +83,10 @@ class ExportApi(APIView):
 
 
 def _export_view(kind: str, summary: str):
-    view = type(
-        f"{kind.title()}ExportApi",
-        (ExportApi,),
-        {"kind": kind, "__doc__": summary},
-    )
-    view.get = extend_schema(
+    def get(self, request, project_id):
+        return ExportApi.get(self, request, project_id)
+
+    get = extend_schema(
         operation_id=f"export_{kind}",
         summary=summary,
         parameters=_parameters(kind),
@@ -97,8 +95,8 @@ def _export_view(kind: str, summary: str):
             400: OpenApiResponse(description="Unknown parameter or value; `extra.allowed` lists the allowed ones."),
             404: OpenApiResponse(description="No such project, or not an admin/engineer in it."),
         },
-    )(view.get)
-    return view
+    )(get)
+    return type(f"{kind.title()}ExportApi", (ExportApi,), {"kind": kind, "get": get, "__doc__": summary})
 
 
 SftExportApi = _export_view("sft", "Demonstrations for supervised fine-tuning.")
