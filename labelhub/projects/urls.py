@@ -24,6 +24,7 @@ urlpatterns = [
     path(P + "prompts/", include("labelhub.prompts.urls")),
     path(P + "generation/", include("labelhub.generation.urls")),
     path(P + "label/", include("labelhub.labeling.urls")),
+    path(P + "exports/", include("labelhub.exports.urls")),
     # The batch id the API returns → its page in its project (404 unless a member).
     path("generation-batches/<int:batch_id>/", generation_views.batch_redirect, name="generation-batch"),
 ]

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+# Included by labelhub/projects/urls.py under projects/<int:project_id>/exports/,
+# so the names are "projects:exports:<name>".
+app_name = "exports"
+
+urlpatterns = [
+    path("", views.snapshot_list, name="list"),
+    path("new/", views.snapshot_create, name="create"),
+    path("<int:snapshot_id>/", views.snapshot_row, name="snapshot"),
+    path("<int:snapshot_id>/download/", views.snapshot_download, name="download"),
+]
