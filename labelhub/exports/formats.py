@@ -475,13 +475,20 @@ def _ranking_label(label: LabelRecord, ids: list[str]) -> dict:
                 "candidate_id": int(cid),
                 "rank": label.ranks.get(cid),
                 "shown_position": shown.get(cid),
-                "ratings": label.ratings.get(cid),
+                "ratings": _axes(label.ratings.get(cid)),
                 "flags": label.flags.get(cid, []),
                 "safety": label.safety.get(cid),
             }
             for cid in ids
         ],
     }
+
+
+def _axes(ratings: dict | None) -> dict | None:
+    """Ratings in the guideline's order (helpful, truthful, harmless), whatever the storage order."""
+    if not ratings:
+        return None
+    return {axis: ratings[axis] for axis in AXES if axis in ratings}
 
 
 # --- metadata ------------------------------------------------------------------------------------
