@@ -191,8 +191,19 @@ def _candidates(ids: set[int]) -> dict[int, CandidateRecord]:
             row = list(row)
             if isinstance(row[6], str | bytes):
                 row[6] = orjson.loads(row[6])
+            row[6] = _sorted_keys(row[6])
             out[row[0]] = CandidateRecord(*row)
     return out
+
+
+def _sorted_keys(value):
+    """Free-form JSON with its keys sorted: PostgreSQL's jsonb and SQLite store key order
+    differently; exports are the same bytes on both."""
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(v) for v in value]
+    return value
 
 
 @dataclass
