@@ -11,6 +11,8 @@ from rest_framework.views import APIView
 from labelhub.api.pagination import NewestFirstCursorPagination
 from labelhub.api.utils import check_query_params
 from labelhub.core.exceptions import ApplicationError, Conflict, NotFound
+from labelhub.projects.permissions import Capability
+from labelhub.projects.selectors import project_access
 
 from . import selectors, services
 from .models import ExportSnapshot, SnapshotStatus
@@ -191,6 +193,13 @@ class SnapshotDetailApi(APIView):
         check_query_params(request, set())
         return Response(SnapshotOutput(_snapshot(request, project_id, snapshot_id)).data)
 
+    @extend_schema(responses={204: None}, summary="Delete a snapshot and its file (project admins; retention).")
+    def delete(self, request, project_id, snapshot_id):
+        snapshot = _snapshot(request, project_id, snapshot_id)
+        project_access(user=request.user, project_id=project_id, capability=Capability.MANAGE)
+        services.snapshot_delete(snapshot=snapshot)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 class SnapshotDownloadApi(APIView):
     renderer_classes = [JSONRenderer, JSONLinesRenderer]
@@ -210,7 +219,7 @@ def snapshot_file_response(snapshot: ExportSnapshot) -> FileResponse:
     if snapshot.status != SnapshotStatus.DONE:
         raise Conflict(f"The snapshot is {snapshot.status}; it can be downloaded once done.")
     path = services.snapshot_path(snapshot)
-    if not path.is_file():
+    if path is None or not path.is_file():
         raise NotFound("The snapshot file is missing from storage.")
     response = FileResponse(path.open("rb"), as_attachment=True, filename=snapshot.filename, content_type=JSONL)
     response["X-Labelhub-SHA256"] = snapshot.sha256

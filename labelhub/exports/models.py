@@ -16,7 +16,8 @@ class SnapshotStatus(models.TextChoices):
 
 class ExportSnapshot(BaseModel):
     """A frozen export: written once by a worker, never changed after. The file lives under
-    MEDIA_ROOT/exports/<project id>/<key>.jsonl (a server-chosen name, never a client path)."""
+    MEDIA_ROOT/exports/<project id>/<file_name> (a server-chosen name, never a client path), set only
+    when the snapshot is done."""
 
     key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="export_snapshots")
@@ -26,6 +27,8 @@ class ExportSnapshot(BaseModel):
     params = models.JSONField(default=dict, help_text="The options, normalised (as a query string would give them).")
     status = models.CharField(max_length=16, choices=SnapshotStatus.choices, default=SnapshotStatus.QUEUED)
     task_id = models.CharField(max_length=64, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="When the job last reached the broker.")
+    file_name = models.CharField(max_length=100, blank=True)
     rows = models.PositiveBigIntegerField(default=0)
     size_bytes = models.PositiveBigIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
@@ -39,8 +42,9 @@ class ExportSnapshot(BaseModel):
         indexes = [models.Index(fields=["project", "-id"], name="snapshot_project_recent")]
         constraints = [
             models.CheckConstraint(
-                condition=~models.Q(status="done") | models.Q(sha256__regex=r"^[0-9a-f]{64}$"),
-                name="snapshot_done_has_digest",
+                condition=~models.Q(status="done")
+                | (models.Q(sha256__regex=r"^[0-9a-f]{64}$") & ~models.Q(file_name="")),
+                name="snapshot_done_has_file_and_digest",
             )
         ]
 
@@ -49,7 +53,7 @@ class ExportSnapshot(BaseModel):
 
     @property
     def relative_path(self) -> str:
-        return f"exports/{self.project_id}/{self.key}.jsonl"
+        return f"exports/{self.project_id}/{self.file_name}" if self.file_name else ""
 
     @property
     def filename(self) -> str:

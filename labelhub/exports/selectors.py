@@ -209,7 +209,8 @@ def _sorted_keys(value):
 @dataclass
 class ExportStats:
     rows: int = 0
-    labels: int = 0
+    labels: int = 0  # labels that gave rows
+    labels_read: int = 0  # every label read (progress)
     work_items: int = 0
     guideline_versions: set = field(default_factory=set)
     labelers: set = field(default_factory=set)
@@ -218,6 +219,7 @@ class ExportStats:
         return {
             "rows": self.rows,
             "labels": self.labels,
+            "labels_read": self.labels_read,
             "work_items": self.work_items,
             "labelers": len(self.labelers),
             "guideline_versions": sorted(self.guideline_versions),
@@ -234,6 +236,7 @@ def export_lines(*, project: Project, params: ExportParams, stats: ExportStats |
     batch: list[list[LabelRecord]] = []
     size = 0
     for group in groups:
+        stats.labels_read += len(group)
         if not _in_split(params, group[0].content_hash):
             continue
         batch.append(group)

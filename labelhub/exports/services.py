@@ -24,6 +24,8 @@ from django.utils import timezone
 
 import labelhub
 from labelhub.accounts.models import User
+from labelhub.core.broker import broker_queue_length
+from labelhub.core.exceptions import Conflict
 from labelhub.projects.models import Project
 
 from .models import ExportSnapshot, SnapshotStatus
@@ -32,8 +34,12 @@ from .selectors import ExportStats, consistent_read, export_lines, export_params
 
 logger = logging.getLogger(__name__)
 
-PROGRESS_EVERY = 5000  # rows between progress updates
-RESEND_AFTER = timedelta(minutes=2)  # a queued snapshot no worker picked up by then is sent again
+PROGRESS_EVERY = 5000  # labels between progress updates
+UNSENT_GRACE = timedelta(seconds=30)  # a snapshot whose send failed is sent again after this
+RESEND_AFTER = timedelta(minutes=5)  # sent this long ago, still queued, and the queue is empty: lost
+BUILD_TIME_LIMIT = 3500  # seconds; under the broker's visibility timeout (3600)
+# Running beyond the task's hard time limit (plus a margin) means its worker died.
+STALE_RUNNING = timedelta(seconds=BUILD_TIME_LIMIT + 300)
 
 
 def _progress_key(snapshot_id: int) -> str:
@@ -89,8 +95,8 @@ def snapshot_create(
 
 
 def snapshot_send(*, snapshot_id: int) -> bool:
-    """Send the job; never raises. If the broker is down the row stays queued and the maintenance
-    task sends it again later."""
+    """Send the job; never raises. If the broker is down the row stays queued with no `sent_at`, and
+    the maintenance task sends it again."""
     from .tasks import snapshot_build_task
 
     task_id = ExportSnapshot.objects.filter(pk=snapshot_id).values_list("task_id", flat=True).first()
@@ -100,25 +106,38 @@ def snapshot_send(*, snapshot_id: int) -> bool:
         snapshot_build_task.apply_async(
             kwargs={"snapshot_id": snapshot_id, "task_id": task_id}, queue="exports", task_id=task_id
         )
-        return True
     except Exception as exc:  # noqa: BLE001 - reported, retried by the maintenance task
         logger.error("could not enqueue export snapshot %s: %s", snapshot_id, type(exc).__name__)
         return False
+    ExportSnapshot.objects.filter(pk=snapshot_id, task_id=task_id).update(sent_at=timezone.now())
+    return True
+
+
+def _resend(queryset, *, requeue: bool = False) -> int:
+    sent = 0
+    for pk in queryset.values_list("pk", flat=True)[:100]:
+        changes = {"task_id": str(uuid.uuid4()), "sent_at": None, "updated_at": timezone.now()}
+        if requeue:
+            changes |= {"status": SnapshotStatus.QUEUED, "started_at": None}
+        if queryset.filter(pk=pk).update(**changes):
+            sent += snapshot_send(snapshot_id=pk)
+    return sent
 
 
 def snapshots_resend() -> int:
-    """Re-send snapshots still queued long after creation (broker down or its queue lost). Each gets
-    a new task id, so the old message, if it ever arrives, is a no-op."""
-    cutoff = timezone.now() - RESEND_AFTER
-    sent = 0
-    for pk in ExportSnapshot.objects.filter(status=SnapshotStatus.QUEUED, updated_at__lt=cutoff).values_list(
-        "pk", flat=True
-    )[:100]:
-        ExportSnapshot.objects.filter(pk=pk, status=SnapshotStatus.QUEUED).update(
-            task_id=str(uuid.uuid4()), updated_at=timezone.now()
-        )
-        sent += snapshot_send(snapshot_id=pk)
-    return sent
+    """Re-send what the broker lost; runs every minute (Celery beat). Each re-send gets a new task
+    id, so an old message that still arrives is a no-op.
+    - queued and never sent (the broker was down), after UNSENT_GRACE;
+    - queued, sent long ago, while the exports queue is empty (the broker lost the message);
+    - running far beyond the task's time limit (its worker died and the message is gone)."""
+    now = timezone.now()
+    queued = ExportSnapshot.objects.filter(status=SnapshotStatus.QUEUED)
+    sent = _resend(queued.filter(sent_at__isnull=True, updated_at__lt=now - UNSENT_GRACE))
+    lost = queued.filter(sent_at__lt=now - RESEND_AFTER)
+    if lost.exists() and broker_queue_length("exports") == 0:
+        sent += _resend(lost)
+    dead = ExportSnapshot.objects.filter(status=SnapshotStatus.RUNNING, started_at__lt=now - STALE_RUNNING)
+    return sent + _resend(dead, requeue=True)
 
 
 def _storage_dir(project_id: int) -> Path:
@@ -127,24 +146,39 @@ def _storage_dir(project_id: int) -> Path:
     return path
 
 
-def snapshot_path(snapshot: ExportSnapshot) -> Path:
+def snapshot_path(snapshot: ExportSnapshot) -> Path | None:
+    if not snapshot.relative_path:
+        return None
     return Path(settings.MEDIA_ROOT) / snapshot.relative_path
 
 
+def _claim(snapshot_id: int, task_id: str):
+    """Queued → running under this task id; a run that is long dead (redelivered message) may be
+    taken over. Returns the claim time, which identifies this run, or None."""
+    now = timezone.now()
+    claimable = Q(status=SnapshotStatus.QUEUED) | Q(status=SnapshotStatus.RUNNING, started_at__lt=now - STALE_RUNNING)
+    claimed = ExportSnapshot.objects.filter(claimable, pk=snapshot_id, task_id=task_id).update(
+        status=SnapshotStatus.RUNNING, started_at=now, updated_at=now
+    )
+    return now if claimed else None
+
+
 def snapshot_build(*, snapshot_id: int, task_id: str) -> ExportSnapshot | None:
-    """Write the snapshot file. Runs only under the task id stored on the row; a snapshot already
-    done is never touched again. A worker killed midway leaves the row running with the same task
-    id: the re-delivered message starts over (the file only appears complete, by rename)."""
-    claimed = ExportSnapshot.objects.filter(
-        Q(status=SnapshotStatus.QUEUED) | Q(status=SnapshotStatus.RUNNING), pk=snapshot_id, task_id=task_id
-    ).update(status=SnapshotStatus.RUNNING, started_at=timezone.now(), updated_at=timezone.now())
-    if not claimed:
+    """Write the snapshot file. Runs only under the task id stored on the row, once (a second
+    delivery while it runs is refused); each run writes its own file, and only the run that still
+    holds the claim when it finishes marks the snapshot done, so a done snapshot never changes."""
+    claimed_at = _claim(snapshot_id, task_id)
+    if claimed_at is None:
         return None
+    mine = ExportSnapshot.objects.filter(
+        pk=snapshot_id, task_id=task_id, status=SnapshotStatus.RUNNING, started_at=claimed_at
+    )
     snapshot = ExportSnapshot.objects.select_related("project").get(pk=snapshot_id)
     project = snapshot.project
     directory = _storage_dir(project.pk)
-    final = directory / f"{snapshot.key}.jsonl"
-    partial = directory / f".{snapshot.key}.{os.getpid()}.partial"
+    name = f"{snapshot.key}-{uuid.uuid4().hex[:12]}"
+    data_path, manifest_path = directory / f"{name}.jsonl", directory / f"{name}.manifest.json"
+    partial = directory / f".{name}.partial"
     stats = ExportStats()
     digest = hashlib.sha256()
     size = 0
@@ -163,8 +197,8 @@ def snapshot_build(*, snapshot_id: int, task_id: str) -> ExportSnapshot | None:
                     out.write(line)
                     digest.update(line)
                     size += len(line)
-                    if stats.rows >= next_report:
-                        _set_progress(snapshot_id, labels_total=total, labels_done=stats.labels, rows=stats.rows)
+                    if stats.labels_read >= next_report:
+                        _set_progress(snapshot_id, labels_total=total, labels_done=stats.labels_read, rows=stats.rows)
                         next_report += PROGRESS_EVERY
                 out.flush()
                 os.fsync(out.fileno())
@@ -184,10 +218,11 @@ def snapshot_build(*, snapshot_id: int, task_id: str) -> ExportSnapshot | None:
             "finished_at": now.isoformat(),
             "labelhub_version": labelhub.__version__,
         }
-        os.replace(partial, final)
-        (directory / f"{snapshot.key}.manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
-        ExportSnapshot.objects.filter(pk=snapshot_id, task_id=task_id).update(
+        os.replace(partial, data_path)
+        manifest_path.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+        done = mine.update(
             status=SnapshotStatus.DONE,
+            file_name=data_path.name,
             rows=stats.rows,
             size_bytes=size,
             sha256=digest.hexdigest(),
@@ -196,14 +231,28 @@ def snapshot_build(*, snapshot_id: int, task_id: str) -> ExportSnapshot | None:
             updated_at=now,
             error="",
         )
+        if not done:  # another run took over meanwhile: its file is the snapshot, not this one
+            data_path.unlink(missing_ok=True)
+            manifest_path.unlink(missing_ok=True)
     except Exception as exc:
         partial.unlink(missing_ok=True)
         logger.exception("export snapshot %s failed", snapshot_id)
         message = getattr(exc, "message", None) or f"The export failed ({type(exc).__name__}); try again."
-        ExportSnapshot.objects.filter(pk=snapshot_id, task_id=task_id).update(
+        mine.update(
             status=SnapshotStatus.FAILED,
             error=str(message)[:2000],
             finished_at=timezone.now(),
             updated_at=timezone.now(),
         )
     return ExportSnapshot.objects.get(pk=snapshot_id)
+
+
+def snapshot_delete(*, snapshot: ExportSnapshot) -> None:
+    """Remove a snapshot and its files (retention). A running one cannot be deleted."""
+    if snapshot.status == SnapshotStatus.RUNNING:
+        raise Conflict("The snapshot is being written; delete it once it is done or failed.")
+    path = snapshot_path(snapshot)
+    snapshot.delete()
+    if path is not None:
+        path.unlink(missing_ok=True)
+        path.with_name(path.name.removesuffix(".jsonl") + ".manifest.json").unlink(missing_ok=True)

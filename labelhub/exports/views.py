@@ -37,7 +37,7 @@ SNAPSHOTS_PER_PAGE = 50
 # of its creation (the maintenance task keeps re-sending it), or a build outlived the task's time
 # limit (tasks.py: 3500 s). The page says so; a reload polls again.
 STALE_QUEUED = timedelta(minutes=10)
-STALE_RUNNING = timedelta(hours=1)
+STALE_RUNNING = services.STALE_RUNNING
 
 
 def export_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -20,6 +20,7 @@ from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
 from labelhub.accounts.models import User
+from labelhub.core.broker import broker_queue_length
 from labelhub.core.exceptions import ApplicationError, Conflict, NotFound
 from labelhub.core.text import unstorable_reason
 from labelhub.integrations.inference.client import chat_completion
@@ -464,13 +465,7 @@ def generation_batch_retry_failed(*, batch: GenerationBatch) -> int:
 
 
 def _inference_queue_length() -> int | None:
-    from labelhub.celery import app
-
-    try:
-        with app.connection_for_write() as conn:
-            return conn.default_channel.queue_declare(queue="inference", passive=True).message_count
-    except Exception:  # noqa: BLE001 - unknown: act as if busy
-        return None
+    return broker_queue_length("inference")
 
 
 def generation_reap() -> dict:

@@ -150,16 +150,77 @@ def test_broker_down_then_resent_with_a_new_task_id(project, staff, monkeypatch)
     monkeypatch.setattr(tasks.snapshot_build_task, "apply_async", down)
     snap = services.snapshot_create(project=project, user=staff, kind="sft", raw={})
     snap.refresh_from_db()
-    assert snap.status == SnapshotStatus.QUEUED  # accepted and recorded
+    assert snap.status == SnapshotStatus.QUEUED and snap.sent_at is None  # accepted and recorded
     calls = []
     monkeypatch.setattr(tasks.snapshot_build_task, "apply_async", lambda **kw: calls.append(kw))
-    assert services.snapshots_resend() == 0  # too recent to be called lost
-    ExportSnapshot.objects.filter(pk=snap.pk).update(updated_at=timezone.now() - timedelta(minutes=5))
+    assert services.snapshots_resend() == 0  # just created: not yet
+    ExportSnapshot.objects.filter(pk=snap.pk).update(updated_at=timezone.now() - timedelta(minutes=1))
     assert services.snapshots_resend() == 1
-    new_task = ExportSnapshot.objects.get(pk=snap.pk).task_id
-    assert new_task != snap.task_id and calls[0]["task_id"] == new_task
+    resent = ExportSnapshot.objects.get(pk=snap.pk)
+    assert resent.task_id != snap.task_id and calls[0]["task_id"] == resent.task_id and resent.sent_at
+    assert services.snapshots_resend() == 0  # sent now: not again
     assert services.snapshot_build(snapshot_id=snap.pk, task_id=snap.task_id) is None  # the old message
-    assert services.snapshot_build(snapshot_id=snap.pk, task_id=new_task).status == SnapshotStatus.DONE
+    assert services.snapshot_build(snapshot_id=snap.pk, task_id=resent.task_id).status == SnapshotStatus.DONE
+
+
+@pytest.mark.django_db
+def test_lost_messages_and_dead_runs_are_resent(project, staff, monkeypatch):
+    calls = []
+    monkeypatch.setattr(tasks.snapshot_build_task, "apply_async", lambda **kw: calls.append(kw))
+    lengths = iter([3, 0])
+    monkeypatch.setattr(services, "broker_queue_length", lambda queue: next(lengths))
+    snap = services.snapshot_create(project=project, user=staff, kind="sft", raw={}, send=False)
+    long_ago = timezone.now() - timedelta(minutes=10)
+    ExportSnapshot.objects.filter(pk=snap.pk).update(sent_at=long_ago)
+    assert services.snapshots_resend() == 0  # messages are waiting in the queue: not lost
+    assert services.snapshots_resend() == 1  # the queue is empty: lost, sent again
+    # A run whose worker died long ago (beyond the time limit) is queued and sent again.
+    dead = services.snapshot_create(project=project, user=staff, kind="kto", raw={}, send=False)
+    ExportSnapshot.objects.filter(pk=dead.pk).update(
+        status=SnapshotStatus.RUNNING, started_at=timezone.now() - services.STALE_RUNNING - timedelta(minutes=1)
+    )
+    monkeypatch.setattr(services, "broker_queue_length", lambda queue: 0)
+    assert services.snapshots_resend() == 1
+    dead.refresh_from_db()
+    assert dead.status == SnapshotStatus.QUEUED and calls[-1]["task_id"] == dead.task_id
+
+
+@pytest.mark.django_db
+def test_a_second_delivery_while_running_is_refused_and_a_done_snapshot_never_changes(project, staff, monkeypatch):
+    snap = services.snapshot_create(project=project, user=staff, kind="sft", raw={}, send=False)
+    ExportSnapshot.objects.filter(pk=snap.pk).update(status=SnapshotStatus.RUNNING, started_at=timezone.now())
+    assert services.snapshot_build(snapshot_id=snap.pk, task_id=snap.task_id) is None  # someone is on it
+    # A run that was taken over finishes second: it must not touch the snapshot the winner wrote.
+    ExportSnapshot.objects.filter(pk=snap.pk).update(status=SnapshotStatus.QUEUED, started_at=None)
+    real_lines = services.export_lines
+
+    def slow_lines(**kwargs):
+        # While this (first) run is writing, a takeover run claims the snapshot and completes it.
+        ExportSnapshot.objects.filter(pk=snap.pk).update(started_at=timezone.now() - services.STALE_RUNNING * 2)
+        monkeypatch.setattr(services, "export_lines", real_lines)
+        winner = services.snapshot_build(snapshot_id=snap.pk, task_id=snap.task_id)
+        assert winner.status == SnapshotStatus.DONE
+        yield b'{"late": true}\n'
+
+    monkeypatch.setattr(services, "export_lines", slow_lines)
+    final = services.snapshot_build(snapshot_id=snap.pk, task_id=snap.task_id)
+    assert final.status == SnapshotStatus.DONE and final.rows == 0
+    files = sorted(p.name for p in services.snapshot_path(final).parent.iterdir())
+    assert files == sorted([final.file_name, final.file_name.replace(".jsonl", ".manifest.json")])
+    assert services.snapshot_path(final).read_bytes() == b""
+
+
+@pytest.mark.django_db
+def test_admins_delete_snapshots_and_their_files(project, members, api, staff):
+    snap = services.snapshot_create(project=project, user=staff, kind="sft", raw={}, send=False)
+    snap = services.snapshot_build(snapshot_id=snap.pk, task_id=snap.task_id)
+    path = services.snapshot_path(snap)
+    url = f"/api/v1/projects/{project.pk}/snapshots/{snap.pk}"
+    assert api(members["engineer"]).delete(url).status_code == 403
+    assert api(members["labeler"]).delete(url).status_code == 404
+    assert path.exists()
+    assert api(members["admin"]).delete(url).status_code == 204
+    assert not path.exists() and not list(path.parent.iterdir()) and not ExportSnapshot.objects.exists()
 
 
 @pytest.mark.django_db
