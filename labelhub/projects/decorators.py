@@ -46,6 +46,7 @@ def project_context(access: ProjectAccess, section: str, **extra) -> dict:
         "can_manage": access.can(Capability.MANAGE),
         "can_label": access.can(Capability.LABEL),
         "can_review": access.can(Capability.REVIEW),
+        "can_export": access.can(Capability.EXPORT),
         "section": section,
         **extra,
     }
