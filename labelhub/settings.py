@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "labelhub.generation",
     "labelhub.labeling",
     "labelhub.exports",
+    "labelhub.quality",
     "labelhub.api",
 ]
 
@@ -247,6 +248,7 @@ CELERY_BEAT_SCHEDULE = {
     "generation-reaper": {"task": "labelhub.generation.tasks.generation_reaper_task", "schedule": 30.0},
     "labeling-maintenance": {"task": "labelhub.labeling.tasks.labeling_maintenance_task", "schedule": 60.0},
     "exports-maintenance": {"task": "labelhub.exports.tasks.exports_maintenance_task", "schedule": 60.0},
+    "quality-stats": {"task": "labelhub.quality.tasks.project_stats_refresh_due_task", "schedule": 300.0},
 }
 
 LOGGING = {

@@ -7,6 +7,7 @@ from labelhub.generation import apis as generation
 from labelhub.labeling import apis as labeling
 from labelhub.projects import apis as projects
 from labelhub.prompts import apis as prompts
+from labelhub.quality import apis as quality
 
 urlpatterns = [
     path("v1/me", accounts.MeApi.as_view(), name="me"),
@@ -119,6 +120,26 @@ urlpatterns = [
         exports.SnapshotDownloadApi.as_view(),
         name="snapshot-download",
     ),
+    path(
+        "v1/projects/<int:project_id>/labelers/<int:user_id>/quarantine",
+        quality.LabelerQuarantineApi.as_view(),
+        name="labeler-quarantine",
+    ),
+    path(
+        "v1/projects/<int:project_id>/labelers/<int:user_id>/release",
+        quality.LabelerReleaseApi.as_view(),
+        name="labeler-release",
+    ),
+    path("v1/projects/<int:project_id>/gold", quality.GoldListApi.as_view(), name="gold-items"),
+    path("v1/work-items/<int:work_item_id>/gold", quality.GoldApi.as_view(), name="work-item-gold"),
+    path(
+        "v1/projects/<int:project_id>/adjudications", quality.AdjudicationListApi.as_view(), name="adjudications"
+    ),
+    path("v1/work-items/<int:work_item_id>/adjudicate", quality.AdjudicateApi.as_view(), name="work-item-adjudicate"),
+    path("v1/projects/<int:project_id>/quality-events", quality.QualityEventListApi.as_view(), name="quality-events"),
+    path("v1/projects/<int:project_id>/stats", quality.StatsApi.as_view(), name="stats"),
+    path("v1/projects/<int:project_id>/stats/refresh", quality.StatsRefreshApi.as_view(), name="stats-refresh"),
+    path("v1/projects/<int:project_id>/leaderboard", quality.LeaderboardApi.as_view(), name="leaderboard"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -48,6 +48,7 @@ def _parameters(kind: str) -> list[OpenApiParameter]:
         "review": (str, list(REVIEW), "Default not-rejected: labels rejected in review never leave."),
         "pairs": (str, list(PAIRS), "Which pairs a ranking gives (default all)."),
         "include_edits": (bool, None, "Add edited-ideal-beats-original pairs from fix-the-candidate demonstrations."),
+        "exclude_quarantined": (bool, None, "Default true: labels of quarantined labelers never leave."),
     }
     return [
         OpenApiParameter(key, docs[key][0], enum=docs[key][1], description=docs[key][2]) for key in allowed_keys(kind)

@@ -73,6 +73,12 @@ class SnapshotForm(Form):
         choices=_with_default(REVIEW, "not-rejected"),
         help_text="Labels rejected in review never leave by default.",
     )
+    exclude_quarantined = forms.ChoiceField(
+        label="Quarantined labelers",
+        required=False,
+        choices=[("", "Leave their labels out (default)"), ("false", "Include their labels")],
+        help_text="Labelers an admin set aside for quality reasons.",
+    )
     split = forms.ChoiceField(
         required=False,
         choices=_with_default(SPLITS, "all"),
@@ -115,6 +121,7 @@ class SnapshotForm(Form):
         "labeler",
         "exclude_labeler",
         "review",
+        "exclude_quarantined",
         "split",
         "test_ratio",
         "consensus",

@@ -45,6 +45,7 @@ COMMON = (
     "consensus",
     "metadata",
     "review",
+    "exclude_quarantined",
 )
 EXTRA: dict[str, tuple[str, ...]] = {
     "sft": (),
@@ -77,6 +78,7 @@ class ExportParams:
     review: str = "not-rejected"
     pairs: str = "all"
     include_edits: bool = False
+    exclude_quarantined: bool = True
     labeler_ids: tuple[int, ...] = field(default=(), compare=False)
     exclude_labeler_ids: tuple[int, ...] = field(default=(), compare=False)
 
@@ -137,10 +139,10 @@ def _choice(raw, key: str, choices: tuple[str, ...], default: str) -> str:
     return value
 
 
-def _bool(raw, key: str) -> bool:
+def _bool(raw, key: str, default: bool = False) -> bool:
     value = _one(raw, key)
     if value is None or value == "":
-        return False
+        return default
     if value.lower() not in BOOLEANS:
         raise _error(key, "true or false.", ("true", "false"))
     return BOOLEANS[value.lower()]
@@ -235,6 +237,7 @@ def export_params_parse(kind: str, raw: dict[str, list[str]]) -> ExportParams:
         review=_choice(raw, "review", REVIEW, "not-rejected"),
         pairs=_choice(raw, "pairs", PAIRS, "all") if "pairs" in allowed else "all",
         include_edits=_bool(raw, "include_edits") if "include_edits" in allowed else False,
+        exclude_quarantined=_bool(raw, "exclude_quarantined", default=True),
     )
 
 

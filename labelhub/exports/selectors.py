@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from itertools import groupby
 
 import orjson
@@ -21,11 +22,13 @@ from django.db.models import Q
 
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import ApplicationError, Forbidden, NotFound
+from labelhub.core.streaming import iter_rows
 from labelhub.labeling.models import Label, ReviewStatus
 from labelhub.projects.models import GuidelineVersion, Project
 from labelhub.projects.permissions import Capability
 from labelhub.projects.selectors import ProjectAccess, project_access
 from labelhub.prompts.models import Candidate
+from labelhub.quality.models import Quarantine
 
 from .formats import CandidateRecord, LabelRecord, group_lines
 from .params import ExportParams, export_params_parse
@@ -33,6 +36,7 @@ from .params import ExportParams, export_params_parse
 logger = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1 << 16
+FIRST_BATCH_LABELS = 100
 # Written as the last line when an export fails midway: not JSON, so every JSONL reader stops on it.
 ERROR_MARKER = b"#labelhub-export-error: the export failed midway; this file is incomplete\n"
 
@@ -145,6 +149,8 @@ def labels_for_export(*, project: Project, params: ExportParams):
         qs = qs.filter(user_id__in=params.labeler_ids)
     if params.exclude_labelers:
         qs = qs.exclude(user_id__in=params.exclude_labeler_ids)
+    if params.exclude_quarantined:
+        qs = qs.exclude(user_id__in=Quarantine.objects.filter(project=project, active=True).values("user_id"))
     return qs.order_by("work_item_id", "id")
 
 
@@ -172,28 +178,66 @@ def _record(row: tuple) -> LabelRecord:
     return LabelRecord(*row)
 
 
+@cache
+def _orjson_loader():
+    """A psycopg loader that decodes json/jsonb with orjson as the rows are read (Django's loader
+    hands out text, which its JSONField then parses with the stdlib json module)."""
+    from psycopg.adapt import Loader
+
+    class OrjsonLoader(Loader):
+        def load(self, data):
+            return orjson.loads(data)
+
+    return OrjsonLoader
+
+
 def _label_rows(qs) -> Iterator[LabelRecord]:
-    sql, sql_params = qs.values_list(*_FIELDS).query.sql_with_params()
-    # A server-side cursor on PostgreSQL (plain cursor on SQLite): rows arrive a batch at a time.
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, sql_params)
-        while rows := cursor.fetchmany(settings.EXPORT_BATCH_LABELS):
-            for row in rows:
-                yield _record(row)
+    for row in iter_rows(qs, _FIELDS, batch=settings.EXPORT_BATCH_LABELS):
+        yield _record(row)
 
 
-def _candidates(ids: set[int]) -> dict[int, CandidateRecord]:
-    out = {}
-    fields = ("id", "content", "source", "model_name", "model_config_id", "finish_reason", "provenance")
+_CANDIDATE_FIELDS = ("id", "content", "source", "model_name", "model_config_id", "finish_reason", "provenance")
+
+
+def _candidates(ids: set[int], *, describe: bool = True) -> dict[int, CandidateRecord]:
+    """The candidates with these ids. Without `describe`, only id and content are read: the other
+    fields of a CandidateRecord serve CandidateRecord.describe(), which the writers call only for
+    metadata and rankings (see _describes); provenance is the bulk of a candidate row."""
+    if not ids:
+        return {}
     ids = sorted(ids)
-    for start in range(0, len(ids), 5000):
-        for row in Candidate.objects.filter(pk__in=ids[start : start + 5000]).values_list(*fields):
-            row = list(row)
-            if isinstance(row[6], str | bytes):
-                row[6] = orjson.loads(row[6])
-            row[6] = _sorted_keys(row[6])
-            out[row[0]] = CandidateRecord(*row)
+    fields = _CANDIDATE_FIELDS if describe else ("id", "content")
+    if connection.vendor == "postgresql":
+        # One query with one array literal: an IN list of thousands of placeholders costs more to
+        # build and parse (Django, psycopg) than the rows cost to read.
+        with connection.cursor() as cursor:
+            cursor.cursor.adapters.register_loader("jsonb", _orjson_loader())
+            cursor.execute(
+                f"SELECT {', '.join(fields)} FROM {Candidate._meta.db_table} WHERE id = ANY(%s::bigint[])",  # noqa: S608
+                ["{" + ",".join(map(str, ids)) + "}"],
+            )
+            rows = cursor.fetchall()
+    else:
+        rows = [
+            row
+            for start in range(0, len(ids), 5000)
+            for row in Candidate.objects.filter(pk__in=ids[start : start + 5000]).values_list(*fields)
+        ]
+    if not describe:
+        return {cid: CandidateRecord(cid, content) for cid, content in rows}
+    out = {}
+    for row in rows:
+        row = list(row)
+        if isinstance(row[6], str | bytes):
+            row[6] = orjson.loads(row[6])
+        row[6] = _sorted_keys(row[6])
+        out[row[0]] = CandidateRecord(*row)
     return out
+
+
+def _describes(params: ExportParams) -> bool:
+    """Whether the writers describe candidates (model, config, sampling): metadata rows and rankings."""
+    return params.metadata or params.kind == "rankings"
 
 
 def _sorted_keys(value):
@@ -235,15 +279,16 @@ def export_lines(*, project: Project, params: ExportParams, stats: ExportStats |
     )
     batch: list[list[LabelRecord]] = []
     size = 0
+    limit = FIRST_BATCH_LABELS  # a small first batch: the first bytes leave at once
     for group in groups:
         stats.labels_read += len(group)
         if not _in_split(params, group[0].content_hash):
             continue
         batch.append(group)
         size += len(group)
-        if size >= settings.EXPORT_BATCH_LABELS:
+        if size >= limit:
             yield from _batch_lines(batch, params, stats)
-            batch, size = [], 0
+            batch, size, limit = [], 0, settings.EXPORT_BATCH_LABELS
     yield from _batch_lines(batch, params, stats)
 
 
@@ -258,7 +303,7 @@ def _batch_lines(batch: list[list[LabelRecord]], params: ExportParams, stats: Ex
     for group in batch:
         ids.update(int(c) for c in group[0].candidate_ids)
         ids.update(label.source_candidate_id for label in group if label.source_candidate_id)
-    candidates = _candidates(ids)
+    candidates = _candidates(ids, describe=_describes(params))
     for group in batch:
         emitted = 0
         for line in group_lines(params.kind, params.format, group, candidates, params):

@@ -23,6 +23,10 @@ class WorkItem(BaseModel):
     overlap = models.PositiveSmallIntegerField()
     taken = models.PositiveSmallIntegerField(default=0)
     label_count = models.PositiveSmallIntegerField(default=0)
+    # Quality control: gold items are served at the project's gold rate (never as ordinary work);
+    # disputed items that reached the overlap cap wait for a reviewer.
+    is_gold = models.BooleanField(default=False)
+    needs_adjudication = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["id"]

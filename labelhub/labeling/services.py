@@ -23,6 +23,8 @@ from labelhub.projects.models import GuidelineAcknowledgement, GuidelineVersion,
 from labelhub.projects.permissions import Capability, role_can
 from labelhub.projects.selectors import guideline_acknowledged_number, project_access
 from labelhub.prompts.models import Candidate, Prompt
+from labelhub.quality.models import Quarantine
+from labelhub.quality.services import item_check_disagreement
 
 from .models import Assignment, AssignmentStatus, Label, ReviewStatus, WorkItem, WorkKind
 
@@ -154,11 +156,11 @@ def _kinds(project: Project) -> list[str]:
     return kinds
 
 
-def _candidate_items(project: Project, user: User, kinds: list[str], limit: int):
+def _candidate_items(project: Project, user: User, kinds: list[str], limit: int, gold: bool = False):
     """Open items this user may take: free slot, and no assignment of theirs except an expired one."""
     mine = Assignment.objects.filter(user=user, work_item=OuterRef("pk")).exclude(status=AssignmentStatus.EXPIRED)
     return (
-        WorkItem.objects.filter(project=project, kind__in=kinds, taken__lt=F("overlap"))
+        WorkItem.objects.filter(project=project, kind__in=kinds, taken__lt=F("overlap"), is_gold=gold)
         .exclude(Exists(mine))
         .order_by("id")
         .values_list("pk", flat=True)[:limit]
@@ -170,7 +172,7 @@ SELECT wi.id, EXISTS (
     SELECT 1 FROM labeling_assignment e WHERE e.work_item_id = wi.id AND e.user_id = %s AND e.status = 'expired'
   )
 FROM labeling_workitem wi
-WHERE wi.project_id = %s AND wi.kind = ANY(%s) AND wi.taken < wi.overlap
+WHERE wi.project_id = %s AND wi.kind = ANY(%s) AND wi.taken < wi.overlap AND wi.is_gold = %s
   AND NOT EXISTS (
     SELECT 1 FROM labeling_assignment a
     WHERE a.work_item_id = wi.id AND a.user_id = %s AND a.status <> 'expired'
@@ -181,12 +183,18 @@ FOR UPDATE OF wi SKIP LOCKED
 """
 
 
-def _pick_postgres(project: Project, user: User, kinds: list[str]) -> list[tuple[int, bool]]:
+def _pick_postgres(project: Project, user: User, kinds: list[str], gold: bool = False) -> list[tuple[int, bool]]:
     """The first open item for this user that no concurrent claimer holds (served by the partial
     index work_item_open), and whether the user has an expired assignment on it."""
     with connection.cursor() as cursor:
-        cursor.execute(_PICK_SQL, [user.pk, project.pk, list(kinds), user.pk])
+        cursor.execute(_PICK_SQL, [user.pk, project.pk, list(kinds), gold, user.pk])
         return [(row[0], row[1]) for row in cursor.fetchall()]
+
+
+def _pick(project: Project, user: User, kinds: list[str], gold: bool) -> list[tuple[int, bool]]:
+    if connection.vendor == "postgresql":
+        return _pick_postgres(project, user, kinds, gold)
+    return [(pk, True) for pk in _candidate_items(project, user, kinds, 1, gold)]
 
 
 def work_item_claim_next(
@@ -199,6 +207,8 @@ def work_item_claim_next(
         role = _ensure_labeler(project, user)
     elif not role_can(role, Capability.LABEL):
         raise Forbidden(f"Your role ({role}) does not label in this project.")
+    if Quarantine.objects.filter(project=project, user=user, active=True).exists():
+        raise Forbidden("Your labeling in this project is paused by its admins; ask them why.")
     version = guideline_gate(project=project, user=user)
     now = timezone.now()
     current = (
@@ -215,12 +225,13 @@ def work_item_claim_next(
         return None
     lease = timedelta(minutes=project.lease_minutes)
     reclaimed = False
+    # Gold items (known answers) come at the project's rate, mixed in and looking like any other
+    # item; they are never handed out as ordinary work.
+    gold_first = project.gold_rate > 0 and random.random() < project.gold_rate
     for _attempt in range(5):
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                ids = _pick_postgres(project, user, kinds)
-            else:
-                ids = [(pk, True) for pk in _candidate_items(project, user, kinds, 1)]
+            ids = _pick(project, user, kinds, gold=True) if gold_first else []
+            ids = ids or _pick(project, user, kinds, gold=False)
             if not ids:
                 if reclaimed:
                     return None
@@ -509,6 +520,7 @@ def ranking_submit(*, user: User, payload: dict, assignment_id=None, work_item_i
     _ensure_live(assignment)
     label = Label.objects.create(**_label_base(assignment, user), **data)
     _finish(assignment)
+    item_check_disagreement(work_item_id=item.pk)
     return label
 
 

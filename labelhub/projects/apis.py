@@ -23,6 +23,9 @@ class ProjectOutput(serializers.Serializer):
     comparisons_enabled = serializers.BooleanField()
     lease_minutes = serializers.IntegerField()
     flags = serializers.ListField(child=serializers.CharField())
+    gold_rate = serializers.FloatField()
+    max_overlap = serializers.IntegerField()
+    min_item_agreement = serializers.FloatField()
     my_role = serializers.CharField()
     created_at = serializers.DateTimeField()
 
@@ -71,6 +74,15 @@ class ProjectDetailApi(APIView):
         comparisons_enabled = serializers.BooleanField(required=False)
         lease_minutes = serializers.IntegerField(required=False, min_value=1, max_value=1440)
         flags = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=30)
+        gold_rate = serializers.FloatField(
+            required=False, min_value=0, max_value=0.5, help_text="Share of claims that serve a gold item."
+        )
+        max_overlap = serializers.IntegerField(
+            required=False, min_value=1, max_value=50, help_text="Most labels a disputed comparison item may get."
+        )
+        min_item_agreement = serializers.FloatField(
+            required=False, min_value=0, max_value=1, help_text="Below this agreement an item gets one more label."
+        )
 
     @extend_schema(responses=ProjectOutput)
     def get(self, request, project_id):

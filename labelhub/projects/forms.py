@@ -45,6 +45,15 @@ class ProjectSettingsForm(ProjectForm):
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="Flags a labeler can tick per candidate, one per line.",
     )
+    gold_rate = forms.FloatField(
+        min_value=0, max_value=0.5, help_text="Share of claims that serve a gold item (0 to 0.5)."
+    )
+    max_overlap = forms.IntegerField(
+        min_value=1, max_value=50, help_text="Most labels a disputed comparison item may get (adaptive overlap)."
+    )
+    min_item_agreement = forms.FloatField(
+        min_value=0, max_value=1, help_text="Below this share of agreed pairs, an item gets one more label."
+    )
 
     @classmethod
     def for_project(cls, project, data=None) -> "ProjectSettingsForm":

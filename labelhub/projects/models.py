@@ -53,6 +53,15 @@ class Project(BaseModel):
         default=30, help_text="How long a claimed task stays reserved for its labeler."
     )
     flags = models.JSONField(default=default_flags, help_text="Flags a labeler can tick per candidate.")
+    # Quality control.
+    gold_rate = models.FloatField(default=0.1, help_text="Share of claims that serve a gold item (0 to 0.5).")
+    max_overlap = models.PositiveSmallIntegerField(
+        default=5, help_text="Adaptive overlap: most labels a disputed comparison item may get."
+    )
+    min_item_agreement = models.FloatField(
+        default=0.6,
+        help_text="Adaptive overlap: an item whose labelers agree on fewer of its pairs gets one more label.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -74,6 +83,14 @@ class Project(BaseModel):
             ),
             models.CheckConstraint(
                 condition=models.Q(lease_minutes__gte=1, lease_minutes__lte=1440), name="project_lease_range"
+            ),
+            models.CheckConstraint(condition=models.Q(gold_rate__gte=0, gold_rate__lte=0.5), name="project_gold_rate"),
+            models.CheckConstraint(
+                condition=models.Q(max_overlap__gte=1, max_overlap__lte=50), name="project_max_overlap_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_item_agreement__gte=0, min_item_agreement__lte=1),
+                name="project_min_item_agreement_range",
             ),
         ]
 

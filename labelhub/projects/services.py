@@ -78,6 +78,7 @@ def project_create(
 _UPDATABLE = (
     "name", "description", "tracks", "demonstration_overlap", "comparison_overlap", "candidates_per_prompt",
     "demonstrations_enabled", "comparisons_enabled", "lease_minutes", "flags",
+    "gold_rate", "max_overlap", "min_item_agreement",
 )  # fmt: skip
 
 
@@ -86,6 +87,16 @@ def _validate_labeling_settings(merged: dict) -> None:
     for name in ("demonstrations_enabled", "comparisons_enabled"):
         if not isinstance(merged[name], bool):
             errors[name] = ["true or false."]
+    for name, low, high, what in (("gold_rate", 0, 0.5, "A share from 0 to 0.5."),
+                                  ("min_item_agreement", 0, 1, "A share from 0 to 1.")):  # fmt: skip
+        value = merged[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            errors[name] = [what]
+        else:
+            merged[name] = float(value)
+    cap = merged["max_overlap"]
+    if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= 50:
+        errors["max_overlap"] = ["An integer from 1 to 50."]
     lease = merged["lease_minutes"]
     if isinstance(lease, bool) or not isinstance(lease, int) or not 1 <= lease <= 1440:
         errors["lease_minutes"] = ["An integer from 1 to 1440 minutes."]

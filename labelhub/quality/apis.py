@@ -1,0 +1,183 @@
+"""Quality APIs: quarantine, gold items, adjudication, the event log, statistics and the leaderboard."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labelhub.api.pagination import NewestFirstCursorPagination
+from labelhub.api.utils import check_query_params, validated_input
+from labelhub.projects.permissions import Capability
+from labelhub.projects.selectors import project_access
+
+from . import selectors, services
+from .models import QualityAction, QualityEvent
+
+
+class QuarantineOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    user_id = serializers.IntegerField()
+    username = serializers.CharField(source="user.username")
+    active = serializers.BooleanField()
+    reason = serializers.CharField()
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_at = serializers.DateTimeField()
+    released_by = serializers.CharField(source="released_by.username", default=None)
+    released_at = serializers.DateTimeField(allow_null=True)
+    release_reason = serializers.CharField()
+
+
+class ReasonInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why; it is logged with your name.")
+
+
+class LabelerQuarantineApi(APIView):
+    @extend_schema(request=ReasonInput, responses={201: QuarantineOutput}, summary="Quarantine a labeler (admins)")
+    def post(self, request, project_id, user_id):
+        access = project_access(user=request.user, project_id=project_id, capability=Capability.MANAGE)
+        data = validated_input(ReasonInput, request.data)
+        quarantine = services.labeler_quarantine(
+            project=access.project, user_id=user_id, actor=request.user, reason=data["reason"]
+        )
+        return Response(QuarantineOutput(quarantine).data, status=status.HTTP_201_CREATED)
+
+
+class LabelerReleaseApi(APIView):
+    @extend_schema(request=ReasonInput, responses=QuarantineOutput, summary="Lift a labeler's quarantine (admins)")
+    def post(self, request, project_id, user_id):
+        access = project_access(user=request.user, project_id=project_id, capability=Capability.MANAGE)
+        data = validated_input(ReasonInput, request.data)
+        quarantine = services.labeler_release(
+            project=access.project, user_id=user_id, actor=request.user, reason=data["reason"]
+        )
+        return Response(QuarantineOutput(quarantine).data)
+
+
+class GoldInput(serializers.Serializer):
+    """Documentation of the body (validated by the service, which knows the item's candidates)."""
+
+    pairs = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField(), min_length=2, max_length=2),
+        required=False,
+        help_text="[[better, worse], …] candidate ids.",
+    )
+    ranking = serializers.DictField(
+        child=serializers.IntegerField(), required=False, help_text="Candidate id → rank (1 = best); becomes pairs."
+    )
+    flags = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Candidate id → flags that must be ticked.",
+    )
+    all_bad = serializers.BooleanField(required=False, allow_null=True)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class GoldOutput(serializers.Serializer):
+    work_item_id = serializers.IntegerField()
+    pairs = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
+    flags = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    all_bad = serializers.BooleanField(allow_null=True)
+    note = serializers.CharField()
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    updated_at = serializers.DateTimeField()
+
+
+class GoldApi(APIView):
+    @extend_schema(request=GoldInput, responses=GoldOutput, summary="Mark a comparison item gold (admins)")
+    def put(self, request, work_item_id):
+        gold = services.gold_set(work_item_id=work_item_id, user=request.user, data=request.data)
+        return Response(GoldOutput(gold).data)
+
+    @extend_schema(request=ReasonInput, responses={204: None}, summary="Remove the gold mark (admins)")
+    def delete(self, request, work_item_id):
+        data = validated_input(ReasonInput, request.data)
+        services.gold_unset(work_item_id=work_item_id, user=request.user, reason=data["reason"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class GoldListApi(APIView):
+    @extend_schema(responses=GoldOutput(many=True), summary="Gold items of the project (admins)")
+    def get(self, request, project_id):
+        check_query_params(request, {"cursor", "page_size"})
+        access = project_access(user=request.user, project_id=project_id, capability=Capability.MANAGE)
+        qs = selectors.gold_items(project=access.project)
+        paginator = NewestFirstCursorPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(GoldOutput(page, many=True).data)
+
+
+class AdjudicateInput(serializers.Serializer):
+    keep_label = serializers.IntegerField(help_text="The label to keep; the item's other labels are rejected.")
+    comment = serializers.CharField(max_length=2000)
+
+
+class AdjudicateApi(APIView):
+    @extend_schema(request=AdjudicateInput, responses={200: None}, summary="Settle a disputed item (reviewers)")
+    def post(self, request, work_item_id):
+        data = validated_input(AdjudicateInput, request.data)
+        label = services.item_adjudicate(
+            work_item_id=work_item_id, reviewer=request.user, keep_label_id=data["keep_label"], comment=data["comment"]
+        )
+        return Response({"work_item_id": label.work_item_id, "kept_label": label.pk})
+
+
+class AdjudicationListApi(APIView):
+    @extend_schema(summary="Disputed items waiting for a reviewer, with their labels (reviewers)")
+    def get(self, request, project_id):
+        check_query_params(request, set())
+        access = project_access(user=request.user, project_id=project_id, capability=Capability.REVIEW)
+        return Response({"results": selectors.adjudication_queue(project=access.project)})
+
+
+class EventOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    action = serializers.ChoiceField(choices=QualityAction.choices)
+    actor = serializers.CharField(source="actor.username", default=None, help_text="null: the system.")
+    subject = serializers.CharField(source="subject.username", default=None)
+    work_item_id = serializers.IntegerField(allow_null=True)
+    reason = serializers.CharField()
+    details = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+
+
+class QualityEventListApi(APIView):
+    @extend_schema(responses=EventOutput(many=True), summary="Who changed what about quality, and why (admins)")
+    def get(self, request, project_id):
+        check_query_params(request, {"cursor", "page_size"})
+        access = project_access(user=request.user, project_id=project_id, capability=Capability.MANAGE)
+        qs = QualityEvent.objects.filter(project=access.project).select_related("actor", "subject")
+        paginator = NewestFirstCursorPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(EventOutput(page, many=True).data)
+
+
+class StatsApi(APIView):
+    @extend_schema(summary="Precomputed quality statistics: agreement, labelers, distributions, leaderboard")
+    def get(self, request, project_id):
+        check_query_params(request, set())
+        access = selectors.stats_access(user=request.user, project_id=project_id)
+        return Response(selectors.project_stats_payload(project=access.project, include_labelers=True))
+
+
+class StatsRefreshApi(APIView):
+    @extend_schema(request=None, responses={202: None}, summary="Recompute the statistics now (on a worker)")
+    def post(self, request, project_id):
+        access = selectors.stats_access(user=request.user, project_id=project_id)
+        services.project_stats_request(project_id=access.project.pk)
+        return Response({"message": "The statistics are being recomputed."}, status=status.HTTP_202_ACCEPTED)
+
+
+class LeaderboardApi(APIView):
+    @extend_schema(summary="Model configs ranked by human comparisons (Bradley–Terry with bootstrap intervals)")
+    def get(self, request, project_id):
+        check_query_params(request, set())
+        access = project_access(user=request.user, project_id=project_id, capability=Capability.VIEW)
+        payload = selectors.project_stats_payload(project=access.project, include_labelers=False)
+        return Response(
+            {
+                "computed_at": payload["computed_at"],
+                "leaderboard": payload["data"].get("leaderboard", []),
+                "win_matrix": payload["data"].get("win_matrix"),
+            }
+        )

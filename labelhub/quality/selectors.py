@@ -1,0 +1,86 @@
+from labelhub.accounts.models import User
+from labelhub.core.exceptions import Forbidden, NotFound
+from labelhub.labeling.models import Label, ReviewStatus
+from labelhub.projects.models import Project
+from labelhub.projects.permissions import Capability
+from labelhub.projects.selectors import ProjectAccess, project_access
+
+from .models import GoldStandard, ProjectStats, Quarantine
+
+
+def stats_access(*, user: User, project_id) -> ProjectAccess:
+    """Statistics name labelers: admins, reviewers and engineers see them; labelers get a 403."""
+    access = project_access(user=user, project_id=project_id, capability=Capability.VIEW)
+    if not (access.can(Capability.MANAGE) or access.can(Capability.REVIEW) or access.can(Capability.EXPORT)):
+        raise Forbidden("Your role does not see quality statistics in this project.")
+    return access
+
+
+def project_stats_payload(*, project: Project, include_labelers: bool) -> dict:
+    """The precomputed statistics (one row), with who is quarantined now; `data` is empty until the
+    first computation (a worker does it after labels arrive, or on request)."""
+    stats = ProjectStats.objects.filter(project=project).first()
+    data = dict(stats.data) if stats else {}
+    if include_labelers:
+        quarantined = set(Quarantine.objects.filter(project=project, active=True).values_list("user_id", flat=True))
+        data["labelers"] = [
+            {**row, "quarantined": row["labeler_id"] in quarantined} for row in data.get("labelers", [])
+        ]
+    else:
+        data.pop("labelers", None)
+    return {
+        "computed_at": stats.computed_at if stats else None,
+        "label_count": stats.label_count if stats else 0,
+        "duration_ms": stats.duration_ms if stats else None,
+        "data": data,
+    }
+
+
+def gold_items(*, project: Project):
+    return GoldStandard.objects.filter(project=project).select_related("created_by").order_by("-id")
+
+
+def adjudication_queue(*, project: Project, limit: int = 100) -> list[dict]:
+    """Disputed items with their labels, for a reviewer to settle."""
+    from labelhub.labeling.models import WorkItem
+
+    items = list(
+        WorkItem.objects.filter(project=project, needs_adjudication=True)
+        .select_related("prompt")
+        .order_by("id")[:limit]
+    )
+    labels = (
+        Label.objects.filter(work_item__in=items)
+        .exclude(review_status=ReviewStatus.REJECTED)
+        .select_related("user")
+        .order_by("work_item_id", "id")
+    )
+    by_item: dict[int, list[dict]] = {}
+    for label in labels:
+        by_item.setdefault(label.work_item_id, []).append(
+            {
+                "label_id": label.pk,
+                "labeler": label.user.username,
+                "ranks": label.ranks,
+                "all_bad": label.all_bad,
+                "strength": label.strength,
+                "rationale": label.rationale,
+            }
+        )
+    return [
+        {
+            "work_item_id": item.pk,
+            "prompt_id": item.prompt_id,
+            "prompt": item.prompt.text,
+            "candidate_ids": item.candidate_ids,
+            "labels": by_item.get(item.pk, []),
+        }
+        for item in items
+    ]
+
+
+def labeler_or_404(*, project: Project, user_id) -> User:
+    try:
+        return User.objects.get(pk=int(user_id), memberships__project=project)
+    except (User.DoesNotExist, TypeError, ValueError) as exc:
+        raise NotFound("Labeler not found.") from exc

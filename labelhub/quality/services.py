@@ -1,0 +1,399 @@
+"""Quality control writes: quarantine, gold items, adaptive overlap and adjudication, and the
+precomputed statistics. Every change a person (or the system) makes is logged as a QualityEvent.
+
+This module must not import labelhub.labeling.services (which calls into it)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F
+from django.utils import timezone
+
+from labelhub.accounts.models import User
+from labelhub.core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+from labelhub.core.text import unstorable_reason
+from labelhub.exports.formats import ranking_pairs
+from labelhub.labeling.models import Assignment, AssignmentStatus, Label, ReviewStatus, WorkItem, WorkKind
+from labelhub.projects.models import Membership, Project
+from labelhub.projects.permissions import Capability
+from labelhub.projects.selectors import project_access
+
+from . import metrics
+from .models import GoldStandard, ProjectStats, QualityAction, QualityEvent, Quarantine
+
+logger = logging.getLogger(__name__)
+
+GOLD_OVERLAP = 50  # a gold item is shown to every labeler once (up to this many)
+UNSURE = "negligibly_better"
+
+
+def _reason(value, field: str = "reason") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ApplicationError("Say why (it is logged).", extra={"fields": {field: ["Required."]}})
+    if len(value) > 2000 or unstorable_reason(value):
+        raise ApplicationError("The reason must be text of at most 2,000 characters.")
+    return value.strip()
+
+
+def _event(project_id: int, action: str, *, actor=None, subject=None, work_item_id=None, reason="", **details):
+    QualityEvent.objects.create(
+        project_id=project_id,
+        action=action,
+        actor=actor,
+        subject=subject,
+        work_item_id=work_item_id,
+        reason=reason,
+        details=details,
+    )
+
+
+# --- quarantine ------------------------------------------------------------------------------------
+
+
+def _member(project: Project, user_id) -> User:
+    try:
+        user_id = int(user_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound("Labeler not found.") from exc
+    member = Membership.objects.select_related("user").filter(project=project, user_id=user_id).first()
+    if member is None and not Label.objects.filter(project=project, user_id=user_id).exists():
+        raise NotFound("Labeler not found.")
+    return member.user if member else User.objects.get(pk=user_id)
+
+
+@transaction.atomic
+def labeler_quarantine(*, project: Project, user_id, actor: User, reason: str) -> Quarantine:
+    """Set a labeler aside: their labels leave exports (exclude_quarantined is the default), the
+    items they labeled or hold go back to the queue for others, and they cannot claim new work."""
+    reason = _reason(reason)
+    subject = _member(project, user_id)
+    if subject.pk == actor.pk:
+        raise Forbidden("You cannot quarantine yourself.")
+    try:
+        with transaction.atomic():
+            quarantine = Quarantine.objects.create(project=project, user=subject, reason=reason, created_by=actor)
+    except IntegrityError:
+        raise Conflict(f"{subject.username} is already quarantined in this project.") from None
+    # Live leases end now; their slots are freed.
+    held = Assignment.objects.filter(work_item__project=project, user=subject, status=AssignmentStatus.ACTIVE)
+    held_items = list(held.values_list("work_item_id", flat=True))
+    held.update(status=AssignmentStatus.EXPIRED)
+    WorkItem.objects.filter(pk__in=held_items, taken__gt=0).update(taken=F("taken") - 1)
+    # Their labels stop counting towards the overlap (one label per item and labeler at most).
+    labeled = Label.objects.filter(project=project, user=subject).exclude(review_status=ReviewStatus.REJECTED)
+    freed = WorkItem.objects.filter(pk__in=labeled.values("work_item_id"), taken__gt=0, label_count__gt=0).update(
+        taken=F("taken") - 1, label_count=F("label_count") - 1
+    )
+    _event(project.pk, QualityAction.QUARANTINE, actor=actor, subject=subject, reason=reason, items_requeued=freed)
+    return quarantine
+
+
+@transaction.atomic
+def labeler_release(*, project: Project, user_id, actor: User, reason: str) -> Quarantine:
+    """Lift a quarantine: the labeler's labels return to exports and count again where the item still
+    has room (an item relabeled meanwhile keeps its extra label)."""
+    reason = _reason(reason)
+    subject = _member(project, user_id)
+    quarantine = Quarantine.objects.select_for_update().filter(project=project, user=subject, active=True).first()
+    if quarantine is None:
+        raise Conflict(f"{subject.username} is not quarantined in this project.")
+    quarantine.active = False
+    quarantine.released_by = actor
+    quarantine.released_at = timezone.now()
+    quarantine.release_reason = reason
+    quarantine.save(update_fields=["active", "released_by", "released_at", "release_reason", "updated_at"])
+    labeled = Label.objects.filter(project=project, user=subject).exclude(review_status=ReviewStatus.REJECTED)
+    counted = WorkItem.objects.filter(pk__in=labeled.values("work_item_id"), taken__lt=F("overlap")).update(
+        taken=F("taken") + 1, label_count=F("label_count") + 1
+    )
+    _event(project.pk, QualityAction.RELEASE, actor=actor, subject=subject, reason=reason, labels_counted=counted)
+    return quarantine
+
+
+def quarantined_user_ids(*, project_id: int) -> list[int]:
+    return list(Quarantine.objects.filter(project_id=project_id, active=True).values_list("user_id", flat=True))
+
+
+# --- gold items ------------------------------------------------------------------------------------
+
+
+def _comparison_item(work_item_id, user: User, capability: Capability) -> WorkItem:
+    try:
+        work_item_id = int(work_item_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound("Work item not found.") from exc
+    item = WorkItem.objects.select_for_update().select_related("project").filter(pk=work_item_id).first()
+    if item is None:
+        raise NotFound("Work item not found.")
+    try:
+        project_access(user=user, project_id=item.project_id, capability=capability)
+    except NotFound as exc:
+        raise NotFound("Work item not found.") from exc
+    return item
+
+
+def _validate_gold(item: WorkItem, data: dict) -> dict:
+    allowed = {"pairs", "ranking", "flags", "all_bad", "note"}
+    if not isinstance(data, dict):
+        raise ApplicationError("Expected a JSON object.")
+    unknown = set(data) - allowed
+    if unknown:
+        raise ApplicationError(f"Unknown field(s): {', '.join(sorted(unknown))}.", extra={"allowed": sorted(allowed)})
+    ids = [str(c) for c in item.candidate_ids]
+    errors: dict[str, list[str]] = {}
+    pairs = []
+    raw_pairs = data.get("pairs") or []
+    if not isinstance(raw_pairs, list) or any(
+        not isinstance(p, list) or len(p) != 2 or str(p[0]) not in ids or str(p[1]) not in ids or str(p[0]) == str(p[1])
+        for p in raw_pairs
+    ):
+        errors["pairs"] = [f"A list of [better, worse] candidate ids among {', '.join(ids)}."]
+    else:
+        pairs = [[str(a), str(b)] for a, b in raw_pairs]
+    ranking = data.get("ranking") or {}
+    if ranking:
+        ranking = {str(k): v for k, v in ranking.items()} if isinstance(ranking, dict) else None
+        if (
+            ranking is None
+            or not set(ranking) <= set(ids)
+            or len(ranking) < 2
+            or any(isinstance(r, bool) or not isinstance(r, int) or not 1 <= r <= len(ids) for r in ranking.values())
+        ):
+            errors["ranking"] = ["An object: candidate id → rank (1 = best), for two or more candidates."]
+        else:
+            pairs += [[a, b] for a, b in ranking_pairs(ranking, "all")]
+    flags = data.get("flags") or {}
+    allowed_flags = set(item.project.flags or [])
+    if not isinstance(flags, dict) or any(
+        str(cid) not in ids or not isinstance(v, list) or not v or any(f not in allowed_flags for f in v)
+        for cid, v in flags.items()
+    ):
+        errors["flags"] = ["An object: candidate id → flags that must be ticked, from the project's flags."]
+        flags = {}
+    all_bad = data.get("all_bad")
+    if all_bad is not None and not isinstance(all_bad, bool):
+        errors["all_bad"] = ["true, false or absent."]
+    note = data.get("note") or ""
+    if not isinstance(note, str) or len(note) > 2000 or unstorable_reason(note):
+        errors["note"] = ["Text of at most 2,000 characters."]
+    if errors:
+        raise ApplicationError("The expected answer is invalid.", extra={"fields": errors})
+    pairs = [list(p) for p in dict.fromkeys(tuple(p) for p in pairs)]
+    if {(a, b) for a, b in pairs} & {(b, a) for a, b in pairs}:
+        raise ApplicationError("The expected pairs contradict each other.")
+    if not pairs and not flags and all_bad is None:
+        raise ApplicationError("Give the expected answer: pairs, a ranking, flags or all_bad.")
+    if all_bad and pairs:
+        raise ApplicationError('"All bad" expects no preference between candidates.')
+    return {
+        "pairs": pairs,
+        "flags": {str(k): sorted(set(v)) for k, v in flags.items()},
+        "all_bad": all_bad,
+        "note": note,
+    }
+
+
+@transaction.atomic
+def gold_set(*, work_item_id, user: User, data: dict) -> GoldStandard:
+    """Mark a comparison item as gold with its expected answer. It leaves the ordinary queue and is
+    served to every labeler once, at the project's gold rate, looking like any other item."""
+    item = _comparison_item(work_item_id, user, Capability.MANAGE)
+    if item.kind != WorkKind.COMPARISON:
+        raise ApplicationError("Only comparison items can be gold.")
+    expected = _validate_gold(item, data)
+    gold, created = GoldStandard.objects.update_or_create(
+        work_item=item, defaults={**expected, "project_id": item.project_id, "created_by": user}
+    )
+    WorkItem.objects.filter(pk=item.pk).update(is_gold=True, overlap=GOLD_OVERLAP, needs_adjudication=False)
+    _event(
+        item.project_id,
+        QualityAction.GOLD_SET,
+        actor=user,
+        work_item_id=item.pk,
+        reason=expected["note"],
+        expected={k: v for k, v in expected.items() if k != "note"},
+        replaced=not created,
+    )
+    return gold
+
+
+@transaction.atomic
+def gold_unset(*, work_item_id, user: User, reason: str) -> WorkItem:
+    item = _comparison_item(work_item_id, user, Capability.MANAGE)
+    reason = _reason(reason)
+    if not item.is_gold:
+        raise Conflict("This item is not gold.")
+    GoldStandard.objects.filter(work_item=item).delete()
+    overlap = max(item.project.comparison_overlap, item.taken)
+    WorkItem.objects.filter(pk=item.pk).update(is_gold=False, overlap=overlap)
+    _event(item.project_id, QualityAction.GOLD_UNSET, actor=user, work_item_id=item.pk, reason=reason)
+    item.refresh_from_db()
+    return item
+
+
+def gold_correct(gold: GoldStandard | dict, *, ranks: dict, flags: dict, all_bad: bool) -> bool:
+    """Does a label match the expected answer? Every expected pair in order, every expected flag
+    ticked, and "all bad" as expected (when the gold says)."""
+    expected = gold if isinstance(gold, dict) else {"pairs": gold.pairs, "flags": gold.flags, "all_bad": gold.all_bad}
+    if expected.get("all_bad") is not None and bool(all_bad) != expected["all_bad"]:
+        return False
+    for better, worse in expected.get("pairs") or []:
+        if all_bad or better not in ranks or worse not in ranks or not ranks[better] < ranks[worse]:
+            return False
+    return all(set(wanted) <= set(flags.get(cid, [])) for cid, wanted in (expected.get("flags") or {}).items())
+
+
+# --- adaptive overlap and adjudication ---------------------------------------------------------------
+
+
+def _signs(ranks: dict, all_bad: bool, ids: list[str]) -> dict:
+    """Pair signs of a label; "all bad" expresses no preference between candidates (all tied)."""
+    return metrics.pair_preferences({cid: 1 for cid in ids} if all_bad or not ranks else ranks)
+
+
+def item_agreement(labels: list[tuple[dict, bool]], ids: list[str]) -> float | None:
+    """Share of (labeler pair × candidate pair) on which the item's labelers agree; None below two."""
+    signs = [_signs(ranks, all_bad, ids) for ranks, all_bad in labels]
+    agree = total = 0
+    for i in range(len(signs)):
+        for j in range(i + 1, len(signs)):
+            for pair, sign in signs[i].items():
+                if pair in signs[j]:
+                    total += 1
+                    agree += sign == signs[j][pair]
+    return agree / total if total else None
+
+
+def item_check_disagreement(*, work_item_id: int) -> str | None:
+    """Called when a comparison label is stored (inside its transaction). Once the item has all its
+    labels: if they disagree (agreement below the project's threshold) or one says "negligibly
+    better", ask for one more label, up to the project's cap; at the cap, send it to a reviewer.
+    Returns "raised", "adjudication" or None."""
+    item = WorkItem.objects.select_for_update().select_related("project").get(pk=work_item_id)
+    project = item.project
+    if item.kind != WorkKind.COMPARISON or item.is_gold or item.needs_adjudication or item.label_count < item.overlap:
+        return None
+    quarantined = Quarantine.objects.filter(project=project, active=True).values("user_id")
+    rows = list(
+        Label.objects.filter(work_item=item)
+        .exclude(review_status=ReviewStatus.REJECTED)
+        .exclude(user_id__in=quarantined)
+        .values_list("ranks", "all_bad", "strength")
+    )
+    ids = [str(c) for c in item.candidate_ids]
+    unsure = any(strength == UNSURE for _r, _b, strength in rows)
+    agreement = item_agreement([(ranks, all_bad) for ranks, all_bad, _s in rows], ids)
+    if not unsure and (agreement is None or agreement >= project.min_item_agreement):
+        return None
+    details = {"agreement": agreement, "unsure": unsure, "labels": len(rows)}
+    if item.overlap < project.max_overlap:
+        WorkItem.objects.filter(pk=item.pk).update(overlap=F("overlap") + 1)
+        _event(project.pk, QualityAction.OVERLAP_RAISED, work_item_id=item.pk, overlap=item.overlap + 1, **details)
+        return "raised"
+    WorkItem.objects.filter(pk=item.pk).update(needs_adjudication=True)
+    _event(project.pk, QualityAction.ADJUDICATION_NEEDED, work_item_id=item.pk, **details)
+    return "adjudication"
+
+
+@transaction.atomic
+def item_adjudicate(*, work_item_id, reviewer: User, keep_label_id, comment: str) -> Label:
+    """A reviewer settles a disputed item by keeping one labeler's label: it is accepted, the others
+    are rejected in review (they leave exports) without asking for more labels."""
+    item = _comparison_item(work_item_id, reviewer, Capability.REVIEW)
+    comment = _reason(comment, "comment")
+    if not item.needs_adjudication:
+        raise Conflict("This item does not need adjudication.")
+    labels = {
+        label.pk: label
+        for label in Label.objects.select_for_update()
+        .filter(work_item=item)
+        .exclude(review_status=ReviewStatus.REJECTED)
+    }
+    try:
+        keep = labels[int(keep_label_id)]
+    except (KeyError, TypeError, ValueError):
+        raise ApplicationError(
+            "Keep one of the item's labels.", extra={"allowed": sorted(labels), "fields": {"keep_label": ["Unknown."]}}
+        ) from None
+    if keep.user_id == reviewer.pk:
+        raise Forbidden("You cannot adjudicate in favour of your own label.")
+    now = timezone.now()
+    others = [pk for pk in labels if pk != keep.pk]
+    Label.objects.filter(pk__in=others).update(
+        review_status=ReviewStatus.REJECTED, reviewed_by=reviewer, review_comment=f"Adjudicated: {comment}"[:2000],
+        reviewed_at=now, updated_at=now,
+    )  # fmt: skip
+    Label.objects.filter(pk=keep.pk).update(
+        review_status=ReviewStatus.ACCEPTED, reviewed_by=reviewer, review_comment=comment[:2000], reviewed_at=now,
+        updated_at=now,
+    )  # fmt: skip
+    WorkItem.objects.filter(pk=item.pk).update(needs_adjudication=False)
+    _event(
+        item.project_id,
+        QualityAction.ADJUDICATED,
+        actor=reviewer,
+        subject=keep.user,
+        work_item_id=item.pk,
+        reason=comment,
+        kept_label=keep.pk,
+        rejected_labels=others,
+    )
+    keep.refresh_from_db()
+    return keep
+
+
+def items_needing_adjudication(*, project: Project):
+    return WorkItem.objects.filter(project=project, needs_adjudication=True).select_related("prompt").order_by("id")
+
+
+# --- statistics --------------------------------------------------------------------------------------
+
+STATS_LOCK_SECONDS = 600
+
+
+def project_stats_refresh(*, project_id: int) -> ProjectStats | None:
+    """Recompute and store the project's statistics (a worker runs this)."""
+    from .stats import project_stats_compute
+
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return None
+    data = project_stats_compute(project=project)
+    stats, _ = ProjectStats.objects.update_or_create(
+        project=project,
+        defaults={
+            "data": data,
+            "label_count": data["labels"],
+            "computed_at": timezone.now(),
+            "duration_ms": data.pop("duration_ms", 0),
+        },
+    )
+    return stats
+
+
+def project_stats_request(*, project_id: int) -> bool:
+    """Ask a worker to recompute (at most one request per project in flight). Never raises."""
+    from .tasks import project_stats_task
+
+    try:
+        if not cache.add(f"labelhub:stats-requested:{project_id}", 1, timeout=STATS_LOCK_SECONDS):
+            return False
+        project_stats_task.apply_async(kwargs={"project_id": project_id}, queue="default")
+        return True
+    except Exception as exc:  # noqa: BLE001 - the periodic refresh catches up
+        logger.warning("could not request stats for project %s: %s", project_id, type(exc).__name__)
+        return False
+
+
+def project_stats_refresh_due() -> int:
+    """Periodic: request a recomputation for projects whose label count moved since the last one."""
+    requested = 0
+    counts = Label.objects.values("project_id").annotate(n=Count("id"))
+    known = dict(ProjectStats.objects.values_list("project_id", "label_count"))
+    for row in counts:
+        if known.get(row["project_id"]) != row["n"]:
+            requested += project_stats_request(project_id=row["project_id"])
+    return requested

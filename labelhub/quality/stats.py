@@ -1,0 +1,522 @@
+"""Project statistics, computed in one pass over the labels (a worker runs this; pages read the
+stored result): agreement with bootstrap intervals, labeler statistics and anomaly flags, label
+distributions, and the model leaderboard from human comparisons.
+
+Definitions (also in the README):
+- A label's pair signs: for every pair of its candidates, which one it ranks better, or a tie.
+  "All bad" counts as all tied (no preference). Pairwise agreement is the share of (labeler pair ×
+  candidate pair) on which two labelers of the same item give the same sign; 95 % intervals by a
+  bootstrap over items.
+- Leave-one-out agreement of a labeler: on each item they share, the majority sign of the others per
+  candidate pair (pairs where the others split evenly are skipped); the share they match.
+- Position bias: how often the first-shown candidate is ranked best, against chance (1/K).
+- Length bias: of strict preferences between answers of different length, how often the longer wins.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from itertools import groupby
+
+import orjson
+from django.db.models import Count
+from django.db.models.functions import Length, TruncDate
+from django.utils import timezone
+
+from labelhub.core.streaming import iter_rows
+from labelhub.exports.selectors import consistent_read
+from labelhub.generation.models import ModelConfig
+from labelhub.labeling.models import Assignment, AssignmentStatus, Label, ReviewStatus
+from labelhub.projects.models import Project
+from labelhub.prompts.models import Candidate
+
+from . import metrics
+from .models import GoldStandard
+
+AXES = ("helpful", "truthful", "harmless")
+BATCH = 2000
+BOOTSTRAP = 500
+
+# Anomaly rules: thresholds a labeler is flagged by (an admin decides what to do).
+MIN_LABELS = 20  # below this, no flag is raised (too little evidence)
+TOO_FAST_SHARE = 0.25  # median time on task under a quarter of the project's median
+TOO_FAST_MS = 3000  # or under 3 seconds
+BIAS_P = 0.01  # significance for position and length bias
+POSITION_BIAS_GAP = 0.15  # …and first-shown wins at least 15 points above chance
+LENGTH_BIAS_GAP = 0.2  # …and the longer answer wins over 70 % (or under 30 %)
+MIN_GOLD = 5
+LOW_GOLD_ACCURACY = 0.6
+MIN_AGREEMENT_PAIRS = 30
+LOW_AGREEMENT = 0.55  # random strict preferences agree half the time
+
+_FIELDS = (
+    "id", "kind", "work_item_id", "user_id", "created_at", "guideline_version__number", "work_item__prompt__track",
+    "work_item__candidate_ids", "display_order", "ranks", "all_bad", "ratings", "flags", "strength", "safety",
+    "time_on_task_ms",
+)  # fmt: skip
+_JSON = (7, 8, 9, 11, 12, 14)
+
+
+@dataclass
+class _Labeler:
+    labels: int = 0
+    demonstrations: int = 0
+    comparisons: int = 0
+    times: list = field(default_factory=list)
+    gold_total: int = 0
+    gold_correct: int = 0
+    positions: list = field(default_factory=list)  # (display_order, ranks)
+    lengths: list = field(default_factory=list)  # (len chosen, len rejected)
+    first: object = None
+    last: object = None
+
+
+def _decode(row) -> list:
+    row = list(row)
+    for i in _JSON:
+        if isinstance(row[i], str | bytes):
+            row[i] = orjson.loads(row[i])
+    return row
+
+
+def _signs(ranks: dict, all_bad: bool, ids: list[str]) -> dict:
+    return metrics.pair_preferences({cid: 1 for cid in ids} if all_bad or not ranks else ranks)
+
+
+def _agreement_counts(signs: list[dict]) -> tuple[int, int]:
+    agree = total = 0
+    for i in range(len(signs)):
+        for j in range(i + 1, len(signs)):
+            for pair, sign in signs[i].items():
+                other = signs[j].get(pair)
+                if other is not None:
+                    total += 1
+                    agree += sign == other
+    return agree, total
+
+
+def _interval(numerators: list[int], denominators: list[int], seed: int = 0) -> dict:
+    total = sum(denominators)
+    if not total:
+        return {"value": None, "low": None, "high": None, "n": 0, "items": 0}
+    low, high = metrics.bootstrap_ratio_ci(numerators, denominators, n_resamples=BOOTSTRAP, seed=seed)
+    return {"value": sum(numerators) / total, "low": low, "high": high, "n": total, "items": len(denominators)}
+
+
+def alpha_ordinal_from_counts(unit_counts: list[list[int]]) -> float | None:
+    """Krippendorff's alpha (ordinal) from per-unit counts of each value 1..7 (units with fewer than
+    two values are not pairable and ignored)."""
+    import numpy as np
+
+    if not unit_counts:
+        return None
+    counts = np.asarray(unit_counts, dtype=float)
+    m = counts.sum(axis=1)
+    counts, m = counts[m >= 2], m[m >= 2]
+    if len(m) == 0:
+        return None
+    # Coincidence matrix: o[c, k] = Σ_u n_uc (n_uk − [c = k]) / (m_u − 1).
+    weighted = counts / (m - 1)[:, None]
+    o = weighted.T @ counts - np.diag(weighted.sum(axis=0))
+    n_c = o.sum(axis=1)
+    n = n_c.sum()
+    # Ordinal distance: (Σ_{g=c..k} n_g − (n_c + n_k)/2)².
+    cum = np.cumsum(n_c)
+    values = len(n_c)
+    delta = np.zeros((values, values))
+    for c in range(values):
+        for k in range(values):
+            lo, hi = min(c, k), max(c, k)
+            delta[c, k] = (cum[hi] - (cum[lo - 1] if lo else 0) - (n_c[c] + n_c[k]) / 2) ** 2
+    expected = (np.outer(n_c, n_c) * delta).sum()
+    if n <= 1 or expected == 0:
+        return None
+    return float(1 - (n - 1) * (o * delta).sum() / expected)
+
+
+def project_stats_compute(*, project: Project) -> dict:
+    started = time.monotonic()
+    with consistent_read():
+        data = _compute(project)
+    data["duration_ms"] = int((time.monotonic() - started) * 1000)
+    return data
+
+
+def _config_keys(project: Project) -> dict:
+    return {c.pk: c.name for c in ModelConfig.objects.filter(project=project)}
+
+
+def _compute(project: Project) -> dict:
+    labelers: dict[int, _Labeler] = defaultdict(_Labeler)
+    gold = {g.work_item_id: g for g in GoldStandard.objects.filter(project=project)}
+    configs = _config_keys(project)
+    overall_num, overall_den = [], []
+    by_version: dict = defaultdict(lambda: ([], []))
+    by_track: dict = defaultdict(lambda: ([], []))
+    taus: list[float] = []
+    loo_items: list[dict] = []
+    alpha_units: dict[str, list[list[int]]] = {axis: [] for axis in AXES}
+    ratings_hist = {axis: [0] * 7 for axis in AXES}
+    strength, flags_count, safety_count = Counter(), Counter(), Counter()
+    all_bad = comparisons_total = demonstrations_total = 0
+    games: list[tuple[str, str]] = []  # (winner, loser) model keys
+    ties: list[tuple[str, str]] = []
+    per_model: dict = defaultdict(lambda: {"judged": 0, "flagged": 0, "unsafe": 0, "verdicts": 0, "axes": Counter()})
+
+    qs = (
+        Label.objects.filter(project=project)
+        .exclude(review_status=ReviewStatus.REJECTED)
+        .order_by("work_item_id", "id")
+    )
+    rows = (_decode(row) for row in iter_rows(qs, _FIELDS, batch=BATCH))
+    batch: list[list] = []
+
+    def flush(groups: list[list[list]]):
+        nonlocal all_bad, comparisons_total, demonstrations_total
+        ids = {int(c) for group in groups for c in group[0][7]}
+        cands = {
+            pk: (model_config_id, model_name, length)
+            for pk, model_config_id, model_name, length in Candidate.objects.filter(pk__in=ids)
+            .annotate(length=Length("content"))
+            .values_list("pk", "model_config_id", "model_name", "length")
+        }
+
+        def model_key(cid: str) -> str | None:
+            info = cands.get(int(cid))
+            if info is None:
+                return None
+            if info[0] is not None:
+                return f"config:{info[0]}"
+            return f"model:{info[1]}" if info[1] else None
+
+        for group in groups:
+            kind = group[0][1]
+            item_ids = [str(c) for c in group[0][7]]
+            for row in group:
+                who = labelers[row[3]]
+                who.labels += 1
+                who.times.append(row[15])
+                who.first = row[4] if who.first is None or row[4] < who.first else who.first
+                who.last = row[4] if who.last is None or row[4] > who.last else who.last
+            if kind != "comparison":
+                demonstrations_total += len(group)
+                for row in group:
+                    labelers[row[3]].demonstrations += 1
+                continue
+            comparisons_total += len(group)
+            signs = []
+            for row in group:
+                who = labelers[row[3]]
+                who.comparisons += 1
+                ranks, bad = row[9], row[10]
+                signs.append((row[3], row[5], _signs(ranks, bad, item_ids)))
+                if row[2] in gold:
+                    who.gold_total += 1
+                    who.gold_correct += bool(_gold_ok(gold[row[2]], ranks=ranks, flags=row[12], all_bad=bad))
+                if bad:
+                    all_bad += 1
+                elif ranks:
+                    who.positions.append(([str(c) for c in row[8]], ranks))
+                    # Length bias: one pair per label (best against worst), so pairs are independent.
+                    best = min(ranks, key=lambda c: (ranks[c], metrics.candidate_order_key(c)))
+                    worst = max(ranks, key=lambda c: (ranks[c], metrics.candidate_order_key(c)))
+                    if ranks[best] < ranks[worst]:
+                        lengths = cands.get(int(best), (None,) * 3)[2], cands.get(int(worst), (None,) * 3)[2]
+                        if None not in lengths:
+                            who.lengths.append(lengths)
+                    for (a, b), sign in metrics.pair_preferences(ranks).items():
+                        ma, mb = model_key(a), model_key(b)
+                        if not ma or not mb or ma == mb:
+                            continue
+                        if sign == 0:
+                            ties.append((ma, mb))
+                        else:
+                            games.append((ma, mb) if sign > 0 else (mb, ma))
+                if row[13]:
+                    strength[row[13]] += 1
+                for cid in item_ids:
+                    key = model_key(cid)
+                    axes = (row[11] or {}).get(cid) or {}
+                    for axis in AXES:
+                        value = axes.get(axis)
+                        if isinstance(value, int) and 1 <= value <= 7:
+                            ratings_hist[axis][value - 1] += 1
+                            if key:
+                                per_model[key]["axes"][axis] += value
+                                per_model[key]["axes"][axis + "_n"] += 1
+                    ticked = (row[12] or {}).get(cid) or []
+                    for flag in ticked:
+                        flags_count[flag] += 1
+                    verdict = (row[14] or {}).get(cid)
+                    if verdict:
+                        safety_count[verdict] += 1
+                    if key:
+                        stats = per_model[key]
+                        stats["judged"] += 1
+                        stats["flagged"] += bool(ticked)
+                        if verdict:
+                            stats["verdicts"] += 1
+                            stats["unsafe"] += verdict == "unsafe"
+            if len(group) >= 2:
+                agree, total = _agreement_counts([s for _u, _v, s in signs])
+                if total:
+                    overall_num.append(agree)
+                    overall_den.append(total)
+                    bucket = by_track[group[0][6]]
+                    bucket[0].append(agree)
+                    bucket[1].append(total)
+                for version in {v for _u, v, _s in signs}:
+                    same = [s for _u, v, s in signs if v == version]
+                    if len(same) >= 2:
+                        agree, total = _agreement_counts(same)
+                        if total:
+                            by_version[version][0].append(agree)
+                            by_version[version][1].append(total)
+                ranked = [row[9] for row in group if row[9] and not row[10]]
+                item_taus = []
+                for i in range(len(ranked)):
+                    for j in range(i + 1, len(ranked)):
+                        x = [ranked[i][c] for c in item_ids if c in ranked[i] and c in ranked[j]]
+                        y = [ranked[j][c] for c in item_ids if c in ranked[i] and c in ranked[j]]
+                        tau = metrics.kendall_tau_b(x, y) if len(x) >= 2 else None
+                        if tau is not None and tau == tau:
+                            item_taus.append(tau)
+                if item_taus:
+                    taus.append(sum(item_taus) / len(item_taus))
+                loo_items.append({user: s for user, _v, s in signs})
+                for axis in AXES:
+                    for cid in item_ids:
+                        counts = [0] * 7
+                        for row in group:
+                            value = ((row[11] or {}).get(cid) or {}).get(axis)
+                            if isinstance(value, int) and 1 <= value <= 7:
+                                counts[value - 1] += 1
+                        if sum(counts) >= 2:
+                            alpha_units[axis].append(counts)
+
+    for _item, group in groupby(rows, key=lambda row: row[2]):
+        batch.append(list(group))
+        if sum(len(g) for g in batch) >= BATCH:
+            flush(batch)
+            batch = []
+    flush(batch)
+
+    loo = _leave_one_out(loo_items)
+    skips = _skip_rates(project)
+    project_median = statistics.median([t for who in labelers.values() for t in who.times]) if labelers else None
+    overall = _interval(overall_num, overall_den)
+    labeler_rows = []
+    usernames = dict(Label.objects.filter(project=project).values_list("user_id", "user__username").distinct())
+    for user_id, who in sorted(labelers.items()):
+        row = _labeler_row(
+            user_id, usernames.get(user_id, ""), who, loo.get(user_id), skips.get(user_id), project_median
+        )
+        labeler_rows.append(row)
+    leaderboard, win_matrix = _leaderboard(games, ties, per_model, configs)
+    return {
+        "labels": comparisons_total + demonstrations_total,
+        "comparisons": comparisons_total,
+        "demonstrations": demonstrations_total,
+        "progress": _progress(project),
+        "agreement": {
+            "pairwise": overall,
+            "kendall_tau": {"value": sum(taus) / len(taus) if taus else None, "items": len(taus)},
+            "alpha": {axis: alpha_ordinal_from_counts(alpha_units[axis]) for axis in AXES},
+            "by_guideline_version": {str(v): _interval(*by_version[v], seed=v) for v in sorted(by_version)},
+            "by_track": {t: _interval(*by_track[t]) for t in sorted(by_track)},
+        },
+        "labelers": labeler_rows,
+        "distributions": {
+            "ratings": ratings_hist,
+            "strength": dict(strength),
+            "flags": dict(flags_count.most_common()),
+            "safety": dict(safety_count),
+            "all_bad": all_bad,
+        },
+        "leaderboard": leaderboard,
+        "win_matrix": win_matrix,
+        "rules": {
+            "min_labels": MIN_LABELS,
+            "too_fast_share_of_median": TOO_FAST_SHARE,
+            "too_fast_ms": TOO_FAST_MS,
+            "bias_p": BIAS_P,
+            "position_bias_gap": POSITION_BIAS_GAP,
+            "length_bias_gap": LENGTH_BIAS_GAP,
+            "min_gold": MIN_GOLD,
+            "low_gold_accuracy": LOW_GOLD_ACCURACY,
+            "min_agreement_pairs": MIN_AGREEMENT_PAIRS,
+            "low_agreement": LOW_AGREEMENT,
+        },
+    }
+
+
+def _gold_ok(gold: GoldStandard, *, ranks, flags, all_bad) -> bool:
+    from .services import gold_correct
+
+    return gold_correct(gold, ranks=ranks or {}, flags=flags or {}, all_bad=all_bad)
+
+
+def _leave_one_out(items: list[dict]) -> dict[int, tuple[int, int]]:
+    out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for item in items:
+        for user, signs in item.items():
+            others = [s for u, s in item.items() if u != user]
+            if not others:
+                continue
+            for pair, sign in signs.items():
+                votes = Counter(o[pair] for o in others if pair in o)
+                if not votes:
+                    continue
+                (top, count), *rest = votes.most_common()
+                if rest and rest[0][1] == count:
+                    continue  # the others split evenly: no consensus
+                out[user][1] += 1
+                out[user][0] += sign == top
+    return {user: (a, n) for user, (a, n) in out.items()}
+
+
+def _skip_rates(project: Project) -> dict[int, float]:
+    rows = (
+        Assignment.objects.filter(
+            work_item__project=project, status__in=[AssignmentStatus.SKIPPED, AssignmentStatus.SUBMITTED]
+        )
+        .values("user_id", "status")
+        .annotate(n=Count("id"))
+    )
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:
+        totals[row["user_id"]][1] += row["n"]
+        if row["status"] == AssignmentStatus.SKIPPED:
+            totals[row["user_id"]][0] += row["n"]
+    return {user: skipped / total for user, (skipped, total) in totals.items() if total}
+
+
+def _progress(project: Project) -> list[dict]:
+    rows = (
+        Label.objects.filter(project=project)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(n=Count("id"))
+        .order_by("day")
+    )
+    out, cumulative = [], 0
+    for row in rows:
+        cumulative += row["n"]
+        out.append({"date": row["day"].isoformat(), "labels": row["n"], "cumulative": cumulative})
+    return out
+
+
+def _labeler_row(user_id, username, who: _Labeler, loo, skip_rate, project_median) -> dict:
+    median = statistics.median(who.times) if who.times else None
+    hours = sum(who.times) / 3_600_000
+    position = asdict(metrics.position_bias(who.positions)) if who.positions else None
+    length = asdict(metrics.length_bias(who.lengths)) if who.lengths else None
+    agreement = {"value": loo[0] / loo[1] if loo and loo[1] else None, "n": loo[1] if loo else 0}
+    gold = {"accuracy": who.gold_correct / who.gold_total if who.gold_total else None, "n": who.gold_total}
+    flags = []
+    enough = who.labels >= MIN_LABELS
+    if (
+        enough
+        and median is not None
+        and (median < TOO_FAST_MS or (project_median and median < TOO_FAST_SHARE * project_median))
+    ):
+        flags.append("too_fast")
+    if (
+        position
+        and position["n"] >= MIN_LABELS
+        and position["p_value"] is not None
+        and position["p_value"] < BIAS_P
+        and position["observed"] - position["expected"] >= POSITION_BIAS_GAP
+    ):
+        flags.append("position_bias")
+    if (
+        length
+        and length["n"] >= MIN_LABELS
+        and length["p_value"] < BIAS_P
+        and abs(length["share"] - 0.5) >= LENGTH_BIAS_GAP
+    ):
+        flags.append("length_bias")
+    if gold["n"] >= MIN_GOLD and gold["accuracy"] < LOW_GOLD_ACCURACY:
+        flags.append("low_gold_accuracy")
+    if agreement["n"] >= MIN_AGREEMENT_PAIRS and agreement["value"] < LOW_AGREEMENT:
+        flags.append("low_agreement")
+    return {
+        "labeler_id": user_id,
+        "username": username,
+        "labels": who.labels,
+        "demonstrations": who.demonstrations,
+        "comparisons": who.comparisons,
+        "median_time_ms": median,
+        "labels_per_hour": who.labels / hours if hours else None,
+        "skip_rate": skip_rate,
+        "position_bias": position,
+        "length_bias": length,
+        "agreement": agreement,
+        "gold": gold,
+        "first_label_at": who.first.isoformat() if who.first else None,
+        "last_label_at": who.last.isoformat() if who.last else None,
+        "flags": flags,
+    }
+
+
+def _model_name(key: str, configs: dict) -> str:
+    kind, _, value = key.partition(":")
+    if kind == "config":
+        return configs.get(int(value), f"config {value}")
+    return value
+
+
+def _leaderboard(games, ties, per_model, configs) -> tuple[list[dict], dict | None]:
+    players = sorted(set(per_model) | {p for g in games for p in g} | {p for t in ties for p in t})
+    if not players:
+        return [], None
+    comparisons = list(games) + [(a, b, 0.5) for a, b in ties]
+    fitted = {}
+    if comparisons:
+        for row in metrics.bradley_terry_bootstrap(comparisons, players=players, n_resamples=200, seed=0):
+            fitted[row.player] = {"score": row.score, "low": row.low, "high": row.high, "rank_ub": row.rank_ub}
+    rates = metrics.win_rate_matrix(comparisons, players=players) if comparisons else None
+    rows = []
+    for key in players:
+        stats = per_model.get(key, {"judged": 0, "flagged": 0, "unsafe": 0, "verdicts": 0, "axes": Counter()})
+        fit = fitted.get(key, {})
+        played = sum(1 for g in games if key in g) + sum(1 for t in ties if key in t)
+        won = sum(1 for g in games if g[0] == key) + 0.5 * sum(1 for t in ties if key in t)
+        rows.append(
+            {
+                "key": key,
+                "name": _model_name(key, configs),
+                "config_id": int(key.split(":")[1]) if key.startswith("config:") else None,
+                "score": fit.get("score"),
+                "low": fit.get("low"),
+                "high": fit.get("high"),
+                "rank_ub": fit.get("rank_ub"),
+                "comparisons": played,
+                "win_rate": won / played if played else None,
+                "axes": {
+                    axis: stats["axes"][axis] / stats["axes"][axis + "_n"] if stats["axes"][axis + "_n"] else None
+                    for axis in AXES
+                },
+                "flag_rate": stats["flagged"] / stats["judged"] if stats["judged"] else None,
+                "unsafe_rate": stats["unsafe"] / stats["verdicts"] if stats["verdicts"] else None,
+            }
+        )
+    rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0), r["name"]))
+    for rank, row in enumerate(rows, start=1):
+        row["rank"] = rank
+    matrix = None
+    if rates is not None:
+        matrix = {
+            "players": [_model_name(p, configs) for p in rates.players],
+            "keys": list(rates.players),
+            "share": [[None if v != v else round(float(v), 4) for v in row] for row in rates.share],
+            "games": [[int(v) for v in row] for row in rates.games],
+        }
+    return rows, matrix
+
+
+def stats_timestamp():
+    return timezone.now()

@@ -1,0 +1,96 @@
+"""The statistics find planted behaviour, recover planted model strengths, and match references."""
+
+import random
+
+import krippendorff
+import numpy as np
+import pytest
+
+from labelhub.generation.models import ModelConfig
+from labelhub.projects import services as project_services
+from labelhub.quality import services
+from labelhub.quality.stats import alpha_ordinal_from_counts, project_stats_compute
+
+from ..exports import builders as b
+from .simulation import simulate
+
+
+@pytest.mark.django_db
+def test_planted_labelers_are_flagged_and_honest_ones_spared(staff):
+    sim = simulate(staff)
+    for item, cands, quality in sim.gold_items:
+        best_first = sorted(cands, key=lambda c: -quality[c.pk])
+        services.gold_set(
+            work_item_id=item.pk, user=staff, data={"ranking": {str(c.pk): r for r, c in enumerate(best_first, 1)}}
+        )
+    data = project_stats_compute(project=sim.project)
+    flags = {row["username"].removeprefix("sim-"): set(row["flags"]) for row in data["labelers"]}
+    rows = {row["username"].removeprefix("sim-"): row for row in data["labelers"]}
+    expected = {
+        "random": {"low_agreement", "low_gold_accuracy"},
+        "adversarial": {"low_agreement", "low_gold_accuracy"},
+        "position": {"position_bias"},
+        "length": {"length_bias"},
+        "fast": {"too_fast"},
+    }
+    for name, wanted in expected.items():
+        assert wanted <= flags[name], (name, flags[name], rows[name])
+    for name, behaviour in sim.behaviour.items():
+        if behaviour == "honest":
+            assert flags[name] == set(), (name, rows[name])
+            assert rows[name]["gold"]["accuracy"] >= 0.8 and rows[name]["agreement"]["value"] >= 0.7
+    agreement = data["agreement"]["pairwise"]
+    assert 0 < agreement["low"] <= agreement["value"] <= agreement["high"] < 1
+    assert set(data["agreement"]["alpha"]) == {"helpful", "truthful", "harmless"}
+    assert data["labels"] == 150 * 5 + 20 * 11
+    assert data["progress"][-1]["cumulative"] == data["labels"]
+
+
+@pytest.mark.django_db
+def test_bradley_terry_recovers_planted_model_strengths(staff):
+    """Three model configs of known strength; honest labelers rank their answers by sampled quality."""
+    rng = random.Random(3)
+    project = project_services.project_create(user=staff, name="Arena", candidates_per_prompt=3)
+    version = project_services.guideline_version_publish(project=project, user=staff, change_note="v1", content="x")
+    strengths = {"weak": 0.0, "middle": 0.5, "strong": 1.0}
+    configs = {
+        name: ModelConfig.objects.create(project=project, name=name, base_url="http://m/v1", model=name)
+        for name in strengths
+    }
+    labelers = []
+    from ..factories import UserFactory
+
+    for i in range(4):
+        labelers.append(UserFactory(username=f"arena-{i}"))
+    for i in range(400):
+        p, cands = b.prompt(project, f"q{i}", candidates=[f"{name} answer {i}" for name in strengths])
+        for cand, name in zip(cands, strengths, strict=True):
+            type(cand).objects.filter(pk=cand.pk).update(model_config=configs[name])
+        item = b.comparison(project, p, cands, overlap=1)
+        # Logistic noise: P(a beats b) = sigmoid(s_a - s_b), the Bradley–Terry model itself.
+        sampled = {c.pk: strengths[n] + rng.gauss(0, 1) * 1.8 for c, n in zip(cands, strengths, strict=True)}
+        order = sorted(sampled, key=lambda c: -sampled[c])
+        b.label(item, labelers[i % 4], version, ranks={cid: r for r, cid in enumerate(order, 1)})
+    data = project_stats_compute(project=project)
+    board = {row["name"]: row for row in data["leaderboard"]}
+    assert [row["name"] for row in data["leaderboard"]] == ["strong", "middle", "weak"]
+    assert board["strong"]["low"] > board["weak"]["high"]  # top and bottom intervals do not overlap
+    assert board["strong"]["comparisons"] == 800 and 0.5 < board["strong"]["win_rate"] < 1
+    matrix = data["win_matrix"]
+    i, j = matrix["players"].index("strong"), matrix["players"].index("weak")
+    assert matrix["share"][i][j] > 0.5 and matrix["games"][i][j] == 400
+
+
+def test_alpha_from_counts_matches_the_krippendorff_package():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        coders, units = rng.integers(2, 6), rng.integers(5, 60)
+        data = rng.integers(1, 8, size=(coders, units)).astype(float)
+        data[rng.random(data.shape) < 0.3] = np.nan
+        pairable = (~np.isnan(data)).sum(axis=0) >= 2
+        if pairable.sum() < 2:
+            continue
+        counts = [[int((data[:, u] == v).sum()) for v in range(1, 8)] for u in range(units)]
+        ours = alpha_ordinal_from_counts(counts)
+        reference = krippendorff.alpha(reliability_data=data, level_of_measurement="ordinal")
+        assert ours == pytest.approx(reference, abs=1e-9)
