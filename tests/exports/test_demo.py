@@ -6,6 +6,7 @@ from django.core.management import call_command
 from labelhub.accounts.models import User
 from labelhub.labeling.models import Label
 from labelhub.projects.models import Project
+from labelhub.quality.models import ProjectStats
 
 
 @pytest.mark.django_db
@@ -29,3 +30,6 @@ def test_seed_demo_gives_every_export_rows(api, monkeypatch):
         counts[kind] = b"".join(response.streaming_content).count(b"\n")
     # 4 demonstrations; 3 K=2 items ranked by two labelers (6 pairs) + 1 edit pair; 12 KTO rows; 3 items.
     assert counts == {"sft": 4, "preferences": 7, "kto": 12, "rankings": 3}
+    # The quality dashboard has statistics right away.
+    stats = ProjectStats.objects.get(project=project)
+    assert stats.label_count == 10 and len(stats.data["labelers"]) == 2 and stats.data["leaderboard"]

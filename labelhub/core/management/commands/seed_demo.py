@@ -139,6 +139,10 @@ class Command(BaseCommand):
         made = self._demo_labels(project, users)
         if made:
             self.stdout.write(f"  demo labels: {made}, by labeler1 and labeler2 (marked demo)")
+            # The dashboard has something to show at once (a worker refreshes it as labels arrive).
+            from labelhub.quality.services import project_stats_refresh
+
+            project_stats_refresh(project_id=project.pk)
         configs = self._model_configs(project)
         if generate and not GenerationBatch.objects.filter(project=project).exists():
             for config, k in zip(configs, (1, 2), strict=True):
