@@ -249,22 +249,10 @@ def gold_correct(gold: GoldStandard | dict, *, ranks: dict, flags: dict, all_bad
 # --- adaptive overlap and adjudication ---------------------------------------------------------------
 
 
-def _signs(ranks: dict, all_bad: bool, ids: list[str]) -> dict:
-    """Pair signs of a label; "all bad" expresses no preference between candidates (all tied)."""
-    return metrics.pair_preferences({cid: 1 for cid in ids} if all_bad or not ranks else ranks)
-
-
-def item_agreement(labels: list[tuple[dict, bool]], ids: list[str]) -> float | None:
-    """Share of (labeler pair × candidate pair) on which the item's labelers agree; None below two."""
-    signs = [_signs(ranks, all_bad, ids) for ranks, all_bad in labels]
-    agree = total = 0
-    for i in range(len(signs)):
-        for j in range(i + 1, len(signs)):
-            for pair, sign in signs[i].items():
-                if pair in signs[j]:
-                    total += 1
-                    agree += sign == signs[j][pair]
-    return agree / total if total else None
+def item_agreement(labels: list[tuple[dict, bool]]) -> float | None:
+    """Share of (labeler pair × candidate pair) on which the item's labelers agree (an "all bad"
+    label expresses no preference); None when nothing can be compared."""
+    return metrics.pairwise_agreement([[{} if all_bad else (ranks or {}) for ranks, all_bad in labels]]).agreement
 
 
 def item_check_disagreement(*, work_item_id: int) -> str | None:
@@ -283,9 +271,8 @@ def item_check_disagreement(*, work_item_id: int) -> str | None:
         .exclude(user_id__in=quarantined)
         .values_list("ranks", "all_bad", "strength")
     )
-    ids = [str(c) for c in item.candidate_ids]
     unsure = any(strength == UNSURE for _r, _b, strength in rows)
-    agreement = item_agreement([(ranks, all_bad) for ranks, all_bad, _s in rows], ids)
+    agreement = item_agreement([(ranks, all_bad) for ranks, all_bad, _s in rows])
     if not unsure and (agreement is None or agreement >= project.min_item_agreement):
         return None
     details = {"agreement": agreement, "unsure": unsure, "labels": len(rows)}

@@ -82,59 +82,12 @@ def _decode(row) -> list:
     return row
 
 
-def _signs(ranks: dict, all_bad: bool, ids: list[str]) -> dict:
-    return metrics.pair_preferences({cid: 1 for cid in ids} if all_bad or not ranks else ranks)
-
-
-def _agreement_counts(signs: list[dict]) -> tuple[int, int]:
-    agree = total = 0
-    for i in range(len(signs)):
-        for j in range(i + 1, len(signs)):
-            for pair, sign in signs[i].items():
-                other = signs[j].get(pair)
-                if other is not None:
-                    total += 1
-                    agree += sign == other
-    return agree, total
-
-
 def _interval(numerators: list[int], denominators: list[int], seed: int = 0) -> dict:
     total = sum(denominators)
     if not total:
         return {"value": None, "low": None, "high": None, "n": 0, "items": 0}
     low, high = metrics.bootstrap_ratio_ci(numerators, denominators, n_resamples=BOOTSTRAP, seed=seed)
     return {"value": sum(numerators) / total, "low": low, "high": high, "n": total, "items": len(denominators)}
-
-
-def alpha_ordinal_from_counts(unit_counts: list[list[int]]) -> float | None:
-    """Krippendorff's alpha (ordinal) from per-unit counts of each value 1..7 (units with fewer than
-    two values are not pairable and ignored)."""
-    import numpy as np
-
-    if not unit_counts:
-        return None
-    counts = np.asarray(unit_counts, dtype=float)
-    m = counts.sum(axis=1)
-    counts, m = counts[m >= 2], m[m >= 2]
-    if len(m) == 0:
-        return None
-    # Coincidence matrix: o[c, k] = Σ_u n_uc (n_uk − [c = k]) / (m_u − 1).
-    weighted = counts / (m - 1)[:, None]
-    o = weighted.T @ counts - np.diag(weighted.sum(axis=0))
-    n_c = o.sum(axis=1)
-    n = n_c.sum()
-    # Ordinal distance: (Σ_{g=c..k} n_g − (n_c + n_k)/2)².
-    cum = np.cumsum(n_c)
-    values = len(n_c)
-    delta = np.zeros((values, values))
-    for c in range(values):
-        for k in range(values):
-            lo, hi = min(c, k), max(c, k)
-            delta[c, k] = (cum[hi] - (cum[lo - 1] if lo else 0) - (n_c[c] + n_c[k]) / 2) ** 2
-    expected = (np.outer(n_c, n_c) * delta).sum()
-    if n <= 1 or expected == 0:
-        return None
-    return float(1 - (n - 1) * (o * delta).sum() / expected)
 
 
 def project_stats_compute(*, project: Project) -> dict:
@@ -156,8 +109,8 @@ def _compute(project: Project) -> dict:
     overall_num, overall_den = [], []
     by_version: dict = defaultdict(lambda: ([], []))
     by_track: dict = defaultdict(lambda: ([], []))
-    taus: list[float] = []
-    loo_items: list[dict] = []
+    tau_sum, tau_pairs = 0.0, 0
+    loo: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     alpha_units: dict[str, list[list[int]]] = {axis: [] for axis in AXES}
     ratings_hist = {axis: [0] * 7 for axis in AXES}
     strength, flags_count, safety_count = Counter(), Counter(), Counter()
@@ -175,7 +128,7 @@ def _compute(project: Project) -> dict:
     batch: list[list] = []
 
     def flush(groups: list[list[list]]):
-        nonlocal all_bad, comparisons_total, demonstrations_total
+        nonlocal all_bad, comparisons_total, demonstrations_total, tau_sum, tau_pairs
         ids = {int(c) for group in groups for c in group[0][7]}
         cands = {
             pk: (model_config_id, model_name, length)
@@ -207,12 +160,12 @@ def _compute(project: Project) -> dict:
                     labelers[row[3]].demonstrations += 1
                 continue
             comparisons_total += len(group)
-            signs = []
+            # "All bad" expresses no preference: an empty ranking, which no agreement counts.
+            rankings = [(row[3], row[5], {} if row[10] else (row[9] or {})) for row in group]
             for row in group:
                 who = labelers[row[3]]
                 who.comparisons += 1
                 ranks, bad = row[9], row[10]
-                signs.append((row[3], row[5], _signs(ranks, bad, item_ids)))
                 if row[2] in gold:
                     who.gold_total += 1
                     who.gold_correct += bool(_gold_ok(gold[row[2]], ranks=ranks, flags=row[12], all_bad=bad))
@@ -261,32 +214,26 @@ def _compute(project: Project) -> dict:
                             stats["verdicts"] += 1
                             stats["unsafe"] += verdict == "unsafe"
             if len(group) >= 2:
-                agree, total = _agreement_counts([s for _u, _v, s in signs])
-                if total:
-                    overall_num.append(agree)
-                    overall_den.append(total)
+                agreement = metrics.pairwise_agreement([[ranks for _u, _v, ranks in rankings]])
+                if agreement.comparisons:
+                    overall_num.append(agreement.agreements)
+                    overall_den.append(agreement.comparisons)
                     bucket = by_track[group[0][6]]
-                    bucket[0].append(agree)
-                    bucket[1].append(total)
-                for version in {v for _u, v, _s in signs}:
-                    same = [s for _u, v, s in signs if v == version]
+                    bucket[0].append(agreement.agreements)
+                    bucket[1].append(agreement.comparisons)
+                for version in {v for _u, v, _r in rankings}:
+                    same = [ranks for _u, v, ranks in rankings if v == version]
                     if len(same) >= 2:
-                        agree, total = _agreement_counts(same)
-                        if total:
-                            by_version[version][0].append(agree)
-                            by_version[version][1].append(total)
-                ranked = [row[9] for row in group if row[9] and not row[10]]
-                item_taus = []
-                for i in range(len(ranked)):
-                    for j in range(i + 1, len(ranked)):
-                        x = [ranked[i][c] for c in item_ids if c in ranked[i] and c in ranked[j]]
-                        y = [ranked[j][c] for c in item_ids if c in ranked[i] and c in ranked[j]]
-                        tau = metrics.kendall_tau_b(x, y) if len(x) >= 2 else None
-                        if tau is not None and tau == tau:
-                            item_taus.append(tau)
-                if item_taus:
-                    taus.append(sum(item_taus) / len(item_taus))
-                loo_items.append({user: s for user, _v, s in signs})
+                        agreement = metrics.pairwise_agreement([same])
+                        if agreement.comparisons:
+                            by_version[version][0].append(agreement.agreements)
+                            by_version[version][1].append(agreement.comparisons)
+                tau = metrics.mean_pairwise_kendall_tau([[ranks for _u, _v, ranks in rankings]])
+                tau_sum += float(tau.item_sums[0]) if tau.pairs else 0.0
+                tau_pairs += tau.pairs
+                for user, share in metrics.leave_one_out_agreement([{u: r for u, _v, r in rankings}]).items():
+                    loo[user][0] += share.agreements
+                    loo[user][1] += share.comparisons
                 for axis in AXES:
                     for cid in item_ids:
                         counts = [0] * 7
@@ -304,7 +251,6 @@ def _compute(project: Project) -> dict:
             batch = []
     flush(batch)
 
-    loo = _leave_one_out(loo_items)
     skips = _skip_rates(project)
     project_median = statistics.median([t for who in labelers.values() for t in who.times]) if labelers else None
     overall = _interval(overall_num, overall_den)
@@ -323,8 +269,8 @@ def _compute(project: Project) -> dict:
         "progress": _progress(project),
         "agreement": {
             "pairwise": overall,
-            "kendall_tau": {"value": sum(taus) / len(taus) if taus else None, "items": len(taus)},
-            "alpha": {axis: alpha_ordinal_from_counts(alpha_units[axis]) for axis in AXES},
+            "kendall_tau": {"value": tau_sum / tau_pairs if tau_pairs else None, "pairs": tau_pairs},
+            "alpha": {axis: _alpha(alpha_units[axis]) for axis in AXES},
             "by_guideline_version": {str(v): _interval(*by_version[v], seed=v) for v in sorted(by_version)},
             "by_track": {t: _interval(*by_track[t]) for t in sorted(by_track)},
         },
@@ -353,29 +299,17 @@ def _compute(project: Project) -> dict:
     }
 
 
+def _alpha(unit_counts: list[list[int]]) -> float | None:
+    """Krippendorff's alpha (ordinal) from per-(item, candidate) counts of each rating 1..7."""
+    if not unit_counts:
+        return None
+    return metrics.krippendorff_alpha_counts(unit_counts, values=range(1, 8), level="ordinal")
+
+
 def _gold_ok(gold: GoldStandard, *, ranks, flags, all_bad) -> bool:
     from .services import gold_correct
 
     return gold_correct(gold, ranks=ranks or {}, flags=flags or {}, all_bad=all_bad)
-
-
-def _leave_one_out(items: list[dict]) -> dict[int, tuple[int, int]]:
-    out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for item in items:
-        for user, signs in item.items():
-            others = [s for u, s in item.items() if u != user]
-            if not others:
-                continue
-            for pair, sign in signs.items():
-                votes = Counter(o[pair] for o in others if pair in o)
-                if not votes:
-                    continue
-                (top, count), *rest = votes.most_common()
-                if rest and rest[0][1] == count:
-                    continue  # the others split evenly: no consensus
-                out[user][1] += 1
-                out[user][0] += sign == top
-    return {user: (a, n) for user, (a, n) in out.items()}
 
 
 def _skip_rates(project: Project) -> dict[int, float]:

@@ -117,6 +117,9 @@ def test_settings_form_updates_the_project(site, client_for, staff):
             "comparisons_enabled": "on",
             "lease_minutes": 45,
             "flags": "hallucination\n  off topic  \n\nrude",
+            "gold_rate": 0.2,
+            "max_overlap": 7,
+            "min_item_agreement": 0.5,
         },
     )
     assert response.status_code == 302
@@ -124,6 +127,7 @@ def test_settings_form_updates_the_project(site, client_for, staff):
     assert (project.name, project.tracks, project.candidates_per_prompt) == ("Alpha 2", ["red-team"], 4)
     assert (project.demonstrations_enabled, project.comparisons_enabled, project.lease_minutes) == (False, True, 45)
     assert project.flags == ["hallucination", "off topic", "rude"]
+    assert (project.gold_rate, project.max_overlap, project.min_item_agreement) == (0.2, 7, 0.5)
     bad = client.post(url, {"name": "x", "tracks": ["helpful"], "demonstration_overlap": 1, "comparison_overlap": 1,
                             "candidates_per_prompt": 2, "lease_minutes": 0, "flags": "a"})  # fmt: skip
     assert bad.status_code == 400 and Project.objects.get(pk=project.pk).lease_minutes == 45
