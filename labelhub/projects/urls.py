@@ -25,6 +25,7 @@ urlpatterns = [
     path(P + "generation/", include("labelhub.generation.urls")),
     path(P + "label/", include("labelhub.labeling.urls")),
     path(P + "exports/", include("labelhub.exports.urls")),
+    path(P + "quality/", include("labelhub.quality.urls")),
     # The batch id the API returns → its page in its project (404 unless a member).
     path("generation-batches/<int:batch_id>/", generation_views.batch_redirect, name="generation-batch"),
 ]

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import views
+
+# Included by labelhub/projects/urls.py under projects/<int:project_id>/quality/,
+# so the names are "projects:quality:<name>".
+app_name = "quality"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("recompute/", views.recompute, name="recompute"),
+    path("status/", views.recompute_status, name="status"),
+    path("labelers/", views.labelers, name="labelers"),
+    path("labelers/<int:user_id>/quarantine/", views.labeler_quarantine, name="quarantine"),
+    path("labelers/<int:user_id>/release/", views.labeler_release, name="release"),
+    path("leaderboard/", views.leaderboard, name="leaderboard"),
+    path("adjudication/", views.adjudication, name="adjudication"),
+    path("adjudication/<int:work_item_id>/", views.adjudicate, name="adjudicate"),
+]

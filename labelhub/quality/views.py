@@ -1,0 +1,359 @@
+"""Quality pages of a project: the statistics dashboard, the labeler table with quarantine and the
+quality event log, the model leaderboard, and the adjudication of disputed items.
+
+Who sees what, exactly as in the API:
+- dashboard and labelers: admins, reviewers and engineers (`selectors.stats_access`); the
+  statistics name labelers, so labelers get 403; non-members 404.
+- quarantine / release and the event log: project admins (MANAGE).
+- leaderboard: every member (it names models, not people).
+- adjudication: reviewers and admins (REVIEW).
+
+Statistics pages read the one precomputed ProjectStats row (a worker writes it), so they render in
+a constant number of queries whatever the number of labels; the charts are inline SVG drawn by the
+`quality_charts` template tags. Each view parses input, calls selectors or one service, and renders.
+"""
+
+import json
+import math
+import time
+from collections.abc import Callable
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRefresh
+
+from labelhub.core.exceptions import ApplicationError, Forbidden, NotFound
+from labelhub.core.forms import apply_service_error
+from labelhub.labeling.models import WorkItem
+from labelhub.projects.decorators import project_context, project_view
+from labelhub.projects.permissions import Capability
+from labelhub.projects.selectors import ProjectAccess
+from labelhub.prompts.models import Candidate
+
+from . import selectors, services
+from .forms import AdjudicateForm, ReasonForm
+from .models import ProjectStats, QualityEvent, Quarantine
+from .templatetags.quality_charts import number
+
+EVENTS_SHOWN = 50
+ADJUDICATIONS_SHOWN = 50
+# After "Recompute", the status box polls until a newer computation is stored, at most as long as
+# a request stays "in flight" for the service (then the worker is presumably not running).
+RECOMPUTE_WAIT_SECONDS = services.STATS_LOCK_SECONDS
+REQUESTED = "Recomputing the statistics on a worker; this usually takes a few seconds to a few minutes."
+ALREADY_REQUESTED = (
+    "A recomputation is already in flight (or the task queue cannot be reached right now): "
+    "the statistics update when the worker finishes."
+)
+
+
+def stats_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Decorate `view(request, access, **kwargs)` served under a `project_id` URL argument: login
+    first, then `selectors.stats_access` (admins, reviewers, engineers): labelers get 403 and
+    non-members 404."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, project_id: int, *args, **kwargs) -> HttpResponse:
+        try:
+            access = selectors.stats_access(user=request.user, project_id=project_id)
+            return view(request, access, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except Forbidden as exc:
+            raise PermissionDenied(exc.message) from exc
+
+    return login_required(wrapped)
+
+
+def _context(access: ProjectAccess, tab: str, **extra) -> dict:
+    """project_context (with `can_see_quality`) plus the quality tab shown."""
+    return project_context(access, "quality", tab=tab, **extra)
+
+
+def _stats_context(payload: dict) -> dict:
+    """The payload for the templates. `has_stats`: a computation stored something (the payload
+    adds an empty "labelers" list even before the first computation)."""
+    data = payload["data"]
+    return {"stats": payload, "data": data, "has_stats": any(key != "labelers" for key in data)}
+
+
+def _url(name: str, project_id: int, anchor: str = "", query: str = "") -> str:
+    url = reverse(f"projects:quality:{name}", args=[project_id])
+    return url + (f"?{query}" if query else "") + (f"#{anchor}" if anchor else "")
+
+
+# Dashboard ------------------------------------------------------------------------------------------
+
+
+def _computed_at(project):
+    return ProjectStats.objects.filter(project=project).values_list("computed_at", flat=True).first()
+
+
+def _stamp(computed_at) -> str:
+    return f"{computed_at.timestamp():.6f}" if computed_at else "0"
+
+
+def _waiting(params: QueryDict, computed_at) -> dict | None:
+    """Where an awaited recomputation stands. The page that asked for it carries
+    ?after=<computed_at it showed>&since=<when it asked>: "done" once a newer computation is
+    stored, "stale" once the request outlived its lock, else "waiting" (the status box polls)."""
+    try:
+        after, since = float(params["after"]), float(params["since"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (math.isfinite(after) and math.isfinite(since)):
+        return None
+    current = computed_at.timestamp() if computed_at else 0.0
+    if current > after + 0.001:  # the stamp is rounded to the microsecond
+        return {"state": "done"}
+    if time.time() - since > RECOMPUTE_WAIT_SECONDS:
+        return {"state": "stale"}
+    return {"state": "waiting", "query": urlencode({"after": f"{after:.6f}", "since": f"{since:.0f}"})}
+
+
+@stats_view
+@require_GET
+def dashboard(request, access):
+    """Charts and figures of the stored statistics (one row), or an empty state until the first
+    computation. Reviewers also see how many disputed items wait for them."""
+    payload = selectors.project_stats_payload(project=access.project, include_labelers=True)
+    waiting_items = None
+    if access.can(Capability.REVIEW):
+        waiting_items = services.items_needing_adjudication(project=access.project).count()
+    context = _context(
+        access,
+        "dashboard",
+        **_stats_context(payload),
+        waiting=_waiting(request.GET, payload["computed_at"]),
+        adjudication_count=waiting_items,
+    )
+    return render(request, "quality/dashboard.html", context)
+
+
+@stats_view
+@require_POST
+def recompute(request, access):
+    """Ask a worker to recompute now (at most one request in flight per project). htmx gets the
+    status box back, polling until the new statistics are stored; without htmx, a redirect to
+    the dashboard, which polls the same way."""
+    requested = services.project_stats_request(project_id=access.project.pk)
+    notice = REQUESTED if requested else ALREADY_REQUESTED
+    query = urlencode({"after": _stamp(_computed_at(access.project)), "since": f"{time.time():.0f}"})
+    if request.htmx:
+        waiting = _waiting(QueryDict(query), None)
+        context = _context(access, "dashboard", notice=notice, waiting=waiting)
+        return render(request, "quality/dashboard.html#stats-status", context)
+    (messages.success if requested else messages.info)(request, notice)
+    return redirect(_url("dashboard", access.project.pk, query=query))
+
+
+@stats_view
+@require_GET
+def recompute_status(request, access):
+    """Polled by the status box (htmx) while a recomputation is awaited: the box again, or a full
+    reload once the new statistics are there. Without htmx: the dashboard."""
+    if not request.htmx:
+        return redirect(_url("dashboard", access.project.pk))
+    waiting = _waiting(request.GET, _computed_at(access.project))
+    if waiting and waiting["state"] == "done":
+        return HttpResponseClientRefresh()
+    return render(request, "quality/dashboard.html#stats-status", _context(access, "dashboard", waiting=waiting))
+
+
+# Labelers -------------------------------------------------------------------------------------------
+
+
+def _detail(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _labelers_page(request, access, *, failed: dict | None = None, status: int = 200) -> HttpResponse:
+    """The labeler table; for admins, the quarantine forms, the quarantines in force and the event
+    log. `failed`: {"user_id", "action", "form"} of a refused quarantine/release (shown again)."""
+    payload = selectors.project_stats_payload(project=access.project, include_labelers=True)
+    rows = [row for row in payload["data"].get("labelers") or [] if isinstance(row, dict)]
+    can_manage = access.can(Capability.MANAGE)
+    quarantines, events = [], []
+    if can_manage:
+        quarantines = list(
+            Quarantine.objects.filter(project=access.project, active=True)
+            .select_related("user", "created_by")
+            .order_by("-id")
+        )
+        events = [
+            {"event": event, "details": [(key, _detail(value)) for key, value in (event.details or {}).items()]}
+            for event in QualityEvent.objects.filter(project=access.project)
+            .select_related("actor", "subject")
+            .order_by("-id")[:EVENTS_SHOWN]
+        ]
+    flags_seen = sorted(
+        {str(f) for row in rows for f in (row.get("flags") or []) if isinstance(row.get("flags"), list)}
+    )
+    context = _context(
+        access,
+        "labelers",
+        **_stats_context(payload),
+        rows=rows,
+        flags_seen=flags_seen,
+        quarantines=quarantines,
+        events=events,
+        events_shown=EVENTS_SHOWN,
+        failed=failed,
+    )
+    return render(request, "quality/labelers.html", context, status=status)
+
+
+@stats_view
+@require_GET
+def labelers(request, access):
+    return _labelers_page(request, access)
+
+
+def _quarantine_action(request, access, user_id: int, action: str) -> HttpResponse:
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        service = services.labeler_quarantine if action == "quarantine" else services.labeler_release
+        try:
+            quarantine = service(
+                project=access.project, user_id=user_id, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except NotFound:
+            raise  # an unknown labeler: 404 (project_view)
+        except ApplicationError as exc:  # already quarantined, not quarantined, oneself, a bad reason
+            apply_service_error(form, exc)
+        else:
+            name = quarantine.user.get_username()
+            if action == "quarantine":
+                messages.success(
+                    request,
+                    f"{name} is quarantined: their labels leave exports by default, the items they labeled go "
+                    "back to the queue, and they cannot claim new work until released.",
+                )
+            else:
+                messages.success(request, f"{name}'s quarantine is lifted: their labels count again.")
+            return redirect(_url("labelers", access.project.pk, anchor=f"labeler-{user_id}"))
+    failed = {"user_id": user_id, "action": action, "form": form}
+    return _labelers_page(request, access, failed=failed, status=400)
+
+
+@project_view(Capability.MANAGE)
+@require_POST
+def labeler_quarantine(request, access, user_id: int):
+    return _quarantine_action(request, access, user_id, "quarantine")
+
+
+@project_view(Capability.MANAGE)
+@require_POST
+def labeler_release(request, access, user_id: int):
+    return _quarantine_action(request, access, user_id, "release")
+
+
+# Leaderboard ----------------------------------------------------------------------------------------
+
+
+@project_view()
+@require_GET
+def leaderboard(request, access):
+    """The model leaderboard for every member: it names models, not labelers."""
+    payload = selectors.project_stats_payload(project=access.project, include_labelers=False)
+    context = _context(access, "leaderboard", **_stats_context(payload))
+    return render(request, "quality/leaderboard.html", context)
+
+
+# Adjudication ---------------------------------------------------------------------------------------
+
+
+def _letter(index: int) -> str:
+    return chr(ord("A") + index) if index < 26 else str(index + 1)
+
+
+def _ranking(ranks, positions: dict[str, int]) -> list[dict]:
+    """A label's ranks {candidate id: rank} as rows, best first (ties share a rank)."""
+    rows = [
+        {
+            "rank": number(rank),
+            "candidate_id": cid,
+            "answer": _letter(positions[cid]) if cid in positions else f"#{cid}",
+        }
+        for cid, rank in (ranks.items() if isinstance(ranks, dict) else [])
+    ]
+    rows.sort(key=lambda row: (row["rank"] is None, row["rank"] or 0, row["answer"]))
+    for row in rows:
+        row["rank"] = "?" if row["rank"] is None else f"{row['rank']:g}"
+    return rows
+
+
+def _adjudication_page(request, access, *, failed: dict | None = None, status: int = 200) -> HttpResponse:
+    """Disputed items with their labels (`selectors.adjudication_queue`) and the candidates they
+    rank, one form per item. `failed`: {"work_item_id", "form"} of a refused adjudication; shown on
+    its item, or above the list when the item is no longer waiting."""
+    queue = selectors.adjudication_queue(project=access.project, limit=ADJUDICATIONS_SHOWN)
+    total = services.items_needing_adjudication(project=access.project).count()
+    wanted = {int(c) for item in queue for c in item["candidate_ids"]}
+    candidates = {c.pk: c for c in Candidate.objects.filter(pk__in=wanted).only("pk", "content", "model_name")}
+    me = request.user.get_username()
+    items = []
+    for item in queue:
+        ids = [str(c) for c in item["candidate_ids"]]
+        positions = {cid: i for i, cid in enumerate(ids)}
+        form = failed["form"] if failed and failed["work_item_id"] == item["work_item_id"] else None
+        items.append(
+            {
+                **item,
+                "candidates": [
+                    {"answer": _letter(i), "id": cid, "candidate": candidates.get(int(cid))}
+                    for i, cid in enumerate(ids)
+                ],
+                "labels": [
+                    {**label, "order": _ranking(label["ranks"], positions), "mine": label["labeler"] == me}
+                    for label in item["labels"]
+                ],
+                "form": form,
+                "kept": str(form["keep_label"].value()) if form is not None else "",
+            }
+        )
+    orphan = failed if failed and not any(item["form"] is not None for item in items) else None
+    context = _context(access, "adjudication", items=items, total=total, orphan=orphan, shown=ADJUDICATIONS_SHOWN)
+    return render(request, "quality/adjudication.html", context, status=status)
+
+
+@project_view(Capability.REVIEW)
+@require_GET
+def adjudication(request, access):
+    return _adjudication_page(request, access)
+
+
+@project_view(Capability.REVIEW)
+@require_POST
+def adjudicate(request, access, work_item_id: int):
+    """Keep one label of a disputed item (the others are rejected) with a required comment."""
+    if not WorkItem.objects.filter(project=access.project, pk=work_item_id).exists():
+        raise Http404("Work item not found.")
+    form = AdjudicateForm(request.POST)
+    if form.is_valid():
+        try:
+            label = services.item_adjudicate(
+                work_item_id=work_item_id,
+                reviewer=request.user,
+                keep_label_id=form.cleaned_data["keep_label"],
+                comment=form.cleaned_data["comment"],
+            )
+        except NotFound:
+            raise
+        except ApplicationError as exc:  # settled meanwhile, one's own label, not one of its labels
+            apply_service_error(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Item #{work_item_id} settled: label #{label.pk} by {label.user.get_username()} kept, "
+                "the item's other labels rejected.",
+            )
+            return redirect(_url("adjudication", access.project.pk))
+    return _adjudication_page(request, access, failed={"work_item_id": work_item_id, "form": form}, status=400)
