@@ -164,8 +164,18 @@ class StatsRefreshApi(APIView):
     @extend_schema(request=None, responses={202: None}, summary="Recompute the statistics now (on a worker)")
     def post(self, request, project_id):
         access = selectors.stats_access(user=request.user, project_id=project_id)
-        services.project_stats_request(project_id=access.project.pk)
-        return Response({"message": "The statistics are being recomputed."}, status=status.HTTP_202_ACCEPTED)
+        outcome = services.project_stats_request(project_id=access.project.pk)
+        if outcome == services.STATS_UNAVAILABLE:
+            return Response(
+                {"message": "The task queue cannot be reached; the statistics refresh on their own once it is back."},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        message = (
+            "The statistics are being recomputed."
+            if outcome == services.STATS_SENT
+            else "A recomputation is already under way."
+        )
+        return Response({"message": message, "status": outcome}, status=status.HTTP_202_ACCEPTED)
 
 
 class LeaderboardApi(APIView):

@@ -21,7 +21,7 @@ def project_stats_payload(*, project: Project, include_labelers: bool) -> dict:
     first computation (a worker does it after labels arrive, or on request)."""
     stats = ProjectStats.objects.filter(project=project).first()
     data = dict(stats.data) if stats else {}
-    if include_labelers:
+    if include_labelers and data:
         quarantined = set(Quarantine.objects.filter(project=project, active=True).values_list("user_id", flat=True))
         data["labelers"] = [
             {**row, "quarantined": row["labeler_id"] in quarantined} for row in data.get("labelers", [])

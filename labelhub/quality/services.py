@@ -9,7 +9,7 @@ import logging
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F
+from django.db.models import F, Max
 from django.utils import timezone
 
 from labelhub.accounts.models import User
@@ -361,26 +361,38 @@ def project_stats_refresh(*, project_id: int) -> ProjectStats | None:
     return stats
 
 
-def project_stats_request(*, project_id: int) -> bool:
-    """Ask a worker to recompute (at most one request per project in flight). Never raises."""
+STATS_SENT, STATS_IN_FLIGHT, STATS_UNAVAILABLE = "sent", "in_flight", "unavailable"
+
+
+def project_stats_request(*, project_id: int) -> str:
+    """Ask a worker to recompute: "sent", "in_flight" (one request per project at a time) or
+    "unavailable" (the broker or cache is down; the periodic refresh catches up). Never raises."""
     from .tasks import project_stats_task
 
+    key = f"labelhub:stats-requested:{project_id}"
     try:
-        if not cache.add(f"labelhub:stats-requested:{project_id}", 1, timeout=STATS_LOCK_SECONDS):
-            return False
+        if not cache.add(key, 1, timeout=STATS_LOCK_SECONDS):
+            return STATS_IN_FLIGHT
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("stats request for project %s: cache unavailable (%s)", project_id, type(exc).__name__)
+        return STATS_UNAVAILABLE
+    try:
         project_stats_task.apply_async(kwargs={"project_id": project_id}, queue="default")
-        return True
     except Exception as exc:  # noqa: BLE001 - the periodic refresh catches up
         logger.warning("could not request stats for project %s: %s", project_id, type(exc).__name__)
-        return False
+        cache.delete(key)
+        return STATS_UNAVAILABLE
+    return STATS_SENT
 
 
 def project_stats_refresh_due() -> int:
-    """Periodic: request a recomputation for projects whose label count moved since the last one."""
+    """Periodic: request a recomputation for projects with a label written or changed (submitted,
+    reviewed, adjudicated) since their statistics were computed."""
     requested = 0
-    counts = Label.objects.values("project_id").annotate(n=Count("id"))
-    known = dict(ProjectStats.objects.values_list("project_id", "label_count"))
-    for row in counts:
-        if known.get(row["project_id"]) != row["n"]:
-            requested += project_stats_request(project_id=row["project_id"])
+    last_change = Label.objects.values("project_id").annotate(last=Max("updated_at")).order_by()
+    computed = dict(ProjectStats.objects.values_list("project_id", "computed_at"))
+    for row in last_change:
+        done = computed.get(row["project_id"])
+        if done is None or row["last"] > done:
+            requested += project_stats_request(project_id=row["project_id"]) == STATS_SENT
     return requested

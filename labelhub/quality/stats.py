@@ -331,6 +331,7 @@ def _skip_rates(project: Project) -> dict[int, float]:
 def _progress(project: Project) -> list[dict]:
     rows = (
         Label.objects.filter(project=project)
+        .exclude(review_status=ReviewStatus.REJECTED)
         .annotate(day=TruncDate("created_at"))
         .values("day")
         .annotate(n=Count("id"))

@@ -48,10 +48,8 @@ ADJUDICATIONS_SHOWN = 50
 # a request stays "in flight" for the service (then the worker is presumably not running).
 RECOMPUTE_WAIT_SECONDS = services.STATS_LOCK_SECONDS
 REQUESTED = "Recomputing the statistics on a worker; this usually takes a few seconds to a few minutes."
-ALREADY_REQUESTED = (
-    "A recomputation is already in flight (or the task queue cannot be reached right now): "
-    "the statistics update when the worker finishes."
-)
+ALREADY_REQUESTED = "A recomputation is already in flight: the statistics update when the worker finishes."
+UNAVAILABLE = "The task queue cannot be reached right now; the statistics refresh on their own once it is back."
 
 
 def stats_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -143,8 +141,9 @@ def recompute(request, access):
     """Ask a worker to recompute now (at most one request in flight per project). htmx gets the
     status box back, polling until the new statistics are stored; without htmx, a redirect to
     the dashboard, which polls the same way."""
-    requested = services.project_stats_request(project_id=access.project.pk)
-    notice = REQUESTED if requested else ALREADY_REQUESTED
+    outcome = services.project_stats_request(project_id=access.project.pk)
+    requested = outcome == services.STATS_SENT
+    notice = {services.STATS_SENT: REQUESTED, services.STATS_IN_FLIGHT: ALREADY_REQUESTED}.get(outcome, UNAVAILABLE)
     query = urlencode({"after": _stamp(_computed_at(access.project)), "since": f"{time.time():.0f}"})
     if request.htmx:
         waiting = _waiting(QueryDict(query), None)

@@ -1,8 +1,10 @@
 """Quarantine, gold items, adaptive overlap and adjudication, through the services and the API."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from labelhub.labeling import services as labeling
 from labelhub.labeling.models import Label, WorkItem
@@ -250,6 +252,36 @@ def test_stats_and_leaderboard_apis(golden, api, staff, monkeypatch):
     assert [row["name"] for row in board["leaderboard"]][:2] and "labelers" not in board
     assert api(golden.users["alice"]).get(f"/api/v1/projects/{golden.project.pk}/stats").status_code == 403
     requested = []
-    monkeypatch.setattr(services, "project_stats_request", lambda project_id: requested.append(project_id) or True)
+    monkeypatch.setattr(services, "project_stats_request", lambda project_id: requested.append(project_id) or "sent")
     assert client.post(f"/api/v1/projects/{golden.project.pk}/stats/refresh").status_code == 202
     assert requested == [golden.project.pk]
+
+
+@pytest.mark.django_db
+def test_stats_are_refreshed_when_labels_change_and_a_failed_send_frees_the_lock(golden, monkeypatch):
+    from django.core.cache import cache
+
+    from labelhub.quality import tasks
+
+    calls = []
+    monkeypatch.setattr(tasks.project_stats_task, "apply_async", lambda **kw: calls.append(kw))
+    cache.delete(f"labelhub:stats-requested:{golden.project.pk}")
+    assert services.project_stats_refresh_due() == 1  # never computed
+    assert services.project_stats_request(project_id=golden.project.pk) == services.STATS_IN_FLIGHT
+    cache.delete(f"labelhub:stats-requested:{golden.project.pk}")
+    services.project_stats_refresh(project_id=golden.project.pk)
+    assert services.project_stats_refresh_due() == 0  # nothing changed since
+    Label.objects.filter(pk=golden.labels["p1_bob"].pk).update(
+        review_status="rejected", updated_at=timezone.now() + timedelta(seconds=1)
+    )
+    assert services.project_stats_refresh_due() == 1  # a review changed a label: once
+    cache.delete(f"labelhub:stats-requested:{golden.project.pk}")
+
+    def down(**kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.project_stats_task, "apply_async", down)
+    assert services.project_stats_request(project_id=golden.project.pk) == services.STATS_UNAVAILABLE
+    monkeypatch.setattr(tasks.project_stats_task, "apply_async", lambda **kw: calls.append(kw))
+    assert services.project_stats_request(project_id=golden.project.pk) == services.STATS_SENT  # lock was freed
+    cache.delete(f"labelhub:stats-requested:{golden.project.pk}")
