@@ -122,8 +122,32 @@ class AdjudicateApi(APIView):
         return Response({"work_item_id": label.work_item_id, "kept_label": label.pk})
 
 
+class AdjudicationLabelOutput(serializers.Serializer):
+    label_id = serializers.IntegerField()
+    labeler = serializers.CharField()
+    ranks = serializers.DictField(child=serializers.IntegerField())
+    all_bad = serializers.BooleanField()
+    strength = serializers.CharField()
+    rationale = serializers.CharField()
+
+
+class AdjudicationItemOutput(serializers.Serializer):
+    work_item_id = serializers.IntegerField()
+    prompt_id = serializers.IntegerField()
+    prompt = serializers.CharField()
+    candidate_ids = serializers.ListField(child=serializers.IntegerField())
+    labels = AdjudicationLabelOutput(many=True)
+
+
+class AdjudicationListOutput(serializers.Serializer):
+    results = AdjudicationItemOutput(many=True)
+
+
 class AdjudicationListApi(APIView):
-    @extend_schema(summary="Disputed items waiting for a reviewer, with their labels (reviewers)")
+    @extend_schema(
+        responses=AdjudicationListOutput,
+        summary="Disputed items waiting for a reviewer, with their labels (reviewers)",
+    )
     def get(self, request, project_id):
         check_query_params(request, set())
         access = project_access(user=request.user, project_id=project_id, capability=Capability.REVIEW)
@@ -152,8 +176,43 @@ class QualityEventListApi(APIView):
         return paginator.get_paginated_response(EventOutput(page, many=True).data)
 
 
+class StatsOutput(serializers.Serializer):
+    computed_at = serializers.DateTimeField(allow_null=True, help_text="null until the first computation.")
+    label_count = serializers.IntegerField()
+    duration_ms = serializers.IntegerField(allow_null=True)
+    data = serializers.JSONField(
+        help_text="agreement, labelers (with flags and quarantine state), distributions, progress, leaderboard, "
+        "win_matrix, rules: see the README (Quality control)."
+    )
+
+
+class LeaderboardRowOutput(serializers.Serializer):
+    rank = serializers.IntegerField()
+    name = serializers.CharField()
+    key = serializers.CharField(help_text="config:<id>, or model:<name> for imported answers")
+    config_id = serializers.IntegerField(allow_null=True)
+    score = serializers.FloatField(allow_null=True, help_text="Bradley–Terry on the Elo-like scale (mean 1000).")
+    low = serializers.FloatField(allow_null=True)
+    high = serializers.FloatField(allow_null=True)
+    rank_ub = serializers.IntegerField(allow_null=True)
+    comparisons = serializers.FloatField()
+    win_rate = serializers.FloatField(allow_null=True)
+    axes = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    flag_rate = serializers.FloatField(allow_null=True)
+    unsafe_rate = serializers.FloatField(allow_null=True)
+
+
+class LeaderboardOutput(serializers.Serializer):
+    computed_at = serializers.DateTimeField(allow_null=True)
+    leaderboard = LeaderboardRowOutput(many=True)
+    win_matrix = serializers.JSONField(allow_null=True, help_text="players, keys, share[i][j], games[i][j]")
+
+
 class StatsApi(APIView):
-    @extend_schema(summary="Precomputed quality statistics: agreement, labelers, distributions, leaderboard")
+    @extend_schema(
+        responses=StatsOutput,
+        summary="Precomputed quality statistics: agreement, labelers, distributions, leaderboard",
+    )
     def get(self, request, project_id):
         check_query_params(request, set())
         access = selectors.stats_access(user=request.user, project_id=project_id)
@@ -179,7 +238,10 @@ class StatsRefreshApi(APIView):
 
 
 class LeaderboardApi(APIView):
-    @extend_schema(summary="Model configs ranked by human comparisons (Bradley–Terry with bootstrap intervals)")
+    @extend_schema(
+        responses=LeaderboardOutput,
+        summary="Model configs ranked by human comparisons (Bradley–Terry with bootstrap intervals)",
+    )
     def get(self, request, project_id):
         check_query_params(request, set())
         access = project_access(user=request.user, project_id=project_id, capability=Capability.VIEW)
