@@ -1,10 +1,13 @@
 # labelhub production image (used by docker-compose.yml for web, worker, migrate).
 FROM python:3.11-slim
 
+# MALLOC_ARENA_MAX: glibc gives each thread its own malloc arena, and each kept ~20 MB after an
+# export; with 4 gunicorn threads a worker grew from 109 to 163 MB (bench/RESULTS.md, bench-export).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    MALLOC_ARENA_MAX=2
 
 WORKDIR /app
 
@@ -28,4 +31,5 @@ RUN DEBUG=false SECRET_KEY=collectstatic-build-only python manage.py collectstat
 USER app
 EXPOSE 8000
 
-CMD ["gunicorn", "labelhub.wsgi:application", "--bind=0.0.0.0:8000", "--workers=3", "--timeout=120", "--access-logfile=-"]
+# gthread: exports stream for minutes; a sync worker busy longer than --timeout is killed.
+CMD ["gunicorn", "labelhub.wsgi:application", "--bind=0.0.0.0:8000", "--worker-class=gthread", "--workers=3", "--threads=4", "--timeout=120", "--access-logfile=-"]
