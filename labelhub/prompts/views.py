@@ -13,6 +13,7 @@ from labelhub.core.htmx import partial
 from labelhub.generation.selectors import model_config_list
 from labelhub.projects.decorators import project_context, project_view
 from labelhub.projects.permissions import Capability
+from labelhub.quality.views import gold_card
 
 from . import selectors, services
 from .forms import PromptFilterForm, PromptImportForm
@@ -63,6 +64,13 @@ def _pretty(value) -> str:
 @require_GET
 def prompt_detail(request, access, prompt_id: int):
     prompt = selectors.prompt_get(project=access.project, prompt_id=prompt_id)
+    return prompt_detail_page(request, access, prompt)
+
+
+def prompt_detail_page(request, access, prompt, *, gold: dict | None = None, status: int = 200):
+    """One prompt: conversation, candidates, metadata, and for admins the "Gold answer" card of its
+    comparison item (`gold`: the card as labelhub.quality.views.gold_card builds it, given when a
+    refused gold form is shown again)."""
     candidates = [
         {"candidate": c, "provenance": _pretty(c.provenance) if c.provenance else ""}
         for c in selectors.prompt_candidates(prompt=prompt)
@@ -74,8 +82,9 @@ def prompt_detail(request, access, prompt_id: int):
         metadata=_pretty(prompt.metadata) if prompt.metadata else "",
         candidates=candidates,
         generate_configs=_generate_configs(access),
+        gold=gold if gold is not None else gold_card(access, prompt),
     )
-    return render(request, "prompts/detail.html", context)
+    return render(request, "prompts/detail.html", context, status=status)
 
 
 @project_view(Capability.MANAGE)

@@ -16,4 +16,7 @@ urlpatterns = [
     path("leaderboard/", views.leaderboard, name="leaderboard"),
     path("adjudication/", views.adjudication, name="adjudication"),
     path("adjudication/<int:work_item_id>/", views.adjudicate, name="adjudicate"),
+    path("gold/", views.gold, name="gold"),
+    path("gold/<int:work_item_id>/", views.gold_set, name="gold-set"),
+    path("gold/<int:work_item_id>/unset/", views.gold_unset, name="gold-unset"),
 ]

@@ -7,6 +7,8 @@ Who sees what, exactly as in the API:
 - quarantine / release and the event log: project admins (MANAGE).
 - leaderboard: every member (it names models, not people).
 - adjudication: reviewers and admins (REVIEW).
+- gold items (the list, and the "Gold answer" card of a prompt page with its set/unset forms):
+  project admins (MANAGE).
 
 Statistics pages read the one precomputed ProjectStats row (a worker writes it), so they render in
 a constant number of queries whatever the number of labels; the charts are inline SVG drawn by the
@@ -16,6 +18,7 @@ a constant number of queries whatever the number of labels; the charts are inlin
 import json
 import math
 import time
+from collections import Counter
 from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlencode
@@ -31,19 +34,22 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from labelhub.core.exceptions import ApplicationError, Forbidden, NotFound
 from labelhub.core.forms import apply_service_error
-from labelhub.labeling.models import WorkItem
+from labelhub.core.pagination import keyset_page
+from labelhub.exports.formats import ranking_pairs
+from labelhub.labeling.models import Label, ReviewStatus, WorkItem, WorkKind
 from labelhub.projects.decorators import project_context, project_view
 from labelhub.projects.permissions import Capability
 from labelhub.projects.selectors import ProjectAccess
 from labelhub.prompts.models import Candidate
 
 from . import selectors, services
-from .forms import AdjudicateForm, ReasonForm
-from .models import ProjectStats, QualityEvent, Quarantine
+from .forms import AdjudicateForm, GoldForm, GoldUnsetForm, ReasonForm
+from .models import GoldStandard, ProjectStats, QualityEvent, Quarantine
 from .templatetags.quality_charts import number
 
 EVENTS_SHOWN = 50
 ADJUDICATIONS_SHOWN = 50
+GOLD_SHOWN = 50
 # After "Recompute", the status box polls until a newer computation is stored, at most as long as
 # a request stays "in flight" for the service (then the worker is presumably not running).
 RECOMPUTE_WAIT_SECONDS = services.STATS_LOCK_SECONDS
@@ -356,3 +362,238 @@ def adjudicate(request, access, work_item_id: int):
             )
             return redirect(_url("adjudication", access.project.pk))
     return _adjudication_page(request, access, failed={"work_item_id": work_item_id, "form": form}, status=400)
+
+
+# Gold items -----------------------------------------------------------------------------------------
+# The "Gold answer" card lives on the prompt page (labelhub/prompts/views.py asks `gold_card` for it);
+# its forms post here, and a refused form re-renders that prompt page with a 400.
+
+
+def _answers(candidate_ids, candidates: dict) -> dict[str, dict]:
+    """The compared candidates by id (as strings), in the item's order: letter, id and Candidate."""
+    answers = {}
+    for i, cid in enumerate(str(c) for c in candidate_ids):
+        try:
+            candidate = candidates.get(int(cid))
+        except ValueError:
+            candidate = None
+        answers[cid] = {"letter": _letter(i), "id": cid, "candidate": candidate}
+    return answers
+
+
+def _answer(answers: dict[str, dict], cid) -> dict:
+    return answers.get(str(cid)) or {"letter": f"#{cid}", "id": str(cid), "candidate": None}
+
+
+def _expected(gold: GoldStandard, answers: dict[str, dict]) -> dict:
+    """A gold answer for display: pairs (better, worse), the flags expected per answer (in the item's
+    order), "all bad" (True, False or None: not part of it)."""
+    order = {cid: i for i, cid in enumerate(answers)}
+    pairs = [p for p in gold.pairs or [] if isinstance(p, list | tuple) and len(p) == 2]
+    flags = gold.flags if isinstance(gold.flags, dict) else {}
+    return {
+        "pairs": [{"better": _answer(answers, a), "worse": _answer(answers, b)} for a, b in pairs],
+        "flags": [
+            {"answer": _answer(answers, cid), "flags": wanted}
+            for cid, wanted in sorted(flags.items(), key=lambda kv: (order.get(str(kv[0]), len(order)), str(kv[0])))
+        ],
+        "all_bad": gold.all_bad,
+    }
+
+
+def _ranks_from_pairs(pairs, candidate_ids) -> dict[str, int]:
+    """The ranking a gold's pairs came from, when they are exactly the pairs of one (ranks 1..K,
+    ties sharing a rank): {candidate id: rank}; {} otherwise (the form then starts blank)."""
+    ids = [str(c) for c in candidate_ids]
+    wanted = {(str(p[0]), str(p[1])) for p in pairs or [] if isinstance(p, list | tuple) and len(p) == 2}
+    if not wanted:
+        return {}
+    ranked = {c for pair in wanted for c in pair}
+    ranks = {cid: 1 + sum((other, cid) in wanted for other in ranked) for cid in ids if cid in ranked}
+    return ranks if set(ranking_pairs(ranks, "all")) == wanted else {}
+
+
+def _gold_initial(gold: GoldStandard | None, candidate_ids) -> dict:
+    """Start the "replace" form from the current answer."""
+    if gold is None:
+        return {}
+    initial = {f"rank_{cid}": str(rank) for cid, rank in _ranks_from_pairs(gold.pairs, candidate_ids).items()}
+    initial |= {f"flags_{cid}": list(wanted) for cid, wanted in (gold.flags or {}).items()}
+    return initial | {"all_bad": bool(gold.all_bad), "note": gold.note}
+
+
+def gold_card(
+    access: ProjectAccess, prompt, *, form: GoldForm | None = None, unset_form: GoldUnsetForm | None = None
+) -> dict | None:
+    """The "Gold answer" card of a prompt page: for admins, when the prompt has a comparison item.
+    The current expected answer (if gold) with the unset form, and the form that sets or replaces
+    it: per compared candidate (item order) a rank select and the project's flags."""
+    if not access.can(Capability.MANAGE):
+        return None
+    item = WorkItem.objects.filter(prompt=prompt, kind=WorkKind.COMPARISON).first()
+    if item is None:
+        return None
+    gold = GoldStandard.objects.filter(work_item=item).select_related("created_by").first() if item.is_gold else None
+    ids = [str(c) for c in item.candidate_ids]
+    candidates = {c.pk: c for c in Candidate.objects.filter(pk__in=[int(c) for c in ids if c.isdigit()])}
+    answers = _answers(ids, candidates)
+    if form is None:
+        form = GoldForm(candidate_ids=ids, flags=access.project.flags, initial=_gold_initial(gold, ids))
+    return {
+        "item": item,
+        "gold": gold,
+        "expected": _expected(gold, answers) if gold else None,
+        "rows": [
+            {**answer, "rank": form.rank_field(cid), "flags": form.flags_field(cid)} for cid, answer in answers.items()
+        ],
+        "form": form,
+        "unset_form": unset_form or GoldUnsetForm(),
+        "project_flags": access.project.flags or [],
+        "gold_rate": access.project.gold_rate,
+        "gold_overlap": services.GOLD_OVERLAP,
+    }
+
+
+def _gold_item(access: ProjectAccess, work_item_id: int) -> WorkItem:
+    item = (
+        WorkItem.objects.filter(project=access.project, pk=work_item_id, kind=WorkKind.COMPARISON)
+        .select_related("prompt")
+        .first()
+    )
+    if item is None:
+        raise Http404("Work item not found.")
+    return item
+
+
+def _prompt_page(request, access, item: WorkItem, *, status: int, **card) -> HttpResponse:
+    from labelhub.prompts.views import prompt_detail_page  # prompts.views imports this module
+
+    return prompt_detail_page(request, access, item.prompt, gold=gold_card(access, item.prompt, **card), status=status)
+
+
+def _prompt_url(access: ProjectAccess, item: WorkItem) -> str:
+    return reverse("projects:prompts:detail", args=[access.project.pk, item.prompt_id]) + "#gold"
+
+
+GOLD_FIELD_LABELS = {"pairs": "Ranking", "ranking": "Ranking", "flags": "Flags"}
+
+
+def _gold_error(form: GoldForm, exc: ApplicationError) -> None:
+    """The service's message, and its per-field messages: on the note and "all bad" fields, or
+    above the form for the ranking and flags (which span several inputs)."""
+    apply_service_error(form, exc)
+    for name, errors in (exc.extra.get("fields") or {}).items():
+        if name not in form.fields:
+            for error in errors if isinstance(errors, list) else [errors]:
+                form.add_error(None, f"{GOLD_FIELD_LABELS.get(name, name)}: {error}")
+
+
+@project_view(Capability.MANAGE)
+@require_POST
+def gold_set(request, access, work_item_id: int):
+    """Mark a prompt's comparison item gold with its expected answer, or replace that answer."""
+    item = _gold_item(access, work_item_id)
+    form = GoldForm(request.POST, candidate_ids=item.candidate_ids, flags=access.project.flags)
+    if form.is_valid():
+        try:
+            services.gold_set(work_item_id=item.pk, user=request.user, data=form.gold_data())
+        except (NotFound, Forbidden):
+            raise
+        except ApplicationError as exc:  # contradictory pairs, "all bad" with a ranking, nothing expected, …
+            _gold_error(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Item #{item.pk} is gold: every labeler gets it once, at the project's gold rate, and their "
+                "answers count towards their gold accuracy.",
+            )
+            return redirect(_prompt_url(access, item))
+    return _prompt_page(request, access, item, form=form, status=400)
+
+
+@project_view(Capability.MANAGE)
+@require_POST
+def gold_unset(request, access, work_item_id: int):
+    """Remove the gold mark (a reason is required and logged). From the gold list (`back=gold`) or
+    the prompt page; a refused form re-renders the page it came from."""
+    item = _gold_item(access, work_item_id)
+    form = GoldUnsetForm(request.POST)
+    from_list = request.POST.get("back") == "gold"
+    if form.is_valid():
+        try:
+            services.gold_unset(work_item_id=item.pk, user=request.user, reason=form.cleaned_data["reason"])
+        except (NotFound, Forbidden):
+            raise
+        except ApplicationError as exc:  # not gold (any more), a bad reason
+            apply_service_error(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Item #{item.pk} is no longer gold: it is ordinary work again, and the labels it has keep counting.",
+            )
+            return redirect(_url("gold", access.project.pk) if from_list else _prompt_url(access, item))
+    if from_list:
+        return _gold_page(request, access, failed={"work_item_id": item.pk, "form": form}, status=400)
+    return _prompt_page(request, access, item, unset_form=form, status=400)
+
+
+def _gold_page(request, access, *, failed: dict | None = None, status: int = 200) -> HttpResponse:
+    """Gold items newest first (keyset pages of GOLD_SHOWN), each with its prompt, expected answer,
+    and how many labelers answered it and got it right (`services.gold_correct` over its
+    non-rejected labels, read in one query for the page). `failed`: a refused unset form."""
+    qs = selectors.gold_items(project=access.project).select_related("work_item__prompt")
+    qs = qs.defer("work_item__prompt__messages", "work_item__prompt__metadata")
+    before = request.GET.get("before") if failed is None else None
+    golds, next_before = keyset_page(qs, cursor=before, size=GOLD_SHOWN, newest_first=True)
+    by_item = {gold.work_item_id: gold for gold in golds}
+    answered, correct = Counter(), Counter()
+    labels = (
+        Label.objects.filter(project=access.project, work_item_id__in=list(by_item))
+        .exclude(review_status=ReviewStatus.REJECTED)
+        .order_by()
+        .values_list("work_item_id", "ranks", "flags", "all_bad")
+    )
+    for item_id, ranks, flags, all_bad in labels:
+        answered[item_id] += 1
+        correct[item_id] += services.gold_correct(
+            by_item[item_id],
+            ranks=ranks if isinstance(ranks, dict) else {},
+            flags=flags if isinstance(flags, dict) else {},
+            all_bad=all_bad,
+        )
+    wanted = {int(c) for gold in golds for c in gold.work_item.candidate_ids if str(c).isdigit()}
+    candidates = {c.pk: c for c in Candidate.objects.filter(pk__in=wanted).only("pk", "content")}
+    rows = []
+    for gold in golds:
+        n, right = answered[gold.work_item_id], correct[gold.work_item_id]
+        form = failed["form"] if failed and failed["work_item_id"] == gold.work_item_id else None
+        rows.append(
+            {
+                "gold": gold,
+                "item": gold.work_item,
+                "expected": _expected(gold, _answers(gold.work_item.candidate_ids, candidates)),
+                "answered": n,
+                "correct": right,
+                "accuracy": right / n if n else None,
+                "form": form,
+            }
+        )
+    orphan = failed if failed and not any(row["form"] is not None for row in rows) else None
+    context = _context(
+        access,
+        "gold",
+        rows=rows,
+        next_before=next_before,
+        is_first_page=not before,
+        orphan=orphan,
+        gold_rate=access.project.gold_rate,
+        gold_overlap=services.GOLD_OVERLAP,
+        shown=GOLD_SHOWN,
+    )
+    return render(request, "quality/gold.html", context, status=status)
+
+
+@project_view(Capability.MANAGE)
+@require_GET
+def gold(request, access):
+    return _gold_page(request, access)
