@@ -168,7 +168,10 @@ def _validate_gold(item: WorkItem, data: dict) -> dict:
     flags = data.get("flags") or {}
     allowed_flags = set(item.project.flags or [])
     if not isinstance(flags, dict) or any(
-        str(cid) not in ids or not isinstance(v, list) or not v or any(f not in allowed_flags for f in v)
+        str(cid) not in ids
+        or not isinstance(v, list)
+        or not v
+        or any(not isinstance(f, str) or f not in allowed_flags for f in v)
         for cid, v in flags.items()
     ):
         errors["flags"] = ["An object: candidate id → flags that must be ticked, from the project's flags."]
