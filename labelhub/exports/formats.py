@@ -269,12 +269,7 @@ def preference_lines(
             meta = None
             if metadata:
                 meta = {
-                    **_item_metadata(first),
-                    "labeler_ids": sorted(v.labeler_id for v in voters),
-                    "label_ids": sorted(v.label_id for v in voters),
-                    "votes": len(voters),
-                    "labelers": len(group),
-                    "guideline_versions": sorted({v.guideline_version for v in voters}),
+                    **_vote_metadata(group, voters),
                     "chosen": candidates[int(a)].describe(),
                     "rejected": candidates[int(b)].describe(),
                 }
@@ -388,11 +383,7 @@ def kto_lines(
                     meta = None
                     if metadata:
                         meta = {
-                            **_item_metadata(first),
-                            "labeler_ids": sorted(v.labeler_id for v in voters),
-                            "label_ids": sorted(v.label_id for v in voters),
-                            "votes": len(voters),
-                            "labelers": len(group),
+                            **_vote_metadata(group, voters),
                             "candidate": candidate.describe(),
                             "kto_source": "rating",
                         }
@@ -500,6 +491,18 @@ def _item_metadata(label: LabelRecord) -> dict:
         "external_id": label.external_id,
         "work_item_id": label.work_item_id,
         "track": label.track,
+    }
+
+
+def _vote_metadata(group: list[LabelRecord], voters: list[LabelRecord]) -> dict:
+    """Who agreed on a majority row, out of how many labelers of the item."""
+    return {
+        **_item_metadata(group[0]),
+        "labeler_ids": sorted(v.labeler_id for v in voters),
+        "label_ids": sorted(v.label_id for v in voters),
+        "votes": len(voters),
+        "labelers": len(group),
+        "guideline_versions": sorted({v.guideline_version for v in voters}),
     }
 
 
