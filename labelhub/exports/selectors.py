@@ -18,7 +18,7 @@ from itertools import groupby
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, TextField, Value
 
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import ApplicationError, Forbidden, NotFound
@@ -191,9 +191,51 @@ def _orjson_loader():
     return OrjsonLoader
 
 
-def _label_rows(qs) -> Iterator[LabelRecord]:
-    for row in iter_rows(qs, _FIELDS, batch=settings.EXPORT_BATCH_LABELS):
-        yield _record(row)
+# Fields of LabelRecord that a kind's writers (formats.py) never read: selected as NULL, so they are
+# neither sent nor decoded nor held. A writer that starts reading one gets None and fails loudly.
+_UNREAD: dict[str, frozenset[str]] = {
+    "sft": frozenset({"display_order", "ranks", "ratings", "flags", "safety", "rationale"}),
+    "preferences": frozenset({"display_order", "ratings", "flags", "safety", "rationale"}),
+    "kto": frozenset({"display_order", "ranks", "rationale"}),
+    "rankings": frozenset(),
+}
+_NULL = Value(None, output_field=TextField())  # SQL NULL (with a JSONField it would be JSON 'null')
+
+
+def _unread(params: ExportParams) -> frozenset[str]:
+    # The label's time is only written in metadata and rankings (and a timestamp costs a Python-level
+    # parse per row in Django's loader).
+    return _UNREAD[params.kind] | (frozenset() if _describes(params) else {"created_at"})
+
+
+def _label_batches(qs, params: ExportParams) -> Iterator[list[LabelRecord]]:
+    """The labels, one database round trip at a time: FIRST_BATCH_LABELS (so that the first bytes
+    leave at once), then settings.EXPORT_BATCH_LABELS."""
+    unread = _unread(params)
+    columns = tuple(_NULL if f in unread else f for f in _FIELDS)
+    if connection.vendor != "postgresql":
+        batch, size = [], FIRST_BATCH_LABELS
+        for row in iter_rows(qs, columns, batch=settings.EXPORT_BATCH_LABELS):
+            batch.append(_record(row))
+            if len(batch) >= size:
+                yield batch
+                batch, size = [], settings.EXPORT_BATCH_LABELS
+        if batch:
+            yield batch
+        return
+    # Not core.streaming.iter_rows: the first fetch is small, and the driver decodes JSON as the rows
+    # arrive (orjson; no JSON text is held beside the values, no second pass over the rows).
+    sql, sql_params = qs.values_list(*columns).query.sql_with_params()
+    with connection.chunked_cursor() as cursor:
+        cursor.cursor.adapters.register_loader("jsonb", _orjson_loader())
+        cursor.execute(sql, sql_params)
+        size = FIRST_BATCH_LABELS
+        while rows := cursor.fetchmany(size):
+            size = settings.EXPORT_BATCH_LABELS
+            batch = [LabelRecord(*row) for row in rows]
+            rows = None  # the tuples go; the values live on in the batch
+            yield batch
+            batch = None  # the next fetch does not wait beside this batch
 
 
 _CANDIDATE_FIELDS = ("id", "content", "source", "model_name", "model_config_id", "finish_reason", "provenance")
@@ -271,25 +313,33 @@ class ExportStats:
 
 
 def export_lines(*, project: Project, params: ExportParams, stats: ExportStats | None = None) -> Iterator[bytes]:
-    """Every line of the export, in order. Run it inside `consistent_read()` for one snapshot."""
+    """Every line of the export, in order. Run it inside `consistent_read()` for one snapshot.
+
+    A batch is what one round trip read, less its last work item (which may go on in the next one):
+    it is written out before the next round trip, so one batch of labels and its candidates is all
+    that is held."""
     stats = stats if stats is not None else ExportStats()
-    groups = (
-        list(group)
-        for _item, group in groupby(_label_rows(labels_for_export(project=project, params=params)), key=_work_item)
-    )
-    batch: list[list[LabelRecord]] = []
-    size = 0
-    limit = FIRST_BATCH_LABELS  # a small first batch: the first bytes leave at once
-    for group in groups:
+    pending: list[LabelRecord] = []
+    for labels in _label_batches(labels_for_export(project=project, params=params), params):
+        labels = pending + labels if pending else labels
+        last, cut = labels[-1].work_item_id, len(labels)
+        while cut and labels[cut - 1].work_item_id == last:
+            cut -= 1
+        pending = labels[cut:]
+        yield from _batch_lines(_groups(labels[:cut], params, stats), params, stats)
+        labels = None  # released before the next round trip
+    yield from _batch_lines(_groups(pending, params, stats), params, stats)
+
+
+def _groups(labels: list[LabelRecord], params: ExportParams, stats: ExportStats) -> list[list[LabelRecord]]:
+    """The labels (in work item order) by work item, the items outside the split left out."""
+    groups = []
+    for _item, group in groupby(labels, key=_work_item):
+        group = list(group)
         stats.labels_read += len(group)
-        if not _in_split(params, group[0].content_hash):
-            continue
-        batch.append(group)
-        size += len(group)
-        if size >= limit:
-            yield from _batch_lines(batch, params, stats)
-            batch, size, limit = [], 0, settings.EXPORT_BATCH_LABELS
-    yield from _batch_lines(batch, params, stats)
+        if _in_split(params, group[0].content_hash):
+            groups.append(group)
+    return groups
 
 
 def _work_item(label: LabelRecord) -> int:
