@@ -243,7 +243,7 @@ if _inference_host and _inference_host not in INFERENCE_ALLOWED_HOSTS:
 GENERATION_MAX_ATTEMPTS = env.int("GENERATION_MAX_ATTEMPTS", default=5)
 GENERATION_MAX_JOBS_PER_BATCH = env.int("GENERATION_MAX_JOBS_PER_BATCH", default=100_000)
 # Exports: labels read per database round trip (memory vs round trips; rows stream either way).
-EXPORT_BATCH_LABELS = env.int("EXPORT_BATCH_LABELS", default=2000)
+EXPORT_BATCH_LABELS = env.int("EXPORT_BATCH_LABELS", default=500)
 CELERY_BEAT_SCHEDULE = {
     "generation-reaper": {"task": "labelhub.generation.tasks.generation_reaper_task", "schedule": 30.0},
     "labeling-maintenance": {"task": "labelhub.labeling.tasks.labeling_maintenance_task", "schedule": 60.0},

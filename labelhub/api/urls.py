@@ -132,9 +132,7 @@ urlpatterns = [
     ),
     path("v1/projects/<int:project_id>/gold", quality.GoldListApi.as_view(), name="gold-items"),
     path("v1/work-items/<int:work_item_id>/gold", quality.GoldApi.as_view(), name="work-item-gold"),
-    path(
-        "v1/projects/<int:project_id>/adjudications", quality.AdjudicationListApi.as_view(), name="adjudications"
-    ),
+    path("v1/projects/<int:project_id>/adjudications", quality.AdjudicationListApi.as_view(), name="adjudications"),
     path("v1/work-items/<int:work_item_id>/adjudicate", quality.AdjudicateApi.as_view(), name="work-item-adjudicate"),
     path("v1/projects/<int:project_id>/quality-events", quality.QualityEventListApi.as_view(), name="quality-events"),
     path("v1/projects/<int:project_id>/stats", quality.StatsApi.as_view(), name="stats"),
