@@ -23,7 +23,7 @@ from django.db.models import Q, TextField, Value
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import ApplicationError, Forbidden, NotFound
 from labelhub.core.streaming import iter_rows
-from labelhub.labeling.models import Label, ReviewStatus
+from labelhub.labeling.models import Label, ReviewStatus, WorkItem
 from labelhub.projects.models import GuidelineVersion, Project
 from labelhub.projects.permissions import Capability
 from labelhub.projects.selectors import ProjectAccess, project_access
@@ -40,19 +40,15 @@ FIRST_BATCH_LABELS = 100
 # Written as the last line when an export fails midway: not JSON, so every JSONL reader stops on it.
 ERROR_MARKER = b"#labelhub-export-error: the export failed midway; this file is incomplete\n"
 
+# The export cursor reads the label table alone (so PostgreSQL walks the label_export_order index of
+# this project, whatever other projects hold); work items and prompts come per batch, like candidates.
 _FIELDS = (
     "id",
     "kind",
     "work_item_id",
     "user_id",
     "created_at",
-    "guideline_version__number",
-    "work_item__prompt_id",
-    "work_item__prompt__external_id",
-    "work_item__prompt__track",
-    "work_item__prompt__messages",
-    "work_item__prompt__content_hash",
-    "work_item__candidate_ids",
+    "guideline_version_id",
     "display_order",
     "ranks",
     "all_bad",
@@ -68,7 +64,7 @@ _FIELDS = (
     "original_content",
     "demo",
 )
-_JSON = {9, 11, 12, 13, 15, 16, 17}  # positions of JSON columns in _FIELDS
+_JSON = (6, 7, 9, 10, 11)  # positions of JSON columns in _FIELDS
 
 
 def export_access(*, user: User, project_id) -> ProjectAccess:
@@ -129,22 +125,23 @@ def _kinds(params: ExportParams) -> list[str]:
 
 
 def labels_for_export(*, project: Project, params: ExportParams):
-    """The labels an export reads, filtered in SQL, ordered by (work item, id)."""
+    """The labels an export reads, filtered in SQL on the label table alone (the track, a property of
+    the prompt, is applied per batch), ordered by (work item, id)."""
     qs = Label.objects.filter(project=project, kind__in=_kinds(params))
     if params.review == "accepted":
         qs = qs.filter(review_status=ReviewStatus.ACCEPTED)
     elif params.review == "not-rejected":
         qs = qs.exclude(review_status=ReviewStatus.REJECTED)
-    if params.versions:
-        qs = qs.filter(guideline_version__number__in=params.versions)
-    if params.min_version is not None:
-        qs = qs.filter(guideline_version__number__gte=params.min_version)
+    if params.versions or params.min_version is not None:
+        versions = GuidelineVersion.objects.filter(project=project)
+        versions = versions.filter(number__in=params.versions) if params.versions else versions
+        if params.min_version is not None:
+            versions = versions.filter(number__gte=params.min_version)
+        qs = qs.filter(guideline_version_id__in=list(versions.values_list("pk", flat=True)))
     if params.since:
         qs = qs.filter(created_at__gte=params.since)
     if params.until:
         qs = qs.filter(created_at__lt=params.until)
-    if params.tracks:
-        qs = qs.filter(work_item__prompt__track__in=params.tracks)
     if params.labelers:
         qs = qs.filter(user_id__in=params.labeler_ids)
     if params.exclude_labelers:
@@ -168,14 +165,58 @@ def _in_split(params: ExportParams, content_hash: str) -> bool:
     return is_test if params.split == "test" else not is_test
 
 
-def _record(row: tuple) -> LabelRecord:
+def _decoded(row: tuple) -> tuple:
+    """A label row from SQLite (JSON and times as text; PostgreSQL's driver decodes them)."""
     row = list(row)
     for i in _JSON:
         if isinstance(row[i], str | bytes):
             row[i] = orjson.loads(row[i])
-    if isinstance(row[4], str):  # SQLite gives text
+    if isinstance(row[4], str):
         row[4] = datetime.fromisoformat(row[4]).replace(tzinfo=UTC)
-    return LabelRecord(*row)
+    return tuple(row)
+
+
+def _work_items(ids: list[int]) -> dict[int, tuple]:
+    """work item id → (prompt id, external id, track, messages, content hash, candidate ids)."""
+    if not ids:
+        return {}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.cursor.adapters.register_loader("jsonb", _orjson_loader())
+            cursor.execute(
+                "SELECT wi.id, p.id, p.external_id, p.track, p.messages, p.content_hash, wi.candidate_ids "
+                "FROM labeling_workitem wi JOIN prompts_prompt p ON p.id = wi.prompt_id "
+                "WHERE wi.id = ANY(%s::bigint[])",
+                ["{" + ",".join(map(str, ids)) + "}"],
+            )
+            return {row[0]: row[1:] for row in cursor.fetchall()}
+    out = {}
+    for start in range(0, len(ids), 5000):
+        rows = WorkItem.objects.filter(pk__in=ids[start : start + 5000]).values_list(
+            "pk", "prompt_id", "prompt__external_id", "prompt__track", "prompt__messages", "prompt__content_hash",
+            "candidate_ids",
+        )  # fmt: skip
+        for pk, prompt_id, external_id, track, messages, content_hash, candidate_ids in rows:
+            if isinstance(messages, str):
+                messages = orjson.loads(messages)
+            if isinstance(candidate_ids, str):
+                candidate_ids = orjson.loads(candidate_ids)
+            out[pk] = (prompt_id, external_id, track, messages, content_hash, candidate_ids)
+    return out
+
+
+def _records(rows: list[tuple], params: ExportParams, versions: dict[int, int]) -> list[LabelRecord]:
+    """Label rows joined (in Python) with their work items, prompts and guideline version numbers;
+    the track filter applies here."""
+    items = _work_items(sorted({row[2] for row in rows}))
+    tracks = set(params.tracks)
+    out = []
+    for row in rows:
+        item = items[row[2]]
+        if tracks and item[2] not in tracks:
+            continue
+        out.append(LabelRecord(*row[:5], versions[row[5]], *item, *row[6:]))
+    return out
 
 
 @cache
@@ -216,7 +257,7 @@ def _label_batches(qs, params: ExportParams) -> Iterator[list[LabelRecord]]:
     if connection.vendor != "postgresql":
         batch, size = [], FIRST_BATCH_LABELS
         for row in iter_rows(qs, columns, batch=settings.EXPORT_BATCH_LABELS):
-            batch.append(_record(row))
+            batch.append(_decoded(row))
             if len(batch) >= size:
                 yield batch
                 batch, size = [], settings.EXPORT_BATCH_LABELS
@@ -232,10 +273,8 @@ def _label_batches(qs, params: ExportParams) -> Iterator[list[LabelRecord]]:
         size = FIRST_BATCH_LABELS
         while rows := cursor.fetchmany(size):
             size = settings.EXPORT_BATCH_LABELS
-            batch = [LabelRecord(*row) for row in rows]
-            rows = None  # the tuples go; the values live on in the batch
-            yield batch
-            batch = None  # the next fetch does not wait beside this batch
+            yield rows
+            rows = None  # the next fetch does not wait beside this batch
 
 
 _CANDIDATE_FIELDS = ("id", "content", "source", "model_name", "model_config_id", "finish_reason", "provenance")
@@ -319,8 +358,14 @@ def export_lines(*, project: Project, params: ExportParams, stats: ExportStats |
     it is written out before the next round trip, so one batch of labels and its candidates is all
     that is held."""
     stats = stats if stats is not None else ExportStats()
+    versions = dict(GuidelineVersion.objects.filter(project=project).values_list("pk", "number"))
     pending: list[LabelRecord] = []
-    for labels in _label_batches(labels_for_export(project=project, params=params), params):
+    for rows in _label_batches(labels_for_export(project=project, params=params), params):
+        labels = _records(rows, params, versions)
+        stats.labels_read += len(rows) - len(labels)  # other tracks: read, left out
+        rows = None
+        if not labels:
+            continue
         labels = pending + labels if pending else labels
         last, cut = labels[-1].work_item_id, len(labels)
         while cut and labels[cut - 1].work_item_id == last:
