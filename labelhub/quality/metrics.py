@@ -133,8 +133,12 @@ def pair_preferences(ranks: Ranking) -> dict[tuple[str, str], int]:
     >>> pair_preferences({"13": 2, "11": 1, "12": 1})
     {('11', '12'): 0, ('11', '13'): 1, ('12', '13'): 1}
     """
-    ids = sorted(ranks, key=candidate_order_key)
-    out: dict[tuple[str, str], int] = {}
+    return _pair_signs(ranks, sorted(ranks, key=candidate_order_key))
+
+
+def _pair_signs(ranks: Ranking, ids: list) -> dict[tuple[Any, Any], int]:
+    """+1 / -1 / 0 for every pair (a, b) of `ids`, a before b."""
+    out: dict[tuple[Any, Any], int] = {}
     for i, a in enumerate(ids):
         rank_a = ranks[a]
         for b in ids[i + 1 :]:
@@ -298,13 +302,7 @@ def _signs(ranks: Ranking) -> dict[tuple[Any, Any], int]:
         ids = sorted(ranks)
     except TypeError:
         ids = sorted(ranks, key=candidate_order_key)
-    out: dict[tuple[Any, Any], int] = {}
-    for i, a in enumerate(ids):
-        rank_a = ranks[a]
-        for b in ids[i + 1 :]:
-            rank_b = ranks[b]
-            out[(a, b)] = 1 if rank_a < rank_b else -1 if rank_a > rank_b else 0
-    return out
+    return _pair_signs(ranks, ids)
 
 
 def kendall_tau_b(x: Ranking | Sequence[float], y: Ranking | Sequence[float]) -> float | None:
