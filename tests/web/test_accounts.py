@@ -108,3 +108,26 @@ def test_profile_requires_login(client):
     response = client.get(reverse("profile"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+def test_repeated_failed_logins_lock_that_username_from_that_address(client, settings):
+    """django-axes: AXES_FAILURE_LIMIT wrong passwords lock the (username, address) pair; the right
+    password is then refused too, with a 429 page; another account is not affected; the lock lifts."""
+    from axes.models import AccessAttempt
+    from axes.utils import reset
+
+    UserFactory(username="victim")
+    UserFactory(username="bystander")
+    url = reverse("login")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        response = client.post(url, {"username": "victim", "password": "guess"})
+        assert response.status_code in (200, 429)
+    locked = client.post(url, {"username": "victim", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert b"Too many failed logins" in locked.content and "_auth_user_id" not in client.session
+    other = client.post(url, {"username": "bystander", "password": PASSWORD})
+    assert other.status_code == 302  # a different account from the same address still logs in
+    assert AccessAttempt.objects.filter(username="victim").exists()
+    reset(username="victim")  # what an admin (or the cool-off) does
+    assert client.post(url, {"username": "victim", "password": PASSWORD}).status_code == 302
