@@ -8,5 +8,5 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),  # POST only (Django ≥ 5)
     path("profile/", views.profile, name="profile"),
-    path("profile/tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
+    path("profile/tokens/<id:token_id>/revoke/", views.token_revoke, name="token-revoke"),
 ]

@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import views
 
-# Included by labelhub/projects/urls.py under projects/<int:project_id>/label/,
+# Included by labelhub/projects/urls.py under projects/<id:project_id>/label/,
 # so the names are "projects:labeling:<name>".
 app_name = "labeling"
 
@@ -12,5 +12,5 @@ urlpatterns = [
     path("progress/", views.progress, name="progress"),
     path("sync/", views.work_items_sync, name="sync"),
     path("review/", views.review_queue, name="review"),
-    path("review/<int:label_id>/", views.review_decide, name="review-decide"),
+    path("review/<id:label_id>/", views.review_decide, name="review-decide"),
 ]

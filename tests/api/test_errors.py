@@ -98,3 +98,20 @@ def test_schema_and_docs_are_served(admin_client):
     assert schema.status_code == 200
     assert b"/api/v1/projects/{project_id}/prompts/import" in schema.content
     assert admin_client.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/projects/99999999999999999999999",
+        "/api/v1/work-items/3256401514819305592586240/skip",
+        "/api/v1/projects/1649976691238243926016/guidelines/1649976691238243926016/acknowledge",
+        "/api/v1/projects/1/snapshots/123456789012345678901234567890",
+    ],
+)
+def test_ids_too_large_for_the_database_are_a_404_not_a_500(api, staff, url):
+    """Found by schemathesis: Django's int converter passed 25-digit ids to the database."""
+    client = api(staff)
+    assert client.get(url).status_code == 404
+    assert client.post(url, {}, format="json").status_code == 404
