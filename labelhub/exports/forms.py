@@ -21,6 +21,16 @@ def _with_default(choices, default: str) -> list[tuple[str, str]]:
     return [("", f"{default} (default)"), *((c, c) for c in choices if c != default)]
 
 
+def _labelers_field(label: str) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=2000,
+        help_text="Usernames or user ids, comma-separated.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
 class SnapshotForm(Form):
     kind = forms.ChoiceField(choices=[(k, KIND_LABELS.get(k, k)) for k in KINDS])
     format = forms.ChoiceField(
@@ -53,20 +63,8 @@ class SnapshotForm(Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="None checked: every track.",
     )
-    labeler = forms.CharField(
-        label="Only labelers",
-        required=False,
-        max_length=2000,
-        help_text="Usernames or user ids, comma-separated.",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-    )
-    exclude_labeler = forms.CharField(
-        label="Leave out labelers",
-        required=False,
-        max_length=2000,
-        help_text="Usernames or user ids, comma-separated.",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-    )
+    labeler = _labelers_field("Only labelers")
+    exclude_labeler = _labelers_field("Leave out labelers")
     review = forms.ChoiceField(
         label="Review status",
         required=False,

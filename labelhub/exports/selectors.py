@@ -10,7 +10,7 @@ import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
 from itertools import groupby
@@ -107,13 +107,7 @@ def export_params_for_project(*, project: Project, kind: str, raw: dict[str, lis
                 extra={"fields": {field_name: ["A user id or username of a project member."]}},
             )
         resolved[key] = tuple(sorted(by_id))
-    return _replace(params, labeler_ids=resolved["labelers"], exclude_labeler_ids=resolved["exclude_labelers"])
-
-
-def _replace(params: ExportParams, **changes) -> ExportParams:
-    from dataclasses import replace
-
-    return replace(params, **changes)
+    return replace(params, labeler_ids=resolved["labelers"], exclude_labeler_ids=resolved["exclude_labelers"])
 
 
 def _kinds(params: ExportParams) -> list[str]:

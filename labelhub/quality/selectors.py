@@ -1,6 +1,6 @@
 from labelhub.accounts.models import User
-from labelhub.core.exceptions import Forbidden, NotFound
-from labelhub.labeling.models import Label, ReviewStatus
+from labelhub.core.exceptions import Forbidden
+from labelhub.labeling.models import Label, ReviewStatus, WorkItem
 from labelhub.projects.models import Project
 from labelhub.projects.permissions import Capability
 from labelhub.projects.selectors import ProjectAccess, project_access
@@ -40,15 +40,13 @@ def gold_items(*, project: Project):
     return GoldStandard.objects.filter(project=project).select_related("created_by").order_by("-id")
 
 
+def items_needing_adjudication(*, project: Project):
+    return WorkItem.objects.filter(project=project, needs_adjudication=True).select_related("prompt").order_by("id")
+
+
 def adjudication_queue(*, project: Project, limit: int = 100) -> list[dict]:
     """Disputed items with their labels, for a reviewer to settle."""
-    from labelhub.labeling.models import WorkItem
-
-    items = list(
-        WorkItem.objects.filter(project=project, needs_adjudication=True)
-        .select_related("prompt")
-        .order_by("id")[:limit]
-    )
+    items = list(items_needing_adjudication(project=project)[:limit])
     labels = (
         Label.objects.filter(work_item__in=items)
         .exclude(review_status=ReviewStatus.REJECTED)
@@ -77,10 +75,3 @@ def adjudication_queue(*, project: Project, limit: int = 100) -> list[dict]:
         }
         for item in items
     ]
-
-
-def labeler_or_404(*, project: Project, user_id) -> User:
-    try:
-        return User.objects.get(pk=int(user_id), memberships__project=project)
-    except (User.DoesNotExist, TypeError, ValueError) as exc:
-        raise NotFound("Labeler not found.") from exc

@@ -113,10 +113,6 @@ def labeler_release(*, project: Project, user_id, actor: User, reason: str) -> Q
     return quarantine
 
 
-def quarantined_user_ids(*, project_id: int) -> list[int]:
-    return list(Quarantine.objects.filter(project_id=project_id, active=True).values_list("user_id", flat=True))
-
-
 # --- gold items ------------------------------------------------------------------------------------
 
 
@@ -333,10 +329,6 @@ def item_adjudicate(*, work_item_id, reviewer: User, keep_label_id, comment: str
     )
     keep.refresh_from_db()
     return keep
-
-
-def items_needing_adjudication(*, project: Project):
-    return WorkItem.objects.filter(project=project, needs_adjudication=True).select_related("prompt").order_by("id")
 
 
 # --- statistics --------------------------------------------------------------------------------------

@@ -24,7 +24,6 @@ from itertools import groupby
 import orjson
 from django.db.models import Count
 from django.db.models.functions import Length, TruncDate
-from django.utils import timezone
 
 from labelhub.core.streaming import iter_rows
 from labelhub.exports.selectors import consistent_read
@@ -451,7 +450,3 @@ def _leaderboard(games, ties, per_model, configs) -> tuple[list[dict], dict | No
             "games": [[int(v) for v in row] for row in rates.games],
         }
     return rows, matrix
-
-
-def stats_timestamp():
-    return timezone.now()

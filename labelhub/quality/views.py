@@ -130,7 +130,7 @@ def dashboard(request, access):
     payload = selectors.project_stats_payload(project=access.project, include_labelers=True)
     waiting_items = None
     if access.can(Capability.REVIEW):
-        waiting_items = services.items_needing_adjudication(project=access.project).count()
+        waiting_items = selectors.items_needing_adjudication(project=access.project).count()
     context = _context(
         access,
         "dashboard",
@@ -300,7 +300,7 @@ def _adjudication_page(request, access, *, failed: dict | None = None, status: i
     rank, one form per item. `failed`: {"work_item_id", "form"} of a refused adjudication; shown on
     its item, or above the list when the item is no longer waiting."""
     queue = selectors.adjudication_queue(project=access.project, limit=ADJUDICATIONS_SHOWN)
-    total = services.items_needing_adjudication(project=access.project).count()
+    total = selectors.items_needing_adjudication(project=access.project).count()
     wanted = {int(c) for item in queue for c in item["candidate_ids"]}
     candidates = {c.pk: c for c in Candidate.objects.filter(pk__in=wanted).only("pk", "content", "model_name")}
     me = request.user.get_username()
