@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A database outage raised by a view is a 503 with Retry-After (core/middleware.py).
+    "labelhub.core.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -260,6 +262,9 @@ _inference_host = urlsplit(INFERENCE_BASE_URL).hostname
 if _inference_host and _inference_host not in INFERENCE_ALLOWED_HOSTS:
     INFERENCE_ALLOWED_HOSTS = [*INFERENCE_ALLOWED_HOSTS, _inference_host]
 GENERATION_MAX_ATTEMPTS = env.int("GENERATION_MAX_ATTEMPTS", default=5)
+# A running generation job's lease, renewed by a heartbeat while the model answers: a worker killed
+# outright frees its jobs after this plus one reaper period (30 s).
+GENERATION_LEASE_SECONDS = env.int("GENERATION_LEASE_SECONDS", default=45)
 GENERATION_MAX_JOBS_PER_BATCH = env.int("GENERATION_MAX_JOBS_PER_BATCH", default=100_000)
 # Exports: labels read per database round trip (memory vs round trips; rows stream either way).
 EXPORT_BATCH_LABELS = env.int("EXPORT_BATCH_LABELS", default=500)

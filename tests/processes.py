@@ -78,6 +78,16 @@ def start_worker(tmp_path: Path, queues: str, env: dict | None = None) -> subpro
     return _start(args, log, lambda: log.exists() and "ready" in log.read_text(), env=env)
 
 
+def start_beat(tmp_path: Path, env: dict | None = None) -> subprocess.Popen:
+    """Celery beat with the production schedule (settings.CELERY_BEAT_SCHEDULE)."""
+    log = tmp_path / "beat.log"
+    args = [
+        sys.executable, "-m", "celery", "-A", "labelhub", "beat", "-s", str(tmp_path / "beat-schedule"),
+        "--pidfile=", "-l", "info",
+    ]  # fmt: skip
+    return _start(args, log, lambda: log.exists() and "Starting" in log.read_text(), env=env)
+
+
 def start_gunicorn(tmp_path: Path, env: dict | None = None) -> subprocess.Popen:
     """gunicorn as production runs it (gthread workers, so long streams are not killed)."""
     port = free_port()
@@ -115,3 +125,65 @@ def wait_for(predicate, timeout=60, what="condition", proc=None) -> None:
         time.sleep(0.25)
     tail = proc.log.read_text()[-3000:] if proc is not None else ""
     pytest.fail(f"timed out waiting for {what}\n{tail}")
+
+
+class PostgresServer:
+    """A PostgreSQL cluster of the test's own, so a test can stop and restart it without touching
+    the suite's database. Run as the `postgres` user when we are root (PostgreSQL refuses root)."""
+
+    def __init__(self) -> None:
+        import glob
+        import shutil
+        import tempfile
+
+        bindirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name))
+        if not bindirs:
+            pytest.skip("PostgreSQL server binaries are not installed")
+        self.bin = Path(bindirs[-1])
+        self.root = Path(tempfile.mkdtemp(prefix="labelhub-pg-"))
+        self.root.chmod(0o755)
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+        self.data = self.root / "data"
+        self.port = free_port()
+        self.url = f"postgres://labelhub:labelhub@127.0.0.1:{self.port}/labelhub"
+        self._run("initdb", "-D", str(self.data), "-U", "labelhub", "--auth=trust", "-E", "UTF8", "--no-sync")
+        self.start()
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "labelhub", "labelhub")
+
+    def _run(self, tool: str, *args: str) -> None:
+        cmd = [str(self.bin / tool), *args]
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, cwd=self.root, check=True, capture_output=True)
+
+    def _ctl(self, *args: str) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-o", options, "-w", *args)
+
+    def start(self) -> None:
+        self._ctl("start")
+
+    def stop(self) -> None:
+        self._ctl("-m", "fast", "stop")
+
+    def restart(self) -> None:
+        self._ctl("-m", "fast", "restart")
+
+    def load_from(self, source_url: str) -> None:
+        """Copy a database (schema and rows) into this cluster's `labelhub` database."""
+        dump = subprocess.run(
+            [str(self.bin / "pg_dump"), "--no-owner", "--no-privileges", source_url],
+            check=True, capture_output=True,
+        ).stdout  # fmt: skip
+        subprocess.run(
+            [str(self.bin / "psql"), "-q", "-v", "ON_ERROR_STOP=1", self.url.replace("postgres://", "postgresql://")],
+            input=dump, check=True, capture_output=True,
+        )  # fmt: skip
+
+    def destroy(self) -> None:
+        import shutil
+
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._ctl("-m", "immediate", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)

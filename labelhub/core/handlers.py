@@ -1,7 +1,11 @@
 """Error pages: JSON under /api/, HTML elsewhere. Never a Django debug/HTML page for API clients."""
 
+import sys
+
 from django.http import JsonResponse
 from django.views import defaults
+
+from labelhub.core.middleware import database_unavailable_response, is_database_unavailable
 
 _MESSAGES = {400: "Bad request.", 403: "Forbidden.", 404: "Not found.", 500: "Internal server error."}
 
@@ -27,4 +31,8 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
+    # Called inside Django's `except` block: a database outage raised by a middleware (sessions,
+    # authentication) is a 503 too, not a 500.
+    if is_database_unavailable(sys.exc_info()[1]):
+        return database_unavailable_response(request)
     return _json(500) if _is_api(request) else defaults.server_error(request)
