@@ -5,17 +5,22 @@ Invariants:
 - a job runs only under the Celery task id stored on it (claimed with a compare-and-set), so a
   duplicate or superseded message is a no-op;
 - no network I/O inside a transaction; jobs are sent to the broker after commit, and the reaper
-  re-sends what the broker lost (never sent, queue wiped, worker killed).
+  re-sends what the broker lost (never sent, queue wiped, worker killed);
+- a running job holds a short lease that a heartbeat thread renews while the model answers, so a
+  worker killed outright (SIGKILL, OOM, host lost) frees its jobs within a lease plus one reaper
+  period (~75 s by default), however long the model may take.
 """
 
+import contextlib
 import logging
 import random
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
@@ -42,7 +47,8 @@ CONFIG_FIELDS = (
 LOST_AFTER = timedelta(seconds=60)
 # Jobs created but never sent (broker down at commit) are re-sent after this.
 UNSENT_AFTER = timedelta(seconds=10)
-LEASE_MARGIN = timedelta(seconds=60)
+# The heartbeat renews a running job's lease this often (a third of the lease: two missed beats are fine).
+LEASE_RENEW_FRACTION = 3
 
 
 # --- model configs -------------------------------------------------------------------------------
@@ -339,10 +345,9 @@ def generation_job_run(*, job_id: int, task_id: str) -> JobOutcome:
     job = GenerationJob.objects.select_related("model_config").filter(pk=job_id).first()
     if job is None:
         return JobOutcome("missing")
-    lease = timedelta(seconds=job.model_config.timeout_seconds) + LEASE_MARGIN
     claimed = GenerationJob.objects.filter(
         pk=job_id, task_id=task_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
-    ).update(status=JobStatus.RUNNING, attempts=F("attempts") + 1, lease_expires_at=now + lease, started_at=now)
+    ).update(status=JobStatus.RUNNING, attempts=F("attempts") + 1, lease_expires_at=now + _lease(), started_at=now)
     if not claimed:
         return JobOutcome("skipped")
     job = GenerationJob.objects.select_related("model_config", "prompt").get(pk=job_id)
@@ -351,20 +356,21 @@ def generation_job_run(*, job_id: int, task_id: str) -> JobOutcome:
         return JobOutcome(JobStatus.DONE)
     config = job.model_config
     try:
-        completion = chat_completion(
-            base_url=config.base_url,
-            model=config.model,
-            messages=_conversation(job),
-            params=SamplingParams(
-                temperature=config.temperature,
-                top_p=config.top_p,
-                max_tokens=config.max_tokens,
-                seed=config.seed,
-                stop=list(config.stop or []),
-            ),
-            api_key=config.api_key,
-            timeout_s=config.timeout_seconds,
-        )
+        with _lease_heartbeat(job_id=job.pk, task_id=task_id):
+            completion = chat_completion(
+                base_url=config.base_url,
+                model=config.model,
+                messages=_conversation(job),
+                params=SamplingParams(
+                    temperature=config.temperature,
+                    top_p=config.top_p,
+                    max_tokens=config.max_tokens,
+                    seed=config.seed,
+                    stop=list(config.stop or []),
+                ),
+                api_key=config.api_key,
+                timeout_s=config.timeout_seconds,
+            )
     except TransientInferenceError as exc:
         return _transient(job, task_id, exc.message, exc.retry_after)
     except PermanentInferenceError as exc:
@@ -404,6 +410,41 @@ def generation_job_run(*, job_id: int, task_id: str) -> JobOutcome:
         # Another run of this job stored its candidate first: nothing to add.
         _finish(job, task_id, JobStatus.DONE)
     return JobOutcome(JobStatus.DONE)
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.GENERATION_LEASE_SECONDS)
+
+
+@contextlib.contextmanager
+def _lease_heartbeat(*, job_id: int, task_id: str):
+    """Renew the job's lease while the block runs (the model call), from a thread of its own.
+
+    The renewal is a compare-and-set on the task id: once the reaper has handed the job to another
+    task, this run can no longer extend it. A renewal that fails (database restarting) is retried
+    at the next beat; the lease covers two missed beats."""
+    stop = threading.Event()
+    interval = settings.GENERATION_LEASE_SECONDS / LEASE_RENEW_FRACTION
+
+    def beat() -> None:
+        try:
+            while not stop.wait(interval):
+                try:
+                    GenerationJob.objects.filter(pk=job_id, task_id=task_id, status=JobStatus.RUNNING).update(
+                        lease_expires_at=timezone.now() + _lease()
+                    )
+                except DatabaseError as exc:
+                    logger.warning("could not renew the lease of generation job %s: %s", job_id, exc)
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"lease-heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
 
 
 def _finish(job: GenerationJob, task_id: str, status: str, error: str = "") -> None:

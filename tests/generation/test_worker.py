@@ -14,7 +14,7 @@ from labelhub.generation import services
 from labelhub.generation.models import CheckStatus, GenerationJob, JobStatus
 from labelhub.prompts.models import Candidate, Prompt
 
-from ..processes import ROOT, require_services, start_worker, stop, wait_for
+from ..processes import ROOT, require_services, start_beat, start_worker, stop, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -73,6 +73,37 @@ def test_sigkill_of_the_worker_child_runs_the_job_again_once(project, staff, fak
     job = GenerationJob.objects.get(batch=batch)
     assert job.status == JobStatus.DONE
     assert job.attempts == 2, worker.log.read_text()[-2000:]
+    assert Candidate.objects.filter(prompt=prompt).count() == 1
+    assert fake_server.requests == 2
+
+
+def test_sigkill_of_the_whole_worker_is_recovered_within_two_minutes(
+    project, staff, fake_server, make_config, worker, tmp_path
+):
+    """The worker and its pool die at once (OOM killer, host lost): nothing acks or requeues the
+    message. The job's lease stops being renewed; beat's reaper hands the job to a new task and
+    the worker that takes over runs it. Production settings: 45 s lease, reaper every 30 s."""
+    fake_server.delay = 600.0  # the model is slow: only the lease, not the request timeout, can tell
+    config = make_config(fake_server.base_url, candidates_per_prompt=1)
+    (prompt,) = _prompts(project, 1)
+    batch = services.generation_batch_create(project=project, user=staff, config=config, prompt_ids=[prompt.pk])
+    _wait(lambda: fake_server.requests >= 1, what="the first request", worker=worker)
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
+    killed_at = time.monotonic()
+    fake_server.delay = 0.2
+    (tmp_path / "second").mkdir()
+    second = start_worker(tmp_path / "second", "inference,default")
+    beat = start_beat(tmp_path)
+    try:
+        _wait(lambda: _done(batch), timeout=150, what="the reaper and the second worker", worker=second)
+        recovered_in = time.monotonic() - killed_at
+    finally:
+        stop(beat)
+        stop(second)
+    assert recovered_in < 120, f"recovered in {recovered_in:.0f} s"
+    job = GenerationJob.objects.get(batch=batch)
+    assert job.status == JobStatus.DONE and job.attempts == 2
     assert Candidate.objects.filter(prompt=prompt).count() == 1
     assert fake_server.requests == 2
 
