@@ -108,6 +108,38 @@ def test_sigkill_of_the_whole_worker_is_recovered_within_two_minutes(
     assert fake_server.requests == 2
 
 
+def test_redis_restarted_empty_jobs_are_sent_again_from_postgres(project, staff, fake_server, make_config, tmp_path):
+    """Redis loses everything (restarted without persistence) while jobs wait in its queue: the
+    reaper finds them in PostgreSQL (sent a while ago, queue empty) and sends them again once."""
+    require_services()
+    from labelhub.core.broker import broker_queue_length
+
+    config = make_config(fake_server.base_url, candidates_per_prompt=1)
+    prompts = _prompts(project, 2)
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge("inference")
+    batch = services.generation_batch_create(
+        project=project, user=staff, config=config, prompt_ids=[p.pk for p in prompts]
+    )
+    assert broker_queue_length("inference") == 2  # sent after commit, no worker yet
+    with app.connection_for_write() as conn:
+        conn.default_channel.client.flushdb()  # messages, bindings, everything
+    assert broker_queue_length("inference") == 0
+    worker = start_worker(tmp_path, "inference,default")
+    try:
+        services.LOST_AFTER, saved = __import__("datetime").timedelta(seconds=0), services.LOST_AFTER
+        try:
+            assert services.generation_reap() == {"orphaned": 0, "lost": 2, "sent": 2}
+        finally:
+            services.LOST_AFTER = saved
+        _wait(lambda: _done(batch), what="the re-sent jobs", worker=worker)
+    finally:
+        stop(worker)
+    assert Candidate.objects.filter(generation_job__batch=batch).count() == 2
+    assert set(GenerationJob.objects.filter(batch=batch).values_list("attempts", flat=True)) == {1}
+    assert fake_server.requests == 2
+
+
 def test_broker_down_at_enqueue_then_back(project, staff, fake_server, make_config, worker, monkeypatch):
     """The batch is accepted and recorded while Redis is unreachable; the reaper sends the jobs
     once it is back, and the worker runs them."""
