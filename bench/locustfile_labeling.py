@@ -5,11 +5,23 @@ import itertools
 import os
 import random
 
-from locust import HttpUser, between, task
+from locust import HttpUser, between, events, task
 
 _tokens = itertools.cycle(open(os.environ["LOCUST_TOKENS_FILE"]).read().split())  # noqa: SIM115
 PROJECT = os.environ["LOCUST_PROJECT_ID"]
 AXES = ("helpful", "truthful", "harmless")
+
+
+# Every request's wall-clock time and latency, for percentiles over a time window (bench_labeling.py
+# compares claims during a snapshot export with claims outside it).
+_LOG_PATH = os.environ.get("LOCUST_REQUEST_LOG")
+_request_log = open(_LOG_PATH, "a", buffering=1) if _LOG_PATH else None  # noqa: SIM115
+
+
+@events.request.add_listener
+def _log_request(request_type, name, response_time, exception=None, start_time=None, **_kwargs):
+    if _request_log is not None:
+        _request_log.write(f"{start_time:.3f},{name},{response_time:.1f},{0 if exception is None else 1}\n")
 
 
 class Labeler(HttpUser):
