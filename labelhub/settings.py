@@ -271,6 +271,7 @@ EXPORT_BATCH_LABELS = env.int("EXPORT_BATCH_LABELS", default=500)
 CELERY_BEAT_SCHEDULE = {
     "generation-reaper": {"task": "labelhub.generation.tasks.generation_reaper_task", "schedule": 30.0},
     "labeling-maintenance": {"task": "labelhub.labeling.tasks.labeling_maintenance_task", "schedule": 60.0},
+    "imports-reaper": {"task": "labelhub.prompts.tasks.prompt_imports_reap_task", "schedule": 60.0},
     "exports-maintenance": {"task": "labelhub.exports.tasks.exports_maintenance_task", "schedule": 60.0},
     "quality-stats": {"task": "labelhub.quality.tasks.project_stats_refresh_due_task", "schedule": 300.0},
 }

@@ -11,22 +11,21 @@ Invariants:
   period (~75 s by default), however long the model may take.
 """
 
-import contextlib
 import logging
 import random
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
 from labelhub.accounts.models import User
 from labelhub.core.broker import broker_queue_length
 from labelhub.core.exceptions import ApplicationError, Conflict, NotFound
+from labelhub.core.heartbeat import heartbeat
 from labelhub.core.text import unstorable_reason
 from labelhub.integrations.inference.client import chat_completion
 from labelhub.integrations.inference.errors import PermanentInferenceError, TransientInferenceError
@@ -416,35 +415,16 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.GENERATION_LEASE_SECONDS)
 
 
-@contextlib.contextmanager
 def _lease_heartbeat(*, job_id: int, task_id: str):
-    """Renew the job's lease while the block runs (the model call), from a thread of its own.
+    """Renew the job's lease while the model answers. The renewal is a compare-and-set on the task
+    id: once the reaper has handed the job to another task, this run can no longer extend it."""
 
-    The renewal is a compare-and-set on the task id: once the reaper has handed the job to another
-    task, this run can no longer extend it. A renewal that fails (database restarting) is retried
-    at the next beat; the lease covers two missed beats."""
-    stop = threading.Event()
-    interval = settings.GENERATION_LEASE_SECONDS / LEASE_RENEW_FRACTION
+    def renew() -> None:
+        GenerationJob.objects.filter(pk=job_id, task_id=task_id, status=JobStatus.RUNNING).update(
+            lease_expires_at=timezone.now() + _lease()
+        )
 
-    def beat() -> None:
-        try:
-            while not stop.wait(interval):
-                try:
-                    GenerationJob.objects.filter(pk=job_id, task_id=task_id, status=JobStatus.RUNNING).update(
-                        lease_expires_at=timezone.now() + _lease()
-                    )
-                except DatabaseError as exc:
-                    logger.warning("could not renew the lease of generation job %s: %s", job_id, exc)
-        finally:
-            connection.close()  # this thread's own connection
-
-    thread = threading.Thread(target=beat, name=f"lease-heartbeat-{job_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=10)
+    return heartbeat(settings.GENERATION_LEASE_SECONDS / LEASE_RENEW_FRACTION, renew, name=f"generation-job-{job_id}")
 
 
 def _finish(job: GenerationJob, task_id: str, status: str, error: str = "") -> None:

@@ -3,19 +3,23 @@
 import csv
 import gc
 import logging
-import os
+import re
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from labelhub.accounts.models import User
+from labelhub.core.broker import broker_queue_length
 from labelhub.core.exceptions import ApplicationError
+from labelhub.core.heartbeat import heartbeat
 from labelhub.projects.models import Project
 
 from .models import Candidate, CandidateSource, ImportStatus, ProjectTag, Prompt, PromptImport
@@ -24,6 +28,12 @@ from .parsing import LineError, ParsedPrompt, parse_csv, parse_jsonl
 logger = logging.getLogger(__name__)
 
 MAX_REPORTED_ERRORS = 1000
+IMPORT_RUNNING = (ImportStatus.VALIDATING, ImportStatus.WRITING)
+# A running import touches its row this often; one untouched for IMPORT_STALE_AFTER has no live run.
+IMPORT_HEARTBEAT_SECONDS = 30
+IMPORT_STALE_AFTER = timedelta(minutes=2)
+# A queued import sent this long ago while the imports queue is empty was lost by the broker.
+IMPORT_LOST_AFTER = timedelta(seconds=60)
 BATCH = 2000
 FORMATS = ("jsonl", "csv")
 
@@ -31,6 +41,23 @@ FORMATS = ("jsonl", "csv")
 def _imports_dir() -> Path:
     path = Path(settings.MEDIA_ROOT) / "imports"
     path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+UPLOAD_NAME = re.compile(r"[0-9a-f]{32}\.upload")
+
+
+def upload_path(imp: PromptImport) -> Path | None:
+    """The import's spooled upload, MEDIA_ROOT/imports/<32 hex digits>.upload as spool_upload names
+    it, or None. Any other stored path (a tampered row: another directory, "..", a symlink out) is
+    refused, so an import can never read another file into prompts, nor delete it."""
+    if not imp.file_path:
+        return None
+    directory = (Path(settings.MEDIA_ROOT) / "imports").resolve()
+    path = Path(imp.file_path).resolve()
+    if path.parent != directory or not UPLOAD_NAME.fullmatch(Path(imp.file_path).name):
+        logger.warning("prompt import %s: refused stored file path %r", imp.pk, imp.file_path[:200])
+        return None
     return path
 
 
@@ -136,9 +163,11 @@ def _fail(import_id: int, message: str, errors: list | None = None) -> None:
         message=message,
         errors=errors or [],
         finished_at=timezone.now(),
+        updated_at=timezone.now(),
     )
-    if imp.file_path:
-        Path(imp.file_path).unlink(missing_ok=True)
+    path = upload_path(imp)
+    if path is not None:
+        path.unlink(missing_ok=True)
 
 
 class _Rollback(Exception):
@@ -189,8 +218,8 @@ class _Importer:
     next chunk. After the first bad line nothing more is written, every further bad line is
     still reported, and the transaction is rolled back: all or nothing."""
 
-    def __init__(self, imp: PromptImport, project: Project):
-        self.imp, self.project = imp, project
+    def __init__(self, imp: PromptImport, project: Project, path: Path):
+        self.imp, self.project, self.path = imp, project, path
         self.errors: list[dict] = []
         self.error_count = 0
         self.seen_ids: dict[str, int] = {}
@@ -219,7 +248,7 @@ class _Importer:
         default_track = "helpful" if "helpful" in tracks else tracks[0]
         parser = parse_csv if self.imp.file_format == "csv" else parse_jsonl
         chunk: list[ParsedPrompt] = []
-        with open(self.imp.file_path, "rb") as stream:
+        with open(self.path, "rb") as stream:
             items = parser(
                 stream, tracks=tracks, default_track=default_track, max_line_bytes=settings.PROMPT_IMPORT_MAX_LINE_BYTES
             )
@@ -378,20 +407,35 @@ def _is_unique_violation(exc: IntegrityError) -> bool:
 
 
 def prompt_import_run(*, import_id: int) -> PromptImport:
-    """Run an import to completion. Idempotent: a finished import is returned as is; a re-delivered
-    task resumes a half-done one (nothing of a failed write was committed)."""
-    claimed = PromptImport.objects.filter(
-        pk=import_id, status__in=[ImportStatus.QUEUED, ImportStatus.VALIDATING, ImportStatus.WRITING]
-    ).update(status=ImportStatus.VALIDATING, processed_lines=0)
+    """Run an import to completion. Idempotent: a finished import is returned as is, and one that
+    another run is writing (its heartbeat is fresh) is left to it. A run that died (worker killed:
+    its heartbeat stopped) is taken over by the next one; nothing of it was committed."""
+    now = timezone.now()
+    claimed = (
+        PromptImport.objects.filter(pk=import_id)
+        .filter(Q(status=ImportStatus.QUEUED) | Q(status__in=IMPORT_RUNNING, updated_at__lt=now - IMPORT_STALE_AFTER))
+        .update(status=ImportStatus.VALIDATING, processed_lines=0, updated_at=now)
+    )
     imp = PromptImport.objects.select_related("project").get(pk=import_id)
     if not claimed:
         return imp
-    if not imp.file_path or not os.path.exists(imp.file_path):
+    path = upload_path(imp)
+    if path is None or not path.exists():
         _fail(import_id, "The uploaded file is gone; upload it again.")
         return PromptImport.objects.get(pk=import_id)
-    PromptImport.objects.filter(pk=import_id).update(status=ImportStatus.WRITING)
+    PromptImport.objects.filter(pk=import_id).update(status=ImportStatus.WRITING, updated_at=timezone.now())
+
+    def still_running() -> None:
+        PromptImport.objects.filter(pk=import_id, status__in=IMPORT_RUNNING).update(updated_at=timezone.now())
+
+    with heartbeat(IMPORT_HEARTBEAT_SECONDS, still_running, name=f"prompt-import-{import_id}"):
+        return _import_write(imp, path)
+
+
+def _import_write(imp: PromptImport, path: Path) -> PromptImport:
+    import_id = imp.pk
     for attempt in range(2):
-        importer = _Importer(imp, imp.project)
+        importer = _Importer(imp, imp.project, path)
         try:
             with transaction.atomic():
                 importer.run()
@@ -405,6 +449,7 @@ def prompt_import_run(*, import_id: int) -> PromptImport:
                     candidate_count=importer.candidates,
                     message=f"{importer.created} prompt(s) imported, {importer.skipped} skipped as already present.",
                     finished_at=timezone.now(),
+                    updated_at=timezone.now(),
                 )
             break
         except _Rollback:
@@ -429,9 +474,50 @@ def prompt_import_run(*, import_id: int) -> PromptImport:
             logger.exception("prompt import %s could not read its file", import_id)
             _fail(import_id, "The file could not be read; nothing was imported.")
             return PromptImport.objects.get(pk=import_id)
-    Path(imp.file_path).unlink(missing_ok=True)
+    path.unlink(missing_ok=True)
     _queue_work_items_sync(imp.project_id)
     return PromptImport.objects.get(pk=import_id)
+
+
+def prompt_imports_reap() -> dict:
+    """Periodic (beat, every minute): no import stays "queued" or "writing" forever.
+
+    - running with a stale heartbeat (the worker or the web process running it died): queued again;
+    - queued a while ago while the imports queue is empty (Redis lost the message): sent again.
+    A second message for the same import is harmless: the claim lets one run through."""
+    now = timezone.now()
+    dead = list(
+        PromptImport.objects.filter(status__in=IMPORT_RUNNING, updated_at__lt=now - IMPORT_STALE_AFTER).values_list(
+            "pk", flat=True
+        )[:100]
+    )
+    requeued = PromptImport.objects.filter(
+        pk__in=dead, status__in=IMPORT_RUNNING, updated_at__lt=now - IMPORT_STALE_AFTER
+    ).update(
+        status=ImportStatus.QUEUED,
+        processed_lines=0,
+        updated_at=now,
+        message="The import was interrupted (a worker stopped); it runs again.",
+    )
+    lost = []
+    if broker_queue_length("imports") == 0:
+        lost = list(
+            PromptImport.objects.filter(status=ImportStatus.QUEUED, updated_at__lt=now - IMPORT_LOST_AFTER)
+            .exclude(pk__in=dead)
+            .values_list("pk", flat=True)[:100]
+        )
+        PromptImport.objects.filter(pk__in=lost, status=ImportStatus.QUEUED).update(updated_at=now)
+    from .tasks import prompt_import_task
+
+    sent = 0
+    for import_id in [*dead, *lost]:
+        try:
+            prompt_import_task.apply_async(kwargs={"import_id": import_id}, queue="imports")
+            sent += 1
+        except Exception as exc:  # noqa: BLE001 - still queued: the next round sends it
+            logger.warning("could not re-send prompt import %s: %s", import_id, type(exc).__name__)
+            break
+    return {"requeued": requeued, "lost": len(lost), "sent": sent}
 
 
 def _queue_work_items_sync(project_id: int) -> None:
