@@ -44,7 +44,7 @@ from labelhub.exports import tasks as export_tasks
 from labelhub.exports.models import ExportSnapshot, SnapshotStatus
 from labelhub.generation import services as generation_services
 from labelhub.generation import tasks as generation_tasks
-from labelhub.generation.models import GenerationJob, JobStatus
+from labelhub.generation.models import GenerationJob, JobStatus, ModelConfig
 from labelhub.labeling import services as labeling_services
 from labelhub.labeling import tasks as labeling_tasks
 from labelhub.labeling.models import Label, WorkItem, WorkKind
@@ -280,7 +280,7 @@ def build_world(inference_url: str) -> dict:
         project=project,
         data={
             "name": fit(100),
-            "base_url": inference_url + "/v1/" + '"><svg onload=alert(1)>{{1337*1337}}',
+            "base_url": inference_url + "/v1",
             "model": "ok " + fit(190, 1),
             "system_prompt": ALL,
             "stop": shorts(60, 4),
@@ -303,6 +303,9 @@ def build_world(inference_url: str) -> dict:
         generation_services.generation_job_run(job_id=job.pk, task_id=job.task_id)
     assert GenerationJob.objects.filter(batch=bad_batch, status=JobStatus.FAILED).exists()
     assert GenerationJob.objects.filter(batch=bad_batch, status=JobStatus.QUEUED).exists()  # still polling
+    # The services refuse markup characters in a base URL; a row stored before that rule (or written
+    # by hand) must still render inert.
+    ModelConfig.objects.filter(pk=good.pk).update(base_url=inference_url + '/v1/"><svg onload=alert(1)>{{1337*1337}}')
 
     # Labeling through the services: demonstrations (from a candidate: a hostile diff), rankings with
     # hostile flags and rationales, a skip with a hostile reason, reviews with hostile comments.

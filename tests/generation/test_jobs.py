@@ -284,6 +284,9 @@ def test_ssrf_guard_on_model_configs(project, settings):
         "file:///etc/passwd",
         "http://user:pw@example.com/v1",
         "gopher://127.0.0.1/",
+        'http://example.com/v1/"><svg onload=alert(1)>',
+        "http://example.com/v 1",
+        "http://example.com\\@127.0.0.1/v1",
     ):
         with pytest.raises(ApplicationError):
             services.model_config_create(project=project, data={"name": url[:50], "base_url": url, "model": "m"})

@@ -6,6 +6,7 @@ default). Checked when a config is saved and again before every request (DNS can
 """
 
 import ipaddress
+import re
 import socket
 from urllib.parse import urlsplit
 
@@ -14,6 +15,11 @@ from django.conf import settings
 
 class UnsafeURLError(ValueError):
     pass
+
+
+# What a URL may hold unencoded (RFC 3986 unreserved, reserved and "%"): no spaces, quotes, angle
+# brackets, backslashes or control characters, which no real server URL needs and markup tricks do.
+_URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 
 
 def _is_internal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -29,6 +35,10 @@ def check_base_url(url: str, *, resolve: bool = True) -> str:
     """Return the normalised base URL (no trailing slash) or raise UnsafeURLError."""
     if not isinstance(url, str) or len(url) > 500:
         raise UnsafeURLError("The base URL must be a string of at most 500 characters.")
+    if not _URL_CHARS.fullmatch(url.strip()):
+        raise UnsafeURLError(
+            "The base URL holds characters a URL cannot (spaces, quotes, <, >, \\): percent-encode them."
+        )
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https"):
         raise UnsafeURLError("The base URL must start with http:// or https://.")
