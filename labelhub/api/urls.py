@@ -1,3 +1,4 @@
+from csp.decorators import csp_update
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -139,5 +140,10 @@ urlpatterns = [
     path("v1/projects/<id:project_id>/stats/refresh", quality.StatsRefreshApi.as_view(), name="stats-refresh"),
     path("v1/projects/<id:project_id>/leaderboard", quality.LeaderboardApi.as_view(), name="leaderboard"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    # Swagger UI sets style attributes from its scripts: inline styles (never scripts) on this page only.
+    path(
+        "docs/",
+        csp_update({"style-src": ["'unsafe-inline'"]})(SpectacularSwaggerSplitView.as_view(url_name="api:schema")),
+        name="docs",
+    ),
 ]

@@ -97,7 +97,12 @@ def test_schema_and_docs_are_served(admin_client):
     schema = admin_client.get("/api/schema/")
     assert schema.status_code == 200
     assert b"/api/v1/projects/{project_id}/prompts/import" in schema.content
-    assert admin_client.get("/api/docs/").status_code == 200
+    docs = admin_client.get("/api/docs/")
+    assert docs.status_code == 200
+    # Swagger UI may set inline styles on its page; scripts stay 'self' only, and no other page relaxes.
+    policy = docs["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in policy and "script-src 'self';" in policy
+    assert "unsafe-inline" not in admin_client.get("/").get("Content-Security-Policy", "")
 
 
 @pytest.mark.django_db
