@@ -160,7 +160,13 @@ def _datetime(raw, key: str) -> datetime | None:
         parsed = datetime.combine(parsed.date(), time.min)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+    # In UTC: Python takes any offset under 24 hours, PostgreSQL only up to ±15:59 (a larger one made
+    # the export query fail, a 500 found by schemathesis); a date at the ends of the calendar may
+    # not have a UTC equivalent at all.
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:
+        raise _error(key, "A date-time between the years 1 and 9999 in UTC.") from exc
 
 
 _VERSION = re.compile(r"^(>=)?\s*(\d{1,6})$")

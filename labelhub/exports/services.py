@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -146,10 +147,23 @@ def _storage_dir(project_id: int) -> Path:
     return path
 
 
+# The names snapshot_build gives its files: "<snapshot key>-<12 hex digits>.jsonl".
+SNAPSHOT_FILE_NAME = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-[0-9a-f]{12}\.jsonl")
+
+
 def snapshot_path(snapshot: ExportSnapshot) -> Path | None:
-    if not snapshot.relative_path:
+    """The snapshot's file, inside MEDIA_ROOT/exports/<project id>/, or None. A stored name that is
+    not one labelhub writes (a path, "..", a separator: a tampered row) is refused, and so is a
+    file that resolves elsewhere (a symlink): a download must not read, nor a delete remove, a
+    file outside the project's directory."""
+    if not snapshot.file_name:
         return None
-    return Path(settings.MEDIA_ROOT) / snapshot.relative_path
+    directory = (Path(settings.MEDIA_ROOT) / "exports" / str(snapshot.project_id)).resolve()
+    path = (directory / snapshot.file_name).resolve()
+    if not SNAPSHOT_FILE_NAME.fullmatch(snapshot.file_name) or path.parent != directory:
+        logger.warning("snapshot %s: refused stored file name %r", snapshot.pk, snapshot.file_name[:100])
+        return None
+    return path
 
 
 def _claim(snapshot_id: int, task_id: str):

@@ -9,6 +9,7 @@ Access is checked by `project_view` (404 for non-members, 403 for a role without
 """
 
 from django.contrib import messages
+from django.http import Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,7 +24,7 @@ from labelhub.projects.permissions import Capability
 
 from . import selectors, services
 from .forms import ReviewForm
-from .models import WorkKind
+from .models import Label, WorkKind
 
 REVIEW_PAGE_SIZE = 20
 STRENGTH_LABELS = {
@@ -164,6 +165,9 @@ def review_queue(request, access):
 @require_POST
 def review_decide(request, access, label_id: int):
     """Accept, or reject with a comment. Whatever the service refuses comes back as a message."""
+    if not Label.objects.filter(project=access.project, pk=label_id).exists():
+        # Unknown, or another project's: a 404 like every object outside the project.
+        raise Http404("Label not found.")
     back = reverse("projects:labeling:review", kwargs={"project_id": access.project.pk})
     form = ReviewForm(request.POST)
     if not form.is_valid():

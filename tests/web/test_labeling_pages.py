@@ -13,6 +13,7 @@ from labelhub.projects import services as project_services
 from labelhub.projects.models import Role
 from labelhub.projects.permissions import Capability, role_can
 from labelhub.projects.selectors import guideline_version_current
+from tests.exports import builders
 from tests.workbench_helpers import configure, make_prompt, ready
 
 pytestmark = pytest.mark.django_db
@@ -80,10 +81,14 @@ def test_pages_send_anonymous_visitors_to_login(lab, client_for, name):
     [
         ("acknowledge", {}, {Role.ADMIN, Role.LABELER, Role.REVIEWER}),
         ("sync", {}, {Role.ADMIN}),
-        ("review-decide", {"label_id": 1}, {Role.ADMIN, Role.REVIEWER}),
+        ("review-decide", {"label_id": "a pending label"}, {Role.ADMIN, Role.REVIEWER}),
     ],
 )
 def test_posts_by_role(lab, client_for, name, kwargs, allowed):
+    if "label_id" in kwargs:  # a label of the project (an unknown id is a 404)
+        item = lab["project"].work_items.filter(kind="demonstration").first()
+        version = guideline_version_current(project=lab["project"])
+        kwargs = {"label_id": builders.label(item, lab["members"][Role.LABELER], version, content="An answer.").pk}
     target = url(lab["project"], name, **kwargs)
     for role in ROLES:
         response = client_for(lab["members"][role]).post(target, {"number": 2, "decision": "accept"})
@@ -312,7 +317,7 @@ def test_reject_without_a_comment_shows_an_error(labeled, client_for):
     assert f'id="label-{label.pk}"' in html  # still waiting
 
 
-def test_reviewing_twice_or_a_foreign_label_is_a_message_not_an_error(labeled, client_for, make_project):
+def test_reviewing_twice_is_a_message_and_a_foreign_label_a_404(labeled, client_for, make_project):
     project, label = labeled["project"], labeled["comparison"]
     client = client_for(labeled["members"][Role.REVIEWER])
     target = url(project, "review-decide", label_id=label.pk)
@@ -321,9 +326,9 @@ def test_reviewing_twice_or_a_foreign_label_is_a_message_not_an_error(labeled, c
     assert f"Label #{label.pk} is not waiting for your review" in response.content.decode()
     label.refresh_from_db()
     assert label.review_status == ReviewStatus.ACCEPTED
-    # A label id that does not exist, or a bad decision: a message too.
-    response = client.post(url(project, "review-decide", label_id=999999), {"decision": "accept"}, follow=True)
-    assert response.status_code == 200 and "is not waiting for your review" in response.content.decode()
+    # A label id that does not exist (or another project's: tests/security/test_idor.py) is a 404 like any
+    # object outside the project; a bad decision is a message.
+    assert client.post(url(project, "review-decide", label_id=999999), {"decision": "accept"}).status_code == 404
     response = client.post(url(project, "review-decide", label_id=label.pk), {"decision": "maybe"}, follow=True)
     assert response.status_code == 200 and "Choose Accept or Reject" in response.content.decode()
 

@@ -195,12 +195,13 @@ def test_import_too_large_is_a_form_error(site, client_for, staff, settings):
     assert "larger than the limit" in response.content.decode()
 
 
-def test_running_import_polls_and_the_partial_stops_when_done(site, client_for, staff, tmp_path):
+def test_running_import_polls_and_the_partial_stops_when_done(site, client_for, staff):
     project = site["project"]
-    path = tmp_path / "queued.upload"
-    path.write_bytes(jsonl(prompt_records(2, start=900)))
+    # Spooled where uploads go (an import reads no file elsewhere: tests/security/test_file_serving.py).
+    data = jsonl(prompt_records(2, start=900))
+    path, size, lines = prompt_services.spool_upload(chunks=iter([data]), max_bytes=10**6)
     imp = prompt_services.prompt_import_create(
-        project=project, user=staff, path=path, filename="queued.jsonl", file_format="jsonl", size=10, lines=2
+        project=project, user=staff, path=path, filename="queued.jsonl", file_format="jsonl", size=size, lines=lines
     )
     client = client_for(staff)
     url = reverse("projects:prompts:import-detail", args=[project.pk, imp.pk])
