@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from labelhub.core.exceptions import ApplicationError
 from labelhub.core.forms import apply_service_error
@@ -46,6 +46,7 @@ def project_create(request):
 
 
 @project_view()
+@require_GET
 def project_detail(request, access):
     project = access.project
     current = selectors.guideline_version_current(project=project)
@@ -153,6 +154,7 @@ def member_remove(request, access, membership_id: int):
 
 
 @project_view()
+@require_GET
 def guidelines(request, access):
     project = access.project
     versions = list(selectors.guideline_version_list(project=project))
@@ -167,6 +169,7 @@ def guidelines(request, access):
 
 
 @project_view()
+@require_GET
 def guideline_version(request, access, number: int):
     version = selectors.guideline_version_get(project=access.project, number=number)
     current = selectors.guideline_version_current(project=access.project)
@@ -175,6 +178,7 @@ def guideline_version(request, access, number: int):
 
 
 @project_view()
+@require_GET
 def guideline_diff(request, access):
     """?from=A&to=B&mode=unified|side — `from` 0 means the diff from nothing."""
     project = access.project
