@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from labelhub.core.crypto import EncryptedTextField
 from labelhub.core.models import BaseModel
 from labelhub.projects.models import Project
 
@@ -25,8 +26,8 @@ class ModelConfig(BaseModel):
     name = models.CharField(max_length=100)
     base_url = models.CharField(max_length=500, help_text="OpenAI-compatible base URL, e.g. http://host:8000/v1")
     model = models.CharField(max_length=200, help_text="The model id sent to the server.")
-    # Write-only: never rendered, serialized or logged. Stored as given (see docs: use a scoped key).
-    api_key = models.CharField(max_length=500, blank=True)
+    # Write-only: never rendered, serialized or logged; encrypted at rest (core/crypto.py).
+    api_key = EncryptedTextField(blank=True)
     temperature = models.FloatField(default=0.7)
     top_p = models.FloatField(default=1.0)
     max_tokens = models.PositiveIntegerField(default=256)
