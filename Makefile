@@ -56,7 +56,7 @@ bench-labeling: venv
 	DEBUG="$${DEBUG:-true}" PYTHONPATH="$(CURDIR)" bash scripts/with-services.sh .venv/bin/python bench/bench_labeling.py $$BENCH_ARGS
 
 bench-load: venv
-	DEBUG="$${DEBUG:-true}" PYTHONPATH="$(CURDIR)" bash scripts/with-services.sh .venv/bin/python bench/bench_labeling.py --duration 600 --workers 3 --threads 4 --snapshot $$BENCH_ARGS
+	DEBUG="$${DEBUG:-true}" PYTHONPATH="$(CURDIR)" bash scripts/with-services.sh .venv/bin/python bench/bench_labeling.py --duration 600 --workers 3 --threads 4 --keep-alive 75 --snapshot $$BENCH_ARGS
 
 bench-export: venv
 	DEBUG="$${DEBUG:-true}" PYTHONPATH="$(CURDIR)" bash scripts/with-services.sh .venv/bin/python bench/bench_export.py $$BENCH_ARGS
