@@ -127,11 +127,14 @@ def test_redis_restarted_empty_jobs_are_sent_again_from_postgres(project, staff,
     assert broker_queue_length("inference") == 0
     worker = start_worker(tmp_path, "inference,default")
     try:
-        services.LOST_AFTER, saved = __import__("datetime").timedelta(seconds=0), services.LOST_AFTER
+        # As if the jobs had been sent minutes ago (the reaper waits LOST_AFTER, and UNSENT_AFTER for new jobs).
+        zero = __import__("datetime").timedelta(seconds=0)
+        saved = services.LOST_AFTER, services.UNSENT_AFTER
+        services.LOST_AFTER = services.UNSENT_AFTER = zero
         try:
             assert services.generation_reap() == {"orphaned": 0, "lost": 2, "sent": 2}
         finally:
-            services.LOST_AFTER = saved
+            services.LOST_AFTER, services.UNSENT_AFTER = saved
         _wait(lambda: _done(batch), what="the re-sent jobs", worker=worker)
     finally:
         stop(worker)
