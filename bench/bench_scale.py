@@ -54,6 +54,7 @@ from django.db.models import NOT_PROVIDED, BooleanField, JSONField  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from bench.bench_export import _ids  # noqa: E402 - one id reservation for both COPY seeders
 from labelhub.accounts.models import User  # noqa: E402
 from labelhub.accounts.services import api_token_create  # noqa: E402
 from labelhub.labeling.models import Assignment, Label, WorkItem  # noqa: E402
@@ -90,15 +91,6 @@ def topic_words(rng: random.Random) -> list[str]:
     while len(words) < N_TOPICS:
         words.add("".join(rng.choices(SYLLABLES, k=4)))
     return sorted(words)
-
-
-def _ids(table: str, n: int) -> int:
-    """Reserve n ids after the table's largest; return the first."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608 (constant names)
-        first = cursor.fetchone()[0] + 1
-        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", [first + n - 1])
-    return first
 
 
 def _text_value(field, value) -> str:

@@ -4,9 +4,6 @@ the XSS sweep in this package keeps its own): two populated projects, clients, n
 import celery.app.task
 import pytest
 from django.test import Client
-from rest_framework.test import APIClient
-
-from labelhub.accounts.services import api_token_create
 
 from .access_world import build_project
 
@@ -28,14 +25,9 @@ def two_projects(staff):
 
 
 @pytest.fixture
-def token_client():
-    def make(user):
-        client = APIClient()
-        _token, key = api_token_create(user=user, name="security test")
-        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-        return client
-
-    return make
+def token_client(api):
+    """token_client(user): an API client with a real token of that user (tests/conftest.py's `api`)."""
+    return api
 
 
 @pytest.fixture
