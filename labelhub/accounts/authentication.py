@@ -1,12 +1,33 @@
 from datetime import timedelta
 
+from django.db import connection
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from .models import ApiToken, hash_token
+from labelhub.core.rawsql import Columns, instances
+
+from .models import ApiToken, User, hash_token
 
 # last_used_at is refreshed at most this often, so reads stay reads.
 _TOUCH_EVERY = timedelta(minutes=1)
+
+# Every API request runs this: written out (see core/rawsql.py), a live token and its user.
+_TOKEN_COLUMNS = Columns(ApiToken, "t"), Columns(User, "u")
+_KEY_LOOKUP_SQL = """
+SELECT {}, {} FROM accounts_apitoken t JOIN accounts_user u ON u.id = t.user_id
+WHERE t.key_hash = %s AND t.revoked_at IS NULL
+"""
+
+
+def _live_token(key: str) -> ApiToken | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_KEY_LOOKUP_SQL.format(*_TOKEN_COLUMNS), [hash_token(key)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    token, user = instances(row, *_TOKEN_COLUMNS)
+    token.user = user
+    return token
 
 
 class HashedTokenAuthentication(authentication.BaseAuthentication):
@@ -24,9 +45,7 @@ class HashedTokenAuthentication(authentication.BaseAuthentication):
             key = header[1].decode("ascii")
         except UnicodeDecodeError as exc:
             raise exceptions.AuthenticationFailed("Invalid token.") from exc
-        token = (
-            ApiToken.objects.select_related("user").filter(key_hash=hash_token(key), revoked_at__isnull=True).first()
-        )
+        token = _live_token(key)
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         now = timezone.now()

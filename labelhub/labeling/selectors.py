@@ -33,11 +33,13 @@ def task_payload(*, assignment: Assignment) -> dict:
     Nothing about other labelers' labels (blind labeling)."""
     item = assignment.work_item
     prompt = item.prompt
-    candidates = {c.pk: c for c in Candidate.objects.filter(pk__in=item.candidate_ids)}
-    ordered = [candidates[cid] for cid in assignment.display_order if cid in candidates]
+    ordered = []
+    if item.candidate_ids:
+        candidates = {c.pk: c for c in Candidate.objects.filter(pk__in=item.candidate_ids).only("pk", "content")}
+        ordered = [candidates[cid] for cid in assignment.display_order if cid in candidates]
     # Demonstrations may start from a candidate ("fix this answer"): offer the prompt's candidates.
     if not ordered and item.kind == "demonstration":
-        ordered = list(Candidate.objects.filter(prompt=prompt).order_by("id")[:9])
+        ordered = list(Candidate.objects.filter(prompt=prompt).only("pk", "content").order_by("id")[:9])
     project = item.project
     return {
         "id": item.pk,

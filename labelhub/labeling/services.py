@@ -9,6 +9,7 @@ Invariants (held by the database, not only here):
 """
 
 import difflib
+import functools
 import random
 from datetime import timedelta
 
@@ -18,10 +19,11 @@ from django.utils import timezone
 
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+from labelhub.core.rawsql import Columns, instances
 from labelhub.core.text import first_unstorable, unstorable_reason
-from labelhub.projects.models import GuidelineAcknowledgement, GuidelineVersion, Project, Track
+from labelhub.projects.models import GuidelineVersion, Project, Track
 from labelhub.projects.permissions import Capability, role_can
-from labelhub.projects.selectors import guideline_acknowledged_number, project_access
+from labelhub.projects.selectors import project_access
 from labelhub.prompts.models import Candidate, Prompt
 from labelhub.quality.models import Quarantine
 from labelhub.quality.services import item_check_disagreement
@@ -111,23 +113,52 @@ def _ensure_labeler(project: Project, user: User) -> str:
 
 def guideline_gate(*, project: Project, user: User) -> GuidelineVersion:
     """The current guideline version, if the user acknowledged it; else a 409 that says what changed."""
-    current = (
-        GuidelineVersion.objects.filter(project=project)
-        .annotate(acked=Exists(GuidelineAcknowledgement.objects.filter(version=OuterRef("pk"), user=user)))
-        .order_by("-number")
-        .first()
-    )
-    if current is None:
+    return _gate(_labeler_state(project, user), project, user, quarantine=False)
+
+
+_LABELER_STATE_SQL = """
+SELECT v.id, v.project_id, v.number, v.published_by_id, v.published_at,
+  (SELECT MAX(gv.number) FROM projects_guidelineacknowledgement ack
+     JOIN projects_guidelineversion gv ON gv.id = ack.version_id
+   WHERE ack.user_id = %(user)s AND gv.project_id = %(project)s) AS acked_number,
+  EXISTS (SELECT 1 FROM quality_quarantine q
+          WHERE q.project_id = %(project)s AND q.user_id = %(user)s AND q.active) AS quarantined,
+  (SELECT a.id FROM labeling_assignment a JOIN labeling_workitem w ON w.id = a.work_item_id
+   WHERE a.user_id = %(user)s AND w.project_id = %(project)s AND a.status = 'active' AND a.lease_expires_at > %(now)s
+   ORDER BY a.claimed_at LIMIT 1) AS held_id
+FROM projects_guidelineversion v
+WHERE v.project_id = %(project)s
+ORDER BY v.number DESC
+LIMIT 1
+"""
+
+
+def _labeler_state(project: Project, user: User) -> GuidelineVersion | None:
+    """The project's current guideline version (its text deferred), with what a claim checks about
+    the user: `acked_number`, the highest version they acknowledged; `quarantined`; `held_id`, the
+    live assignment they hold. One query (SQL written out: as an annotated queryset, compiling it
+    cost more than running it, on every claim); None when the project has no guidelines yet."""
+    params = {
+        "project": project.pk, "user": user.pk,
+        "now": connection.ops.adapt_datetimefield_value(timezone.now()),
+    }  # fmt: skip
+    return next(iter(GuidelineVersion.objects.raw(_LABELER_STATE_SQL, params)), None)
+
+
+def _gate(version: GuidelineVersion | None, project: Project, user: User, *, quarantine: bool) -> GuidelineVersion:
+    if quarantine and (
+        version.quarantined if version is not None
+        else Quarantine.objects.filter(project=project, user=user, active=True).exists()
+    ):  # fmt: skip
+        raise Forbidden("Your labeling in this project is paused by its admins; ask them why.")
+    if version is None:
         raise ApplicationError("This project has no published guidelines yet; an admin must publish them first.")
-    if not current.acked:
+    if version.acked_number != version.number:
         raise GuidelinesNotAcknowledged(
-            f"Read and acknowledge guidelines version {current.number} before the next task.",
-            extra={
-                "current_version": current.number,
-                "acknowledged_version": guideline_acknowledged_number(project=project, user=user),
-            },
+            f"Read and acknowledge guidelines version {version.number} before the next task.",
+            extra={"current_version": version.number, "acknowledged_version": version.acked_number},
         )
-    return current
+    return version
 
 
 def assignments_expire(*, project: Project | None = None) -> int:
@@ -167,41 +198,6 @@ def _candidate_items(project: Project, user: User, kinds: list[str], limit: int,
     )
 
 
-_PICK_SQL = """
-SELECT wi.id, EXISTS (
-    SELECT 1 FROM labeling_assignment e WHERE e.work_item_id = wi.id AND e.user_id = %s AND e.status = 'expired'
-  )
-FROM labeling_workitem wi
-WHERE wi.project_id = %s AND wi.kind = ANY(%s) AND wi.taken < wi.overlap AND wi.is_gold = %s
-  AND NOT EXISTS (
-    SELECT 1 FROM labeling_assignment a
-    WHERE a.work_item_id = wi.id AND a.user_id = %s AND a.status <> 'expired'
-    OFFSET 0
-  )
-ORDER BY wi.id
-LIMIT 1
-FOR UPDATE OF wi SKIP LOCKED
-"""
-# OFFSET 0 keeps the NOT EXISTS a per-row probe of assignment_unique_item_user (work_item_id, user_id)
-# for the few open items walked. Without it PostgreSQL plans a merge anti-join which, to reach the
-# newest (open) items, reads every assignment of the project's history through that index filtered
-# on user_id: 330 ms per claim with 3M assignments (0.5 ms with the probe; bench/bench_scale.py).
-
-
-def _pick_postgres(project: Project, user: User, kinds: list[str], gold: bool = False) -> list[tuple[int, bool]]:
-    """The first open item for this user that no concurrent claimer holds (served by the partial
-    index work_item_open), and whether the user has an expired assignment on it."""
-    with connection.cursor() as cursor:
-        cursor.execute(_PICK_SQL, [user.pk, project.pk, list(kinds), gold, user.pk])
-        return [(row[0], row[1]) for row in cursor.fetchall()]
-
-
-def _pick(project: Project, user: User, kinds: list[str], gold: bool) -> list[tuple[int, bool]]:
-    if connection.vendor == "postgresql":
-        return _pick_postgres(project, user, kinds, gold)
-    return [(pk, True) for pk in _candidate_items(project, user, kinds, 1, gold)]
-
-
 def work_item_claim_next(
     *, project: Project, user: User, kind: str | None = None, role: str | None = None
 ) -> Assignment | None:
@@ -212,86 +208,202 @@ def work_item_claim_next(
         role = _ensure_labeler(project, user)
     elif not role_can(role, Capability.LABEL):
         raise Forbidden(f"Your role ({role}) does not label in this project.")
-    if Quarantine.objects.filter(project=project, user=user, active=True).exists():
-        raise Forbidden("Your labeling in this project is paused by its admins; ask them why.")
-    version = guideline_gate(project=project, user=user)
-    now = timezone.now()
-    current = (
-        Assignment.objects.select_related("work_item__prompt")
-        .filter(user=user, work_item__project=project, status=AssignmentStatus.ACTIVE, lease_expires_at__gt=now)
-        .order_by("claimed_at")
-        .first()
-    )
-    if current is not None:
+    version = _gate(_labeler_state(project, user), project, user, quarantine=True)
+    if version.held_id is not None:
+        current = Assignment.objects.select_related("work_item__prompt").get(pk=version.held_id)
         current.work_item.project = project
+        if current.guideline_version_id == version.pk:
+            current.guideline_version = version
         return current
     kinds = [kind] if kind else _kinds(project)
     if not kinds:
         return None
-    lease = timedelta(minutes=project.lease_minutes)
-    reclaimed = False
+    claim = _claim_postgres if connection.vendor == "postgresql" else _claim_portable
     # Gold items (known answers) come at the project's rate, mixed in and looking like any other
     # item; they are never handed out as ordinary work.
     gold_first = project.gold_rate > 0 and random.random() < project.gold_rate
+    reclaimed = False
     for _attempt in range(5):
-        with transaction.atomic():
-            ids = _pick(project, user, kinds, gold=True) if gold_first else []
-            ids = ids or _pick(project, user, kinds, gold=False)
-            if not ids:
-                if reclaimed:
-                    return None
-                # Before saying "nothing left", free the slots of leases that ran out.
-                reclaimed = True
-                if assignments_expire(project=project):
-                    continue
+        outcome = (claim(project, user, kinds, True, version) if gold_first else None) or claim(
+            project, user, kinds, False, version
+        )
+        if isinstance(outcome, Assignment):
+            return outcome
+        if outcome is None:  # nothing open for this user
+            if reclaimed:
                 return None
-            item_id, maybe_expired = ids[0]
-            if not WorkItem.objects.filter(pk=item_id, taken__lt=F("overlap")).update(taken=F("taken") + 1):
-                continue  # someone took the last slot first
-            item = WorkItem.objects.select_related("prompt").get(pk=item_id)
-            item.project = project
-            order = list(item.candidate_ids)
-            random.shuffle(order)
-            values = {
-                "status": AssignmentStatus.ACTIVE,
-                "claimed_at": now,
-                "lease_expires_at": now + lease,
-                "display_order": order,
-                "guideline_version": version,
-                "submitted_at": None,
-            }
-            # A labeler whose earlier lease on this item expired gets that row back; else a new one.
-            if maybe_expired and Assignment.objects.filter(
-                work_item=item, user=user, status=AssignmentStatus.EXPIRED
-            ).update(**values):
-                assignment = Assignment.objects.get(work_item=item, user=user)
-            else:
-                try:
-                    assignment = Assignment.objects.create(work_item=item, user=user, **values)
-                except IntegrityError:
-                    # The same labeler claiming in two tabs at once: the transaction is rolled back.
-                    raise Conflict("A concurrent claim for this item collided; ask for the next task again.") from None
-            assignment.work_item = item
-            assignment.guideline_version = version
-            return assignment
+            # Before saying "nothing left", free the slots of leases that ran out.
+            reclaimed = True
+            if not assignments_expire(project=project):
+                return None
+        # else RETRY: someone took the last slot of the picked item first
     return None
+
+
+_RETRY = "retry"
+
+
+def _assignment_values(item: WorkItem, user: User, project: Project, version: GuidelineVersion) -> dict:
+    now = timezone.now()
+    order = list(item.candidate_ids)
+    random.shuffle(order)
+    return {
+        "status": AssignmentStatus.ACTIVE,
+        "claimed_at": now,
+        "lease_expires_at": now + timedelta(minutes=project.lease_minutes),
+        "display_order": order,
+        "guideline_version": version,
+        "submitted_at": None,
+    }
+
+
+@transaction.atomic
+def _claim_portable(project, user, kinds, gold, version):
+    """The claim in ORM steps, for SQLite (`make run`): pick, conditional UPDATE of the slot count,
+    then the labeler's assignment (a fresh row, or their expired one back)."""
+    ids = list(_candidate_items(project, user, kinds, 1, gold))
+    if not ids:
+        return None
+    if not WorkItem.objects.filter(pk=ids[0], taken__lt=F("overlap")).update(taken=F("taken") + 1):
+        return _RETRY
+    item = WorkItem.objects.select_related("prompt").get(pk=ids[0])
+    item.project = project
+    values = _assignment_values(item, user, project, version)
+    if Assignment.objects.filter(work_item=item, user=user, status=AssignmentStatus.EXPIRED).update(**values):
+        assignment = Assignment.objects.get(work_item=item, user=user)
+    else:
+        try:
+            assignment = Assignment.objects.create(work_item=item, user=user, **values)
+        except IntegrityError:
+            raise Conflict("A concurrent claim for this item collided; ask for the next task again.") from None
+    assignment.work_item = item
+    assignment.guideline_version = version
+    return assignment
+
+
+_CLAIM_SQL = """
+WITH pick AS (
+  SELECT wi.id FROM labeling_workitem wi
+  WHERE wi.project_id = %(project)s AND wi.kind = ANY(%(kinds)s) AND wi.taken < wi.overlap
+    AND wi.is_gold = %(gold)s
+    AND NOT EXISTS (
+      SELECT 1 FROM labeling_assignment a
+      WHERE a.work_item_id = wi.id AND a.user_id = %(user)s AND a.status <> 'expired'
+      OFFSET 0
+    )
+  ORDER BY wi.id
+  LIMIT 1
+  FOR UPDATE OF wi SKIP LOCKED
+), item AS (
+  UPDATE labeling_workitem w SET taken = w.taken + 1
+  FROM pick WHERE w.id = pick.id AND w.taken < w.overlap
+  RETURNING w.*
+), claimed AS (
+  INSERT INTO labeling_assignment AS a (
+    created_at, updated_at, work_item_id, user_id, status, claimed_at, lease_expires_at, display_order,
+    guideline_version_id, skip_reason, draft, draft_saved_at, submitted_at
+  )
+  SELECT %(now)s, %(now)s, item.id, %(user)s, 'active', %(now)s, %(expires)s,
+    COALESCE((SELECT jsonb_agg(c ORDER BY random()) FROM jsonb_array_elements(item.candidate_ids) c), '[]'),
+    %(version)s, '', NULL, NULL, NULL
+  FROM item
+  ON CONFLICT (work_item_id, user_id) DO UPDATE SET
+    status = 'active', claimed_at = EXCLUDED.claimed_at, lease_expires_at = EXCLUDED.lease_expires_at,
+    display_order = EXCLUDED.display_order, guideline_version_id = EXCLUDED.guideline_version_id,
+    submitted_at = NULL, updated_at = EXCLUDED.updated_at
+  WHERE a.status = 'expired'
+  RETURNING a.*
+)
+SELECT {claimed}, {item}, {prompt}
+FROM item JOIN prompts_prompt p ON p.id = item.prompt_id LEFT JOIN claimed ON true
+"""
+# One statement: the first open item for this user that no concurrent claimer holds (the partial
+# index work_item_open; OFFSET 0 keeps the NOT EXISTS a per-row probe of assignment_unique_item_user
+# (work_item_id, user_id) for the few open items walked: without it PostgreSQL plans a merge
+# anti-join which reads every assignment of the project's history, 330 ms a claim with 3M
+# assignments, bench/bench_scale.py), its slot (the conditional UPDATE), and the labeler's
+# assignment: a new row, or their expired one back (ON CONFLICT ... WHERE expired). The candidates
+# are shown in a random order per labeler.
+
+
+@functools.cache
+def _claim_columns() -> tuple[Columns, ...]:
+    return Columns(Assignment, "claimed"), Columns(WorkItem, "item"), Columns(Prompt, "p")
+
+
+@transaction.atomic
+def _claim_postgres(project, user, kinds, gold, version):
+    now = timezone.now()
+    params = {
+        "project": project.pk, "kinds": list(kinds), "gold": gold, "user": user.pk, "now": now,
+        "expires": now + timedelta(minutes=project.lease_minutes), "version": version.pk,
+    }  # fmt: skip
+    columns = _claim_columns()
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL.format(claimed=columns[0], item=columns[1], prompt=columns[2]), params)
+        row = cursor.fetchone()
+    if row is None:
+        # Nothing open for this user. (An item the pick locks has a free slot: FOR UPDATE re-checks
+        # `taken < overlap` on the row's latest version, so the UPDATE beside it cannot miss.)
+        return None
+    if row[0] is None:
+        # The same labeler claiming in two tabs at once: roll the slot back.
+        raise Conflict("A concurrent claim for this item collided; ask for the next task again.")
+    assignment, item, prompt = instances(row, *columns)
+    item.prompt, item.project = prompt, project
+    assignment.work_item, assignment.guideline_version = item, version
+    return assignment
 
 
 # --- drafts, skips, submissions ------------------------------------------------------------------
 
 
+_OWN_ASSIGNMENT_SQL = """
+SELECT {assignment}, {item}, {project}, {prompt}, {version}
+FROM labeling_assignment a
+JOIN labeling_workitem w ON w.id = a.work_item_id
+JOIN projects_project p ON p.id = w.project_id
+JOIN prompts_prompt pr ON pr.id = w.prompt_id
+LEFT JOIN projects_guidelineversion gv ON gv.id = a.guideline_version_id
+WHERE a.user_id = %s AND {key} = %s
+LIMIT 1
+{lock}
+"""
+
+
+@functools.cache
+def _own_assignment_columns() -> tuple[Columns, ...]:
+    return (
+        Columns(Assignment, "a"), Columns(WorkItem, "w"), Columns(Project, "p"), Columns(Prompt, "pr"),
+        Columns(GuidelineVersion, "gv", defer=("content", "change_note")),
+    )  # fmt: skip
+
+
 def _own_assignment(*, assignment_id=None, work_item_id=None, user: User, lock: bool = False) -> Assignment:
-    """The user's own assignment, by its id or by its work item's id (404 for anyone else)."""
+    """The user's own assignment, by its id or by its work item's id (404 for anyone else), with
+    its work item, project, prompt and guideline version; `lock` holds the assignment's row
+    (FOR UPDATE) until the transaction ends. One statement: see core/rawsql.py for why it is SQL."""
     try:
-        key = {"pk": int(assignment_id)} if assignment_id is not None else {"work_item_id": int(work_item_id)}
+        if assignment_id is not None:
+            key, value = "a.id", int(assignment_id)
+        else:
+            key, value = "a.work_item_id", int(work_item_id)
     except (TypeError, ValueError) as exc:
         raise NotFound("Task not found.") from exc
-    qs = Assignment.objects.select_related("work_item__project", "work_item__prompt", "guideline_version")
-    if lock:
-        qs = qs.select_for_update(of=("self",)) if connection.vendor == "postgresql" else qs.select_for_update()
-    assignment = qs.filter(user=user, **key).first()
-    if assignment is None:
+    columns = _own_assignment_columns()
+    sql = _OWN_ASSIGNMENT_SQL.format(
+        assignment=columns[0], item=columns[1], project=columns[2], prompt=columns[3], version=columns[4], key=key,
+        lock="FOR UPDATE OF a" if lock and connection.features.has_select_for_update_of else "",
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk, value])
+        row = cursor.fetchone()
+    if row is None:
         raise NotFound("Task not found.")
+    assignment, item, project, prompt, version = instances(row, *columns)
+    item.project, item.prompt = project, prompt
+    assignment.work_item = item
+    assignment.guideline_version = version if assignment.guideline_version_id is not None else None
     return assignment
 
 
@@ -363,7 +475,15 @@ def _text(value, field: str, *, required: bool = True) -> str:
 
 
 def _existing_label(assignment: Assignment) -> Label | None:
-    return Label.objects.filter(assignment=assignment).first()
+    """The label already stored for this assignment (a replayed submit). Only a submitted
+    assignment has one (the label and the status change are written in one transaction), or one
+    whose label a reviewer rejected since."""
+    if assignment.status not in (AssignmentStatus.SUBMITTED, AssignmentStatus.REJECTED):
+        return None
+    label = Label.objects.filter(assignment=assignment).first()
+    if label is not None and label.guideline_version_id == assignment.guideline_version_id:
+        label.guideline_version = assignment.guideline_version  # already loaded: the response shows it
+    return label
 
 
 def _label_base(assignment: Assignment, user: User) -> dict:
@@ -380,11 +500,21 @@ def _label_base(assignment: Assignment, user: User) -> dict:
     }
 
 
-def _finish(assignment: Assignment) -> None:
+def _finish(assignment: Assignment) -> bool:
+    """Mark the assignment submitted and count the label; True when the item now has all its labels."""
     assignment.status = AssignmentStatus.SUBMITTED
     assignment.submitted_at = timezone.now()
     assignment.save(update_fields=["status", "submitted_at", "updated_at"])
-    WorkItem.objects.filter(pk=assignment.work_item_id).update(label_count=F("label_count") + 1)
+    items = WorkItem.objects.filter(pk=assignment.work_item_id)
+    if connection.vendor != "postgresql":
+        items.update(label_count=F("label_count") + 1)
+        return True
+    with connection.cursor() as cursor:  # the new count in the same round trip (UPDATE ... RETURNING)
+        cursor.execute(
+            "UPDATE labeling_workitem SET label_count = label_count + 1 WHERE id = %s RETURNING label_count >= overlap",
+            [assignment.work_item_id],
+        )
+        return cursor.fetchone()[0]
 
 
 def _idempotent(existing: Label, same: bool) -> Label:
@@ -524,8 +654,8 @@ def ranking_submit(*, user: User, payload: dict, assignment_id=None, work_item_i
         return _idempotent(existing, same)
     _ensure_live(assignment)
     label = Label.objects.create(**_label_base(assignment, user), **data)
-    _finish(assignment)
-    item_check_disagreement(work_item_id=item.pk)
+    if _finish(assignment):  # the item has all its labels: do they agree?
+        item_check_disagreement(work_item_id=item.pk)
     return label
 
 

@@ -1,10 +1,12 @@
 import difflib
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import Forbidden, NotFound
+from labelhub.core.rawsql import Columns, instances
 
 from .models import GuidelineAcknowledgement, GuidelineVersion, Membership, Project
 from .permissions import Capability, role_can
@@ -34,13 +36,24 @@ def project_access(*, user: User, project_id, capability: Capability = Capabilit
         project_id = int(project_id)
     except (TypeError, ValueError) as exc:
         raise NotFound("Project not found.") from exc
-    membership = Membership.objects.select_related("project").filter(project_id=project_id, user=user).first()
-    if membership is None:
+    with connection.cursor() as cursor:
+        cursor.execute(_ACCESS_SQL.format(_PROJECT_COLUMNS), [project_id, user.pk])
+        row = cursor.fetchone()
+    if row is None:
         raise NotFound("Project not found.")
-    access = ProjectAccess(project=membership.project, role=membership.role)
+    (project,) = instances(row[1:], _PROJECT_COLUMNS)
+    access = ProjectAccess(project=project, role=row[0])
     if not access.can(capability):
-        raise Forbidden(f"Your role ({membership.role}) does not allow this in the project.")
+        raise Forbidden(f"Your role ({access.role}) does not allow this in the project.")
     return access
+
+
+# Every project page and API call runs this: written out (see core/rawsql.py).
+_PROJECT_COLUMNS = Columns(Project, "p")
+_ACCESS_SQL = """
+SELECT m.role, {} FROM projects_membership m JOIN projects_project p ON p.id = m.project_id
+WHERE m.project_id = %s AND m.user_id = %s
+"""
 
 
 def project_object_access(*, user: User, queryset: QuerySet, object_id, label: str, capability: Capability):
