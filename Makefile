@@ -16,7 +16,7 @@ export PORT PYTEST_ARGS BENCH_ARGS
 
 LINT_PATHS := labelhub tests bench
 
-.PHONY: help venv run test lint bench-import bench-generation bench-labeling bench-load bench-export bench-scale clean distclean
+.PHONY: help venv run test lint bench-import bench-generation bench-labeling bench-load bench-hot-path bench-export bench-scale clean distclean
 
 help:
 	@echo "make run            local server (DEBUG, SQLite, embedded Redis + Celery worker); PORT=$(PORT)"
@@ -26,6 +26,7 @@ help:
 	@echo "make bench-generation  labelhub vs direct requests to the embedded model; BENCH_ARGS='--prompts 32'"
 	@echo "make bench-labeling    50 simulated labelers (locust) for 2 minutes; BENCH_ARGS='--duration 120'"
 	@echo "make bench-load        50 labelers for 10 minutes (production gunicorn) with a snapshot export beside them"
+	@echo "make bench-hot-path    claim + submit in-process: ms and SQL statements per request, prepared statements on/off"
 	@echo "make bench-export      streaming JSONL export of 1M preference pairs vs PostgreSQL COPY; BENCH_ARGS='--labels 20000'"
 	@echo "make bench-scale       pages and claims of a 1M-prompt/3M-label project vs a 10k one; BENCH_ARGS='--prompts 100000 --labels 300000'"
 	@echo "make venv           create .venv from requirements.lock (no-op when up to date)"
@@ -57,6 +58,9 @@ bench-labeling: venv
 
 bench-load: venv
 	DEBUG="$${DEBUG:-true}" PYTHONPATH="$(CURDIR)" bash scripts/with-services.sh .venv/bin/python bench/bench_labeling.py --duration 600 --workers 3 --threads 4 --keep-alive 75 --snapshot $$BENCH_ARGS
+
+bench-hot-path: venv
+	DEBUG="$${DEBUG:-true}" PYTHONPATH="$(CURDIR)" bash scripts/with-services.sh .venv/bin/python bench/bench_hot_path.py $$BENCH_ARGS
 
 bench-export: venv
 	DEBUG="$${DEBUG:-true}" PYTHONPATH="$(CURDIR)" bash scripts/with-services.sh .venv/bin/python bench/bench_export.py $$BENCH_ARGS
