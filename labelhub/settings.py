@@ -97,11 +97,6 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool("DB_PREPARED_STATEMENTS", True):
-    # Server-side binding lets psycopg prepare a statement run 5 times on a connection: PostgreSQL
-    # then skips parsing and planning it (a third of the database time of a claim). Turn it off
-    # (DB_PREPARED_STATEMENTS=false) behind a transaction-pooling PgBouncer older than 1.21.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + a busy timeout let the web app and the Celery worker share the file.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
