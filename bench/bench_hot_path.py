@@ -3,9 +3,9 @@
 Seeds a project as bench_labeling.py does, then drives claim + submit rounds through Django's full
 request handling (the test client: middleware, DRF, token auth, JSON), with no HTTP server and no
 locust, so the figures are the server's own cost per request. Reports the median and p95 per request
-kind, the SQL statements each runs, and the same rounds on connections without prepared statements
-(alternating blocks in one run, as a ratio).
-Last line: `RESULT claim_ms=<median> submit_ms=<median> prepared_ratio=<unprepared / prepared>`.
+kind and the SQL statements each runs, and, as a ratio that a noisy machine does not blur, each median
+over the median of the cheapest authenticated request (`GET /api/v1/me`) timed in the same rounds.
+Last line: `RESULT claim_ms=<median> submit_ms=<median> claim_vs_me=<ratio> submit_vs_me=<ratio>`.
 """
 
 import argparse
@@ -68,19 +68,10 @@ def one_round(client: Client, project_id: int, times: dict, counts: dict | None 
             counts.setdefault(name, set()).add(n)
 
 
-def use_prepared(enabled: bool) -> None:
-    """Reconnect with or without server-side binding and prepared statements."""
-    connection.close()
-    options = connection.settings_dict.setdefault("OPTIONS", {})
-    options["server_side_binding"] = enabled
-    options["prepare_threshold"] = 5 if enabled else None
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--prompts", type=int, default=5000)
-    parser.add_argument("--rounds", type=int, default=600, help="claim + submit rounds per setting")
-    parser.add_argument("--block", type=int, default=50, help="rounds per alternating block")
+    parser.add_argument("--rounds", type=int, default=600, help="claim + submit rounds")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("needs PostgreSQL (make bench-hot-path starts one)")
@@ -88,32 +79,29 @@ def main() -> None:
     project_id, tokens = seed(args.prompts, 50)
     clients = [Client(HTTP_AUTHORIZATION=f"Token {t}") for t in tokens]
     names = ("claim", "submit demonstration", "submit comparison")
-    times = {setting: {name: [] for name in names} for setting in (True, False)}
+    times = {name: [] for name in (*names, "me")}
     counts: dict = {}
-    warm = {name: [] for name in names}
-    for i in range(100):  # warm-up: imports, caches, the first prepared statements
-        one_round(clients[i % 50], project_id, warm, counts)
-    done = 0
-    while done < args.rounds:
-        for setting in (True, False):
-            use_prepared(setting)
-            for i in range(args.block):
-                one_round(clients[(done + i) % 50], project_id, times[setting])
-        done += args.block
-    use_prepared(True)
-    print(f"{args.rounds} claim + submit rounds per setting, {args.prompts} prompts, medians (p95):")
-    for name in names:
-        on, off = times[True][name], times[False][name]
-        p95 = sorted(on)[int(0.95 * len(on))] * 1000
-        print(
-            f"  {name:22} {statistics.median(on) * 1000:6.1f} ms ({p95:5.1f})   without prepared statements "
-            f"{statistics.median(off) * 1000:6.1f} ms   statements {sorted(counts.get(name, []))}"
-        )
-    claim = statistics.median(times[True]["claim"]) * 1000
-    submits = times[True]["submit demonstration"] + times[True]["submit comparison"]
-    every = {setting: [t for name in names for t in times[setting][name]] for setting in (True, False)}
-    ratio = statistics.median(every[False]) / statistics.median(every[True])
-    print(f"RESULT claim_ms={claim:.1f} submit_ms={statistics.median(submits) * 1000:.1f} prepared_ratio={ratio:.2f}")
+    for i in range(100):  # warm-up: imports, caches
+        one_round(clients[i % 50], project_id, {name: [] for name in times}, counts)
+    for i in range(args.rounds):
+        client = clients[i % 50]
+        one_round(client, project_id, times, counts)
+        started = time.perf_counter()
+        client.get("/api/v1/me")
+        times["me"].append(time.perf_counter() - started)
+    me = statistics.median(times["me"])
+    print(f"{args.rounds} claim + submit rounds, {args.prompts} prompts; median (p95), x GET /api/v1/me:")
+    for name in (*names, "me"):
+        values = sorted(times[name])
+        median, p95 = statistics.median(values) * 1000, values[int(0.95 * len(values))] * 1000
+        statements = sorted(counts.get(name, [])) or ""
+        print(f"  {name:22} {median:6.1f} ms ({p95:5.1f})  x{median / 1000 / me:4.1f}   statements {statements}")
+    claim = statistics.median(times["claim"])
+    submit = statistics.median(times["submit demonstration"] + times["submit comparison"])
+    print(
+        f"RESULT claim_ms={claim * 1000:.1f} submit_ms={submit * 1000:.1f} "
+        f"claim_vs_me={claim / me:.2f} submit_vs_me={submit / me:.2f}"
+    )
 
 
 if __name__ == "__main__":

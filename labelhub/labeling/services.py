@@ -6,6 +6,9 @@ Invariants (held by the database, not only here):
   conditional UPDATE `taken = taken + 1 WHERE taken < overlap`, correct on PostgreSQL and SQLite;
   on PostgreSQL candidates are picked with SELECT ... FOR UPDATE SKIP LOCKED so concurrent
   labelers do not queue behind one row.
+
+The hot path (a claim, a submit: what every labeler does all day) is five SQL statements a request,
+the heavier ones written out (see core/rawsql.py); tests/labeling/test_hot_path.py pins the count.
 """
 
 import difflib
