@@ -114,11 +114,6 @@ def _ensure_labeler(project: Project, user: User) -> str:
     return project_access(user=user, project_id=project.pk, capability=Capability.LABEL).role
 
 
-def guideline_gate(*, project: Project, user: User) -> GuidelineVersion:
-    """The current guideline version, if the user acknowledged it; else a 409 that says what changed."""
-    return _gate(_labeler_state(project, user), project, user, quarantine=False)
-
-
 _LABELER_STATE_SQL = """
 SELECT v.id, v.project_id, v.number, v.published_by_id, v.published_at,
   (SELECT MAX(gv.number) FROM projects_guidelineacknowledgement ack
@@ -148,8 +143,10 @@ def _labeler_state(project: Project, user: User) -> GuidelineVersion | None:
     return next(iter(GuidelineVersion.objects.raw(_LABELER_STATE_SQL, params)), None)
 
 
-def _gate(version: GuidelineVersion | None, project: Project, user: User, *, quarantine: bool) -> GuidelineVersion:
-    if quarantine and (
+def _gate(version: GuidelineVersion | None, project: Project, user: User) -> GuidelineVersion:
+    """May the user claim work: not quarantined, and the current guidelines acknowledged (409 with
+    what changed if not). Returns the current version, as `_labeler_state` read it."""
+    if (
         version.quarantined if version is not None
         else Quarantine.objects.filter(project=project, user=user, active=True).exists()
     ):  # fmt: skip
@@ -211,7 +208,7 @@ def work_item_claim_next(
         role = _ensure_labeler(project, user)
     elif not role_can(role, Capability.LABEL):
         raise Forbidden(f"Your role ({role}) does not label in this project.")
-    version = _gate(_labeler_state(project, user), project, user, quarantine=True)
+    version = _gate(_labeler_state(project, user), project, user)
     if version.held_id is not None:
         current = Assignment.objects.select_related("work_item__prompt").get(pk=version.held_id)
         current.work_item.project = project
@@ -246,20 +243,6 @@ def work_item_claim_next(
 _RETRY = "retry"
 
 
-def _assignment_values(item: WorkItem, user: User, project: Project, version: GuidelineVersion) -> dict:
-    now = timezone.now()
-    order = list(item.candidate_ids)
-    random.shuffle(order)
-    return {
-        "status": AssignmentStatus.ACTIVE,
-        "claimed_at": now,
-        "lease_expires_at": now + timedelta(minutes=project.lease_minutes),
-        "display_order": order,
-        "guideline_version": version,
-        "submitted_at": None,
-    }
-
-
 @transaction.atomic
 def _claim_portable(project, user, kinds, gold, version):
     """The claim in ORM steps, for SQLite (`make run`): pick, conditional UPDATE of the slot count,
@@ -271,7 +254,12 @@ def _claim_portable(project, user, kinds, gold, version):
         return _RETRY
     item = WorkItem.objects.select_related("prompt").get(pk=ids[0])
     item.project = project
-    values = _assignment_values(item, user, project, version)
+    now, order = timezone.now(), list(item.candidate_ids)
+    random.shuffle(order)
+    values = {
+        "status": AssignmentStatus.ACTIVE, "claimed_at": now, "display_order": order, "guideline_version": version,
+        "lease_expires_at": now + timedelta(minutes=project.lease_minutes), "submitted_at": None,
+    }  # fmt: skip
     if Assignment.objects.filter(work_item=item, user=user, status=AssignmentStatus.EXPIRED).update(**values):
         assignment = Assignment.objects.get(work_item=item, user=user)
     else:
@@ -508,9 +496,8 @@ def _finish(assignment: Assignment) -> bool:
     assignment.status = AssignmentStatus.SUBMITTED
     assignment.submitted_at = timezone.now()
     assignment.save(update_fields=["status", "submitted_at", "updated_at"])
-    items = WorkItem.objects.filter(pk=assignment.work_item_id)
     if connection.vendor != "postgresql":
-        items.update(label_count=F("label_count") + 1)
+        WorkItem.objects.filter(pk=assignment.work_item_id).update(label_count=F("label_count") + 1)
         return True
     with connection.cursor() as cursor:  # the new count in the same round trip (UPDATE ... RETURNING)
         cursor.execute(

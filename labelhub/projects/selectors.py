@@ -27,6 +27,14 @@ class ProjectAccess:
         return role_can(self.role, capability)
 
 
+# Every project page and API call runs this: written out (see core/rawsql.py).
+_PROJECT_COLUMNS = Columns(Project, "p")
+_ACCESS_SQL = """
+SELECT m.role, {} FROM projects_membership m JOIN projects_project p ON p.id = m.project_id
+WHERE m.project_id = %s AND m.user_id = %s
+"""
+
+
 def project_access(*, user: User, project_id, capability: Capability = Capability.VIEW) -> ProjectAccess:
     """The project as seen by `user`: 404 if they are not a member (existence is not leaked),
     403 if they are a member whose role lacks `capability`."""
@@ -46,14 +54,6 @@ def project_access(*, user: User, project_id, capability: Capability = Capabilit
     if not access.can(capability):
         raise Forbidden(f"Your role ({access.role}) does not allow this in the project.")
     return access
-
-
-# Every project page and API call runs this: written out (see core/rawsql.py).
-_PROJECT_COLUMNS = Columns(Project, "p")
-_ACCESS_SQL = """
-SELECT m.role, {} FROM projects_membership m JOIN projects_project p ON p.id = m.project_id
-WHERE m.project_id = %s AND m.user_id = %s
-"""
 
 
 def project_object_access(*, user: User, queryset: QuerySet, object_id, label: str, capability: Capability):
