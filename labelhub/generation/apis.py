@@ -64,9 +64,9 @@ class ModelConfigListCreateApi(APIView):
     class InputSerializer(_ConfigInput):
         pass
 
-    @extend_schema(responses=ModelConfigOutput(many=True), summary="Model configs of a project")
+    @extend_schema(responses=ModelConfigOutput(many=True), summary="Model configs of a project (admins, engineers)")
     def get(self, request, project_id):
-        access = project_access(user=request.user, project_id=project_id)
+        access = project_access(user=request.user, project_id=project_id, capability=Capability.SEE_PROVENANCE)
         configs = selectors.model_config_list(project=access.project)
         return Response({"results": ModelConfigOutput(configs, many=True).data})
 
@@ -103,9 +103,9 @@ class ModelConfigDetailApi(APIView):
         model = serializers.CharField(max_length=200, required=False)
         clear_api_key = serializers.BooleanField(required=False)
 
-    @extend_schema(responses=ModelConfigOutput)
+    @extend_schema(responses=ModelConfigOutput, summary="A model config (admins, engineers)")
     def get(self, request, project_id, config_id):
-        access = project_access(user=request.user, project_id=project_id)
+        access = project_access(user=request.user, project_id=project_id, capability=Capability.SEE_PROVENANCE)
         return Response(ModelConfigOutput(selectors.model_config_get(project=access.project, config_id=config_id)).data)
 
     @extend_schema(
@@ -195,9 +195,9 @@ class BatchListCreateApi(APIView):
         )
         fewer_than = serializers.IntegerField(min_value=1, max_value=9, required=False)
 
-    @extend_schema(responses=BatchOutput(many=True), summary="Recent generation batches")
+    @extend_schema(responses=BatchOutput(many=True), summary="Recent generation batches (admins, engineers)")
     def get(self, request, project_id):
-        access = project_access(user=request.user, project_id=project_id)
+        access = project_access(user=request.user, project_id=project_id, capability=Capability.SEE_PROVENANCE)
         return Response({"results": [batch_payload(b) for b in selectors.batch_list(project=access.project, limit=20)]})
 
     @extend_schema(
@@ -226,7 +226,9 @@ class BatchListCreateApi(APIView):
 class BatchDetailApi(APIView):
     @extend_schema(responses=BatchOutput, summary="Progress of a batch: counts, tokens/s, ETA, errors")
     def get(self, request, batch_id):
-        batch, _role = selectors.batch_get_for_user(user=request.user, batch_id=batch_id)
+        batch, _role = selectors.batch_get_for_user(
+            user=request.user, batch_id=batch_id, capability=Capability.SEE_PROVENANCE
+        )
         return Response(batch_payload(batch))
 
 
@@ -248,7 +250,9 @@ class BatchJobsApi(APIView):
         summary="Jobs of a batch",
     )
     def get(self, request, batch_id):
-        batch, _role = selectors.batch_get_for_user(user=request.user, batch_id=batch_id)
+        batch, _role = selectors.batch_get_for_user(
+            user=request.user, batch_id=batch_id, capability=Capability.SEE_PROVENANCE
+        )
         check_query_params(request, {"status", "page", "page_size"})
         job_status = request.query_params.get("status", "")
         if job_status and job_status not in JobStatus.values:

@@ -39,9 +39,11 @@ def batch_list(*, project: Project, limit: int = 50) -> QuerySet[GenerationBatch
 
 
 def batch_get_for_user(
-    *, user: User, batch_id, capability: Capability = Capability.VIEW
+    *, user: User, batch_id, capability: Capability = Capability.SEE_PROVENANCE
 ) -> tuple[GenerationBatch, str]:
-    """A batch by id, if the user is a member of its project (404 otherwise, existence not leaked)."""
+    """A batch by id, if the user is a member of its project (404 otherwise, existence not leaked)
+    whose role has `capability` (403 otherwise): a batch names its model config, so SEE_PROVENANCE
+    at least."""
     batch, access = project_object_access(
         user=user,
         queryset=GenerationBatch.objects.select_related("model_config", "project"),

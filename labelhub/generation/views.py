@@ -2,24 +2,27 @@
 batch pages with live progress, failed jobs and the candidates they produced.
 
 Each view parses input, calls one selector or service, and renders. Access is checked by
-`project_view` (404 for non-members, 403 for a role without the capability); batches and jobs are
+`project_view` (404 for non-members, 403 for a role without the capability): every page here names
+models, so it needs SEE_PROVENANCE (admins, engineers; labelers and reviewers get 403); batches and jobs are
 fetched through the selectors that check membership themselves, and must belong to the project
 of the URL.
 """
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from labelhub.core.exceptions import ApplicationError, NotFound
+from labelhub.core.exceptions import ApplicationError, Forbidden, NotFound
 from labelhub.core.forms import apply_service_error
 from labelhub.core.htmx import partial
 from labelhub.projects.decorators import project_context, project_view
 from labelhub.projects.permissions import Capability
+from labelhub.prompts.selectors import candidates_shown
 
 from . import selectors, services
 from .forms import BatchStartForm, ModelConfigForm
@@ -42,10 +45,11 @@ def _active_configs(project) -> list:
 # Model configs ---------------------------------------------------------------------------------
 
 
-@project_view()
+@project_view(Capability.SEE_PROVENANCE)
 @require_GET
 def model_config_list(request, access):
-    """Every member sees the configs and their last connection check; admins can change them."""
+    """Admins and engineers see the configs and their last connection check (labelers and reviewers
+    get 403: which model writes the candidates is kept from them); admins can change them."""
     can_manage = access.can(Capability.MANAGE)
     context = project_context(
         access,
@@ -96,7 +100,7 @@ def model_config_edit(request, access, config_id: int):
     return render(request, "generation/model_config_form.html", context, status=400 if form.is_bound else 200)
 
 
-@project_view()
+@project_view(Capability.SEE_PROVENANCE)
 @require_GET
 @vary_on_headers("HX-Request")
 def model_config_row(request, access, config_id: int):
@@ -154,7 +158,7 @@ def model_config_delete(request, access, config_id: int):
 # Batches ---------------------------------------------------------------------------------------
 
 
-def _batch_for_project(request, access, batch_id, capability=Capability.VIEW):
+def _batch_for_project(request, access, batch_id, capability=Capability.SEE_PROVENANCE):
     batch, _role = selectors.batch_get_for_user(user=request.user, batch_id=batch_id, capability=capability)
     if batch.project_id != access.project.pk:
         raise NotFound("Batch not found.")
@@ -211,7 +215,7 @@ def batch_start(request, access):
     return render(request, "generation/batch_start.html", context, status=400 if form.is_bound else 200)
 
 
-@project_view()
+@project_view(Capability.SEE_PROVENANCE)
 @require_GET
 @vary_on_headers("HX-Request")
 def batch_list(request, access):
@@ -227,7 +231,7 @@ def batch_list(request, access):
     return render(request, partial(request, "generation/batch_list.html", "batch-table"), context)
 
 
-@project_view()
+@project_view(Capability.SEE_PROVENANCE)
 @require_GET
 @vary_on_headers("HX-Request")
 def batch_detail(request, access, batch_id: int):
@@ -247,7 +251,7 @@ def batch_detail(request, access, batch_id: int):
     context.update(
         failed_jobs=selectors.batch_jobs(batch=batch, status=JobStatus.FAILED)[:FAILED_SHOWN],
         failed_shown=FAILED_SHOWN,
-        candidates=candidates,
+        candidates=candidates_shown(access=access, candidates=candidates),
         next_after=next_after,
         is_first_page=not request.GET.get("after"),
     )
@@ -286,7 +290,11 @@ def job_retry(request, access, job_id: int):
 def batch_redirect(request, batch_id: int):
     """/generation-batches/<id>/ (the id the API returns) → the batch's page in its project."""
     try:
-        batch, _role = selectors.batch_get_for_user(user=request.user, batch_id=batch_id)
+        batch, _role = selectors.batch_get_for_user(
+            user=request.user, batch_id=batch_id, capability=Capability.SEE_PROVENANCE
+        )
     except NotFound as exc:
         raise Http404(exc.message) from exc
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from exc
     return redirect(_batch_url(batch))

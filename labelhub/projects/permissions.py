@@ -11,13 +11,26 @@ class Capability(StrEnum):
     LABEL = "label"  # write demonstrations and rankings
     REVIEW = "review"  # accept/reject others' labels
     EXPORT = "export"  # read labels and exports
+    # Which model wrote a candidate: model configs (names, servers, system prompts, connection
+    # errors), generation batches and jobs, a candidate's provenance, the model leaderboard.
+    # Labelers and reviewers never see it: it would bias their comparisons, and so the leaderboard.
+    SEE_PROVENANCE = "see_provenance"
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
-    Role.ADMIN: frozenset({Capability.VIEW, Capability.MANAGE, Capability.LABEL, Capability.REVIEW, Capability.EXPORT}),
+    Role.ADMIN: frozenset(
+        {
+            Capability.VIEW,
+            Capability.MANAGE,
+            Capability.LABEL,
+            Capability.REVIEW,
+            Capability.EXPORT,
+            Capability.SEE_PROVENANCE,
+        }
+    ),
     Role.LABELER: frozenset({Capability.VIEW, Capability.LABEL}),
     Role.REVIEWER: frozenset({Capability.VIEW, Capability.LABEL, Capability.REVIEW}),
-    Role.ENGINEER: frozenset({Capability.VIEW, Capability.EXPORT}),
+    Role.ENGINEER: frozenset({Capability.VIEW, Capability.EXPORT, Capability.SEE_PROVENANCE}),
 }
 
 

@@ -32,15 +32,37 @@ class MessageOutput(serializers.Serializer):
 
 
 class CandidateOutput(serializers.Serializer):
+    """A candidate as labelers and reviewers see it: nothing about which model wrote it."""
+
     id = serializers.IntegerField()
     content = serializers.CharField()
+
+
+class CandidateProvenanceOutput(CandidateOutput):
+    """A candidate with everything stored about where it came from (selectors.candidate_provenance),
+    for roles that may see provenance (admins, engineers)."""
+
     source = serializers.CharField()
-    model_name = serializers.CharField()
-    provenance = serializers.JSONField()
+    model_name = serializers.CharField(help_text="The model id the server reported (or the one asked for).")
+    model_requested = serializers.CharField(allow_null=True)
+    model_reported = serializers.CharField(allow_null=True)
+    config_id = serializers.IntegerField(allow_null=True)
+    config_name = serializers.CharField(allow_null=True)
+    sampling = serializers.JSONField(allow_null=True, help_text="temperature, top_p, max_tokens, seed, stop")
+    seed = serializers.IntegerField(allow_null=True)
+    system_prompt = serializers.CharField(allow_null=True)
+    finish_reason = serializers.CharField(allow_null=True)
+    prompt_tokens = serializers.IntegerField(allow_null=True)
+    completion_tokens = serializers.IntegerField(allow_null=True)
+    latency_ms = serializers.IntegerField(allow_null=True)
+    generated_at = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
+    sanitized = serializers.JSONField(allow_null=True, help_text="NUL / lone surrogate counts made storable")
+    raw_escaped = serializers.CharField(allow_null=True, help_text="The exact raw text as a JSON string literal")
+    provenance = serializers.JSONField(help_text="The provenance JSON stored with the candidate, as stored.")
 
 
-class PromptDetailOutput(serializers.Serializer):
+class _PromptDetailFields(serializers.Serializer):
     id = serializers.IntegerField()
     external_id = serializers.CharField(allow_null=True)
     messages = MessageOutput(many=True)
@@ -50,7 +72,18 @@ class PromptDetailOutput(serializers.Serializer):
     content_hash = serializers.CharField()
     created_by = serializers.CharField(source="created_by.username", default=None)
     created_at = serializers.DateTimeField()
+
+
+class PromptDetailOutput(_PromptDetailFields):
+    """A prompt as labelers and reviewers see it: candidates without provenance."""
+
     candidates = CandidateOutput(many=True, source="candidates_list")
+
+
+class PromptDetailProvenanceOutput(_PromptDetailFields):
+    """A prompt as admins and engineers see it: candidates with their full provenance."""
+
+    candidates = CandidateProvenanceOutput(many=True, source="candidates_list")
 
 
 class PromptListApi(APIView):
@@ -83,12 +116,22 @@ class PromptListApi(APIView):
 
 
 class PromptDetailApi(APIView):
-    @extend_schema(responses=PromptDetailOutput)
+    @extend_schema(
+        responses=PromptDetailProvenanceOutput,
+        description="Admins and engineers get every candidate with its full provenance; labelers and "
+        "reviewers get each candidate's id and text only (which model wrote it would bias their comparisons).",
+    )
     def get(self, request, project_id, prompt_id):
         access = project_access(user=request.user, project_id=project_id)
         prompt = selectors.prompt_get(project=access.project, prompt_id=prompt_id)
-        prompt.candidates_list = list(selectors.prompt_candidates(prompt=prompt))
-        return Response(PromptDetailOutput(prompt).data)
+        candidates = list(selectors.prompt_candidates(prompt=prompt))
+        if not access.can(Capability.SEE_PROVENANCE):
+            prompt.candidates_list = candidates
+            return Response(PromptDetailOutput(prompt).data)
+        prompt.candidates_list = [
+            {"id": c.pk, "content": c.content, **selectors.candidate_provenance(c)} for c in candidates
+        ]
+        return Response(PromptDetailProvenanceOutput(prompt).data)
 
 
 class PromptImportOutput(serializers.Serializer):

@@ -5,6 +5,8 @@ from django.db.models.functions import Coalesce
 from labelhub.core.exceptions import NotFound
 from labelhub.core.pagination import BoundedCount, bounded_count, keyset_page
 from labelhub.projects.models import Project, Track
+from labelhub.projects.permissions import Capability
+from labelhub.projects.selectors import ProjectAccess
 
 from .models import Candidate, ProjectTag, Prompt, PromptImport
 
@@ -54,6 +56,45 @@ def prompt_get(*, project: Project, prompt_id) -> Prompt:
 
 def prompt_candidates(*, prompt: Prompt) -> QuerySet[Candidate]:
     return Candidate.objects.filter(prompt=prompt).order_by("id")
+
+
+def candidate_provenance(candidate: Candidate) -> dict:
+    """Everything stored about where a candidate came from, for those who may see it
+    (Capability.SEE_PROVENANCE): the one owner of that list, used by every API and page that shows
+    a candidate with its provenance. Labelers and reviewers get a candidate's id and text only.
+
+    `provenance` is the JSON stored with the candidate, as stored (import line, job, attempt...);
+    the fields beside it are read from the columns, or from that JSON for a generated candidate."""
+    stored = candidate.provenance if isinstance(candidate.provenance, dict) else {}
+    sampling = stored.get("sampling") if isinstance(stored.get("sampling"), dict) else {}
+    return {
+        "source": candidate.source,
+        "model_name": candidate.model_name,
+        "model_requested": stored.get("model_requested"),
+        "model_reported": stored.get("model_reported"),
+        "config_id": candidate.model_config_id if candidate.model_config_id else stored.get("config_id"),
+        "config_name": stored.get("config_name"),
+        "sampling": sampling or None,
+        "seed": sampling.get("seed"),
+        "system_prompt": stored.get("system_prompt"),
+        "finish_reason": candidate.finish_reason or None,
+        "prompt_tokens": candidate.prompt_tokens,
+        "completion_tokens": candidate.completion_tokens,
+        "latency_ms": candidate.latency_ms,
+        "generated_at": stored.get("generated_at"),
+        "created_at": candidate.created_at,
+        "sanitized": stored.get("sanitized") or None,
+        "raw_escaped": candidate.raw_escaped or None,
+        "provenance": candidate.provenance,
+    }
+
+
+def candidates_shown(*, access: ProjectAccess, candidates) -> list[dict]:
+    """Candidates for a page, as {"candidate", "provenance"}: with their full provenance
+    (`candidate_provenance`, rendered by prompts/_candidate_provenance.html) for roles that may see
+    it, with None for labelers and reviewers (the page then shows the text only)."""
+    see = access.can(Capability.SEE_PROVENANCE)
+    return [{"candidate": c, "provenance": candidate_provenance(c) if see else None} for c in candidates]
 
 
 def prompt_tag_names(*, project: Project, limit: int = 200) -> list[str]:

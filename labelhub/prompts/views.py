@@ -71,10 +71,7 @@ def prompt_detail_page(request, access, prompt, *, gold: dict | None = None, sta
     """One prompt: conversation, candidates, metadata, and for admins the "Gold answer" card of its
     comparison item (`gold`: the card as labelhub.quality.views.gold_card builds it, given when a
     refused gold form is shown again)."""
-    candidates = [
-        {"candidate": c, "provenance": _pretty(c.provenance) if c.provenance else ""}
-        for c in selectors.prompt_candidates(prompt=prompt)
-    ]
+    candidates = selectors.candidates_shown(access=access, candidates=selectors.prompt_candidates(prompt=prompt))
     context = project_context(
         access,
         "prompts",

@@ -182,7 +182,8 @@ class StatsOutput(serializers.Serializer):
     duration_ms = serializers.IntegerField(allow_null=True)
     data = serializers.JSONField(
         help_text="agreement, labelers (with flags and quarantine state), distributions, progress, leaderboard, "
-        "win_matrix, rules: see the README (Quality control)."
+        "win_matrix, rules: see the README (Quality control). leaderboard and win_matrix name models: "
+        "admins and engineers only."
     )
 
 
@@ -216,7 +217,10 @@ class StatsApi(APIView):
     def get(self, request, project_id):
         check_query_params(request, set())
         access = selectors.stats_access(user=request.user, project_id=project_id)
-        return Response(selectors.project_stats_payload(project=access.project, include_labelers=True))
+        payload = selectors.project_stats_payload(
+            project=access.project, include_labelers=True, include_models=access.can(Capability.SEE_PROVENANCE)
+        )
+        return Response(payload)
 
 
 class StatsRefreshApi(APIView):
@@ -240,12 +244,13 @@ class StatsRefreshApi(APIView):
 class LeaderboardApi(APIView):
     @extend_schema(
         responses=LeaderboardOutput,
-        summary="Model configs ranked by human comparisons (Bradley–Terry with bootstrap intervals)",
+        summary="Model configs ranked by human comparisons (Bradley–Terry with bootstrap intervals; "
+        "admins and engineers)",
     )
     def get(self, request, project_id):
         check_query_params(request, set())
-        access = project_access(user=request.user, project_id=project_id, capability=Capability.VIEW)
-        payload = selectors.project_stats_payload(project=access.project, include_labelers=False)
+        access = project_access(user=request.user, project_id=project_id, capability=Capability.SEE_PROVENANCE)
+        payload = selectors.project_stats_payload(project=access.project, include_labelers=False, include_models=True)
         return Response(
             {
                 "computed_at": payload["computed_at"],

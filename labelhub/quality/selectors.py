@@ -16,11 +16,19 @@ def stats_access(*, user: User, project_id) -> ProjectAccess:
     return access
 
 
-def project_stats_payload(*, project: Project, include_labelers: bool) -> dict:
+# The parts of the statistics that name models (Capability.SEE_PROVENANCE only).
+MODEL_KEYS = ("leaderboard", "win_matrix")
+
+
+def project_stats_payload(*, project: Project, include_labelers: bool, include_models: bool) -> dict:
     """The precomputed statistics (one row), with who is quarantined now; `data` is empty until the
-    first computation (a worker does it after labels arrive, or on request)."""
+    first computation (a worker does it after labels arrive, or on request). Without
+    `include_models`, the parts that name models (MODEL_KEYS) are left out."""
     stats = ProjectStats.objects.filter(project=project).first()
     data = dict(stats.data) if stats else {}
+    if not include_models:
+        for key in MODEL_KEYS:
+            data.pop(key, None)
     if include_labelers and data:
         quarantined = set(Quarantine.objects.filter(project=project, active=True).values_list("user_id", flat=True))
         data["labelers"] = [

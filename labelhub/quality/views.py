@@ -5,7 +5,8 @@ Who sees what, exactly as in the API:
 - dashboard and labelers: admins, reviewers and engineers (`selectors.stats_access`); the
   statistics name labelers, so labelers get 403; non-members 404.
 - quarantine / release and the event log: project admins (MANAGE).
-- leaderboard: every member (it names models, not people).
+- leaderboard (and its section of the dashboard): admins and engineers (SEE_PROVENANCE); it names
+  models, which labelers and reviewers must not learn (it would bias their comparisons).
 - adjudication: reviewers and admins (REVIEW).
 - gold items (the list, and the "Gold answer" card of a prompt page with its set/unset forms):
   project admins (MANAGE).
@@ -127,7 +128,9 @@ def _waiting(params: QueryDict, computed_at) -> dict | None:
 def dashboard(request, access):
     """Charts and figures of the stored statistics (one row), or an empty state until the first
     computation. Reviewers also see how many disputed items wait for them."""
-    payload = selectors.project_stats_payload(project=access.project, include_labelers=True)
+    payload = selectors.project_stats_payload(
+        project=access.project, include_labelers=True, include_models=access.can(Capability.SEE_PROVENANCE)
+    )
     waiting_items = None
     if access.can(Capability.REVIEW):
         waiting_items = bounded_count(selectors.items_needing_adjudication(project=access.project), cap=1000)
@@ -182,7 +185,7 @@ def _detail(value) -> str:
 def _labelers_page(request, access, *, failed: dict | None = None, status: int = 200) -> HttpResponse:
     """The labeler table; for admins, the quarantine forms, the quarantines in force and the event
     log. `failed`: {"user_id", "action", "form"} of a refused quarantine/release (shown again)."""
-    payload = selectors.project_stats_payload(project=access.project, include_labelers=True)
+    payload = selectors.project_stats_payload(project=access.project, include_labelers=True, include_models=False)
     rows = [row for row in payload["data"].get("labelers") or [] if isinstance(row, dict)]
     can_manage = access.can(Capability.MANAGE)
     quarantines, events = [], []
@@ -263,11 +266,12 @@ def labeler_release(request, access, user_id: int):
 # Leaderboard ----------------------------------------------------------------------------------------
 
 
-@project_view()
+@project_view(Capability.SEE_PROVENANCE)
 @require_GET
 def leaderboard(request, access):
-    """The model leaderboard for every member: it names models, not labelers."""
-    payload = selectors.project_stats_payload(project=access.project, include_labelers=False)
+    """The model leaderboard, for admins and engineers: labelers and reviewers (403) would learn
+    which model their own comparisons favour, and could then judge the model rather than the answer."""
+    payload = selectors.project_stats_payload(project=access.project, include_labelers=False, include_models=True)
     context = _context(access, "leaderboard", **_stats_context(payload))
     return render(request, "quality/leaderboard.html", context)
 
@@ -302,7 +306,8 @@ def _adjudication_page(request, access, *, failed: dict | None = None, status: i
     queue = selectors.adjudication_queue(project=access.project, limit=ADJUDICATIONS_SHOWN)
     total = bounded_count(selectors.items_needing_adjudication(project=access.project), cap=1000)
     wanted = {int(c) for item in queue for c in item["candidate_ids"]}
-    candidates = {c.pk: c for c in Candidate.objects.filter(pk__in=wanted).only("pk", "content", "model_name")}
+    fields = ("pk", "content", "model_name") if access.can(Capability.SEE_PROVENANCE) else ("pk", "content")
+    candidates = {c.pk: c for c in Candidate.objects.filter(pk__in=wanted).only(*fields)}
     me = request.user.get_username()
     items = []
     for item in queue:

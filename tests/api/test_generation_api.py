@@ -11,7 +11,7 @@ from labelhub.prompts.models import Prompt
 from tests.factories import UserFactory
 
 ADMIN, LABELER, REVIEWER, ENGINEER = Role.ADMIN, Role.LABELER, Role.REVIEWER, Role.ENGINEER
-EVERY_ROLE = {ADMIN, LABELER, REVIEWER, ENGINEER}
+PROVENANCE = {ADMIN, ENGINEER}  # Capability.SEE_PROVENANCE: configs and batches name models
 SECRET = "sk-very-secret-key-123456"
 
 
@@ -37,15 +37,15 @@ def gen_endpoints(w):
     new_config = {"name": "new", "base_url": "http://127.0.0.1:9/v1", "model": "m"}
     new_batch = {"model_config": c, "prompt_ids": [w["prompt"].pk]}
     return [
-        ("get", f"/api/v1/projects/{p}/model-configs", None, EVERY_ROLE, 200),
+        ("get", f"/api/v1/projects/{p}/model-configs", None, PROVENANCE, 200),
         ("post", f"/api/v1/projects/{p}/model-configs", new_config, {ADMIN}, 201),
-        ("get", f"/api/v1/projects/{p}/model-configs/{c}", None, EVERY_ROLE, 200),
+        ("get", f"/api/v1/projects/{p}/model-configs/{c}", None, PROVENANCE, 200),
         ("patch", f"/api/v1/projects/{p}/model-configs/{c}", {"temperature": 0.9}, {ADMIN}, 200),
         ("post", f"/api/v1/projects/{p}/model-configs/{c}/test", None, {ADMIN}, 202),
-        ("get", f"/api/v1/projects/{p}/generation-batches", None, EVERY_ROLE, 200),
+        ("get", f"/api/v1/projects/{p}/generation-batches", None, PROVENANCE, 200),
         ("post", f"/api/v1/projects/{p}/generation-batches", new_batch, {ADMIN}, 201),
-        ("get", f"/api/v1/generation-batches/{w['batch'].pk}", None, EVERY_ROLE, 200),
-        ("get", f"/api/v1/generation-batches/{w['batch'].pk}/jobs?status=failed", None, EVERY_ROLE, 200),
+        ("get", f"/api/v1/generation-batches/{w['batch'].pk}", None, PROVENANCE, 200),
+        ("get", f"/api/v1/generation-batches/{w['batch'].pk}/jobs?status=failed", None, PROVENANCE, 200),
         ("post", f"/api/v1/generation-jobs/{w['job'].pk}/retry", None, {ADMIN}, 200),
         ("post", f"/api/v1/generation-batches/{w['batch'].pk}/retry-failed", None, {ADMIN}, 200),
         ("delete", f"/api/v1/projects/{p}/model-configs/{w['spare'].pk}", None, {ADMIN}, 204),

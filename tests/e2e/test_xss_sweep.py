@@ -636,8 +636,8 @@ def project_get_paths(w: dict) -> list[str]:
 
 # Pages a labeler may not open: two of them are visited (the 403 page), the rest would only repeat it.
 _ADMIN_ONLY = re.compile(
-    r"/projects/new/|/members/|/guidelines/edit/|/prompts/imports?/|/models/new/|/edit/|/batches/new/"
-    r"|/exports/|/quality/(?!leaderboard/)|/label/review/"
+    r"/projects/new/|/members/|/guidelines/edit/|/prompts/imports?/|/generation/|/generation-batches/"
+    r"|/exports/|/quality/|/label/review/"
 )
 
 

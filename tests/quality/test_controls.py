@@ -251,9 +251,18 @@ def test_stats_and_leaderboard_apis(golden, api, staff, monkeypatch):
     stats = client.get(f"/api/v1/projects/{golden.project.pk}/stats").json()
     assert stats["data"]["labels"] == 12  # 13 labels, one rejected in review
     assert {r["username"] for r in stats["data"]["labelers"]} == {"alice", "bob", "carol"}
-    board = api(golden.users["alice"]).get(f"/api/v1/projects/{golden.project.pk}/leaderboard").json()
+    assert [row["name"] for row in stats["data"]["leaderboard"]][:2] and stats["data"]["win_matrix"]
+    board = client.get(f"/api/v1/projects/{golden.project.pk}/leaderboard").json()
     assert [row["name"] for row in board["leaderboard"]][:2] and "labelers" not in board
     assert api(golden.users["alice"]).get(f"/api/v1/projects/{golden.project.pk}/stats").status_code == 403
+    # The leaderboard names models: labelers and reviewers do not see it (403), nor in the stats.
+    for name in ("alice", "carol"):
+        refused = api(golden.users[name]).get(f"/api/v1/projects/{golden.project.pk}/leaderboard")
+        assert refused.status_code == 403 and b"smol-a" not in refused.content
+    reviewer = api(golden.users["carol"]).get(f"/api/v1/projects/{golden.project.pk}/stats")
+    assert reviewer.status_code == 200 and reviewer.json()["data"]["labels"] == 12
+    assert "leaderboard" not in reviewer.json()["data"] and "win_matrix" not in reviewer.json()["data"]
+    assert b"smol-a" not in reviewer.content and b"smol-b" not in reviewer.content
     requested = []
     monkeypatch.setattr(services, "project_stats_request", lambda project_id: requested.append(project_id) or "sent")
     assert client.post(f"/api/v1/projects/{golden.project.pk}/stats/refresh").status_code == 202

@@ -173,7 +173,7 @@ API_CASES = [
     Case("api:quality-events", {"get": None}),
     Case("api:stats", {"get": None}, control="engineer"),
     Case("api:stats-refresh", {"post": None}, control="engineer"),
-    Case("api:leaderboard", {"get": None}, control="labeler"),
+    Case("api:leaderboard", {"get": None}, control="engineer"),
 ]
 
 WEB_CASES = [
@@ -229,7 +229,7 @@ WEB_CASES = [
     Case("projects:quality:labelers", {"get": None}, control="engineer"),
     Case("projects:quality:quarantine", {"post": lambda c: REASON}, {"user_id": _id("not_quarantined")}),
     Case("projects:quality:release", {"post": lambda c: REASON}, {"user_id": _id("quarantined")}),
-    Case("projects:quality:leaderboard", {"get": None}, control="labeler"),
+    Case("projects:quality:leaderboard", {"get": None}, control="engineer"),
     Case("projects:quality:adjudication", {"get": None}, control="reviewer"),
     Case("projects:quality:adjudicate", {"post": _keep}, {"work_item_id": _id("disputed")}, control="reviewer"),
     Case("projects:quality:gold", {"get": None}),

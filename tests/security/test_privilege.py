@@ -91,7 +91,15 @@ API = [
     ("post", lambda w, u: f"/api/v1/work-items/{w['disputed'].pk}/adjudicate", _keep, Capability.REVIEW, 403),
     ("get", lambda w, u: f"/api/v1/projects/{w.project.pk}/stats", None, STATS, 403),
     ("post", lambda w, u: f"/api/v1/projects/{w.project.pk}/stats/refresh", None, STATS, 403),
-    ("get", lambda w, u: f"/api/v1/projects/{w.project.pk}/leaderboard", None, Capability.VIEW, 403),
+    ("get", lambda w, u: f"/api/v1/projects/{w.project.pk}/leaderboard", None, Capability.SEE_PROVENANCE, 403),
+    # Which model wrote a candidate: admins and engineers only (labelers and reviewers get 403).
+    ("get", lambda w, u: f"/api/v1/projects/{w.project.pk}/model-configs", None, Capability.SEE_PROVENANCE, 403),
+    ("get", lambda w, u: f"/api/v1/projects/{w.project.pk}/model-configs/{w['config'].pk}", None,
+     Capability.SEE_PROVENANCE, 403),
+    ("get", lambda w, u: f"/api/v1/projects/{w.project.pk}/generation-batches", None, Capability.SEE_PROVENANCE,
+     403),
+    ("get", lambda w, u: f"/api/v1/generation-batches/{w['batch'].pk}", None, Capability.SEE_PROVENANCE, 403),
+    ("get", lambda w, u: f"/api/v1/generation-batches/{w['batch'].pk}/jobs", None, Capability.SEE_PROVENANCE, 403),
 ]  # fmt: skip
 
 
@@ -133,6 +141,15 @@ WEB = [
     ("get", _p("projects:quality:adjudication"), None, Capability.REVIEW, 403),
     ("post", _p("projects:quality:adjudicate", work_item_id=lambda w, u: w["disputed"].pk), _keep,
      Capability.REVIEW, 403),
+    ("get", _p("projects:quality:leaderboard"), None, Capability.SEE_PROVENANCE, 403),
+    ("get", _p("projects:generation:models"), None, Capability.SEE_PROVENANCE, 403),
+    ("get", _p("projects:generation:model", config_id=lambda w, u: w["config"].pk), None,
+     Capability.SEE_PROVENANCE, 403),
+    ("get", _p("projects:generation:batches"), None, Capability.SEE_PROVENANCE, 403),
+    ("get", _p("projects:generation:batch", batch_id=lambda w, u: w["batch"].pk), None, Capability.SEE_PROVENANCE,
+     403),
+    ("get", lambda w, u: reverse("projects:generation-batch", args=[w["batch"].pk]), None,
+     Capability.SEE_PROVENANCE, 403),
 ]  # fmt: skip
 
 

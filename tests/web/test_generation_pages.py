@@ -82,12 +82,12 @@ def url(gen, name, **kwargs):
 # Role matrix -------------------------------------------------------------------------------------
 
 PAGES = [
-    ("models", {}, Capability.VIEW),
+    ("models", {}, Capability.SEE_PROVENANCE),
     ("model-create", {}, Capability.MANAGE),
     ("model-edit", {"config_id": "config"}, Capability.MANAGE),
-    ("batches", {}, Capability.VIEW),
+    ("batches", {}, Capability.SEE_PROVENANCE),
     ("batch-start", {}, Capability.MANAGE),
-    ("batch", {"batch_id": "batch"}, Capability.VIEW),
+    ("batch", {"batch_id": "batch"}, Capability.SEE_PROVENANCE),
 ]
 PAGE_IDS = [name for name, _, _ in PAGES]
 
@@ -114,15 +114,19 @@ def test_pages_send_anonymous_visitors_to_login(gen, client_for, name, kwargs, c
     assert response["Location"] == f"{reverse('login')}?next={target}"
 
 
-def test_config_row_partial_is_for_every_member(gen, client_for):
+def test_config_row_partial_is_for_provenance_viewers(gen, client_for):
     target = url(gen, "model", config_id="config")
     for role in ROLES:
         response = client_for(gen["members"][role]).get(target, headers=HTMX)
+        if not role_can(role, Capability.SEE_PROVENANCE):
+            assert response.status_code == 403
+            assert "Local" not in response.content.decode() and BASE_URL not in response.content.decode()
+            continue
         assert response.status_code == 200
         assert response.content.decode().lstrip().startswith(f'<tr id="config-{gen["config"].pk}"')
     assert client_for(gen["members"]["outsider"]).get(target, headers=HTMX).status_code == 404
     # Without htmx: the models page, at the row.
-    response = client_for(gen["members"][Role.LABELER]).get(target)
+    response = client_for(gen["members"][Role.ENGINEER]).get(target)
     assert response.status_code == 302
     assert response["Location"].endswith(f"/generation/models/#config-{gen['config'].pk}")
 
@@ -210,22 +214,30 @@ def test_objects_of_another_project_are_404(gen, client_for, staff, make_project
     assert client.get(url(gen, "model-edit", config_id=999999)).status_code == 404
 
 
-def test_top_level_batch_url_redirects_members_only(gen, client_for):
+def test_top_level_batch_url_redirects_provenance_viewers_only(gen, client_for):
     target = reverse("projects:generation-batch", args=[gen["batch"].pk])
-    response = client_for(gen["members"][Role.LABELER]).get(target)
+    response = client_for(gen["members"][Role.ENGINEER]).get(target)
     assert response.status_code == 302
     assert response["Location"] == url(gen, "batch", batch_id="batch")
+    for role in (Role.LABELER, Role.REVIEWER):
+        refused = client_for(gen["members"][role]).get(target)
+        assert refused.status_code == 403 and "Local" not in refused.content.decode()
     assert client_for(gen["members"]["outsider"]).get(target).status_code == 404
     unknown = reverse("projects:generation-batch", args=[999999])
+    assert client_for(gen["members"][Role.ENGINEER]).get(unknown).status_code == 404
     assert client_for(gen["members"][Role.LABELER]).get(unknown).status_code == 404
     anonymous = client_for(None).get(target)
     assert anonymous.status_code == 302 and anonymous["Location"].startswith(reverse("login"))
 
 
 def test_project_nav_links(gen, client_for):
-    html = client_for(gen["members"][Role.LABELER]).get(url(gen, "models")).content.decode()
+    html = client_for(gen["members"][Role.ENGINEER]).get(url(gen, "models")).content.decode()
     assert f'href="{url(gen, "models")}" aria-current="page">Models</a>' in html
     assert f'href="{url(gen, "batches")}">Generation</a>' in html
+    # Labelers and reviewers have no link to pages they may not open.
+    for role in (Role.LABELER, Role.REVIEWER):
+        html = client_for(gen["members"][role]).get(reverse("projects:detail", args=[gen["project"].pk])).content
+        assert url(gen, "models").encode() not in html and url(gen, "batches").encode() not in html
 
 
 # Model configs -----------------------------------------------------------------------------------
@@ -468,7 +480,7 @@ def test_start_a_batch_from_a_prompt_page(gen, client_for, sent, django_capture_
 
 
 def test_other_roles_see_no_generate_forms(gen, client_for):
-    client = client_for(gen["members"][Role.REVIEWER])
+    client = client_for(gen["members"][Role.ENGINEER])
     project = gen["project"]
     for target in (
         reverse("projects:prompts:list", args=[project.pk]),
@@ -519,7 +531,7 @@ def test_errors_from_a_prompt_page_go_back_there(gen, client_for, sent):
 
 
 def test_batch_page_shows_progress_failed_jobs_and_candidates(gen, client_for):
-    html = client_for(gen["members"][Role.LABELER]).get(url(gen, "batch", batch_id="batch")).content.decode()
+    html = client_for(gen["members"][Role.ENGINEER]).get(url(gen, "batch", batch_id="batch")).content.decode()
     assert "Batch #" in html and "Local" in html and "fewer than 3 candidates" in html.replace("Every prompt", "")
     assert '<progress id="batch-progress-bar" max="100" value="66">' in html
     assert "<dt>Queued</dt><dd>1</dd>" in html and "<dt>Done</dt><dd>1</dd>" in html
@@ -527,14 +539,14 @@ def test_batch_page_shows_progress_failed_jobs_and_candidates(gen, client_for):
     assert "Server said &lt;b&gt;no&lt;/b&gt;" in html  # the job error, escaped
     assert "<strong>generated</strong>" in html  # candidate Markdown
     assert "11 prompt + 7 completion tokens" in html and "123 ms" in html and ">stop<" in html
-    assert "Retry" not in html  # a labeler cannot retry
+    assert "Retry" not in html  # an engineer cannot retry
     admin_html = client_for(gen["members"][Role.ADMIN]).get(url(gen, "batch", batch_id="batch")).content.decode()
     assert "Retry all failed" in admin_html
     assert url(gen, "job-retry", job_id="failed") in admin_html
 
 
 def test_batch_progress_polls_while_running_and_stops_when_finished(gen, client_for):
-    client = client_for(gen["members"][Role.LABELER])
+    client = client_for(gen["members"][Role.ENGINEER])
     target = url(gen, "batch", batch_id="batch")
     html = client.get(target).content.decode()
     assert 'hx-trigger="every 2s"' in html and f'hx-get="{target}?poll=1"' in html and 'hx-swap="outerHTML"' in html
@@ -571,7 +583,7 @@ def test_model_output_is_rendered_inert(gen, client_for):
         finish_reason="<b>len</b>",
         model_name="<i>m</i>",
     )
-    html = client_for(gen["members"][Role.LABELER]).get(url(gen, "batch", batch_id="batch")).content.decode()
+    html = client_for(gen["members"][Role.ENGINEER]).get(url(gen, "batch", batch_id="batch")).content.decode()
     assert "<script>alert(1)" not in html
     assert "<img" not in html and "onerror=alert" not in html.replace("onerror=alert(1)&gt;", "")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -588,7 +600,7 @@ def test_batch_candidates_are_paged(gen, client_for, monkeypatch):
     Candidate.objects.create(
         prompt=queued.prompt, content="Second answer", source=CandidateSource.GENERATED, generation_job=queued
     )
-    client = client_for(gen["members"][Role.LABELER])
+    client = client_for(gen["members"][Role.ENGINEER])
     page1 = client.get(url(gen, "batch", batch_id="batch"))
     assert "A <strong>generated</strong> answer" in page1.content.decode()
     assert "Second answer" not in page1.content.decode()
@@ -628,7 +640,7 @@ def test_retry_all_failed(gen, client_for, sent, django_capture_on_commit_callba
 
 
 def test_batch_page_query_count_does_not_grow_with_candidates(gen, client_for, django_assert_max_num_queries):
-    client = client_for(gen["members"][Role.LABELER])
+    client = client_for(gen["members"][Role.ENGINEER])
     target = url(gen, "batch", batch_id="batch")
     with CaptureQueriesContext(connection) as few:
         client.get(target)
@@ -645,7 +657,7 @@ def test_batch_page_query_count_does_not_grow_with_candidates(gen, client_for, d
 
 
 def test_batch_list_shows_progress_and_polls_while_running(gen, client_for):
-    client = client_for(gen["members"][Role.LABELER])
+    client = client_for(gen["members"][Role.ENGINEER])
     target = url(gen, "batches")
     html = client.get(target).content.decode()
     assert url(gen, "batch", batch_id="batch") in html and "Local" in html and "1 / 3" in html

@@ -32,6 +32,7 @@ XSS = '<script>alert("x")</script>'
 ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"
 ROLES = (Role.ADMIN, Role.REVIEWER, Role.ENGINEER, Role.LABELER)
 STATS_ROLES = (Role.ADMIN, Role.REVIEWER, Role.ENGINEER)  # MANAGE, REVIEW or EXPORT
+PROVENANCE_ROLES = (Role.ADMIN, Role.ENGINEER)  # SEE_PROVENANCE: the leaderboard names models
 
 
 @pytest.fixture(autouse=True)
@@ -157,7 +158,7 @@ def disputed_item(project, labelers, *, version=None, prompt_text="Which answer 
 PAGES = {
     "dashboard": STATS_ROLES,
     "labelers": STATS_ROLES,
-    "leaderboard": ROLES,
+    "leaderboard": PROVENANCE_ROLES,
     "adjudication": (Role.ADMIN, Role.REVIEWER),
 }
 
@@ -258,13 +259,16 @@ def test_nav_links(q, client_for):
     for role in ROLES:
         html = client_for(q["members"][role]).get(detail).content.decode()
         assert (f'href="{quality}"' in html) == (role in STATS_ROLES), role
-        assert (f'href="{leaderboard}">Leaderboard</a>' in html) == (role == Role.LABELER), role
+        assert leaderboard not in html, role  # the project nav links the quality dashboard, if anything
     html = client_for(q["members"][Role.ENGINEER]).get(quality).content.decode()
     assert f'href="{quality}" aria-current="page">Quality</a>' in html
+    assert f'href="{leaderboard}">Leaderboard</a>' in html
     assert url(project, "adjudication") not in html  # engineers do not adjudicate
-    html = client_for(q["members"][Role.LABELER]).get(leaderboard).content.decode()
+    html = client_for(q["members"][Role.ENGINEER]).get(leaderboard).content.decode()
     assert f'href="{leaderboard}" aria-current="page">Leaderboard</a>' in html
-    assert f'href="{quality}"' not in html and url(project, "labelers") not in html
+    # Reviewers see the dashboard without the leaderboard (tab or section): it names models.
+    html = client_for(q["members"][Role.REVIEWER]).get(quality).content.decode()
+    assert leaderboard not in html and "Model leaderboard" not in html and "model-alpha" not in html
 
 
 # The dashboard -----------------------------------------------------------------------------------
@@ -368,10 +372,10 @@ def test_dashboard_queries_do_not_grow_with_the_data(site, client_for, django_as
     assert count() == small
     with django_assert_max_num_queries(8):  # session, user, membership, stats, quarantines, disputed items
         assert client.get(url(project, "dashboard")).status_code == 200
-    labeler = client_for(site["members"][Role.LABELER])
-    labeler.get(url(project, "leaderboard"))
+    engineer = client_for(site["members"][Role.ENGINEER])
+    engineer.get(url(project, "leaderboard"))
     with django_assert_max_num_queries(5):  # session, user, membership, stats
-        assert labeler.get(url(project, "leaderboard")).status_code == 200
+        assert engineer.get(url(project, "leaderboard")).status_code == 200
 
 
 # Recompute ---------------------------------------------------------------------------------------
@@ -527,7 +531,10 @@ def test_leaderboard_page(q, client_for, staff):
     data = full_data([(q["members"][Role.LABELER].pk, "a-labeler")])
     data["leaderboard"][0].update(name="Config one", key=f"config:{config.pk}", config_id=config.pk)
     store(project, data)
-    html = client_for(q["members"][Role.LABELER]).get(url(project, "leaderboard")).content.decode()
+    for role in (Role.LABELER, Role.REVIEWER):
+        refused = client_for(q["members"][role]).get(url(project, "leaderboard"))
+        assert refused.status_code == 403 and b"Config one" not in refused.content
+    html = client_for(q["members"][Role.ENGINEER]).get(url(project, "leaderboard")).content.decode()
     assert "a-labeler" not in html  # no labeler is named
     assert (
         f'href="{reverse("projects:generation:models", args=[project.pk])}#config-{config.pk}">Config one</a>' in html
@@ -645,7 +652,7 @@ def test_user_supplied_strings_are_escaped_everywhere(site, client_for, staff):
         client.get(url(project, "labelers")),
         client.post(url(project, "quarantine", user_id=members[Role.LABELER].pk), {"reason": f"Again {XSS}" * 100}),
         client.get(url(project, "leaderboard")),
-        client_for(members[Role.LABELER]).get(url(project, "leaderboard")),
+        client_for(members[Role.ENGINEER]).get(url(project, "leaderboard")),
         client.get(url(project, "adjudication")),
         client.post(url(project, "adjudicate", work_item_id=999_999), {}),
     ]
@@ -700,5 +707,5 @@ def test_pages_render_statistics_computed_from_real_labels(site, client_for):
     assert "<title>third: 4 labels</title>" in dashboard and ">m-a<" in dashboard
     labelers_page = client.get(url(project, "labelers")).content.decode()
     assert all(f'id="labeler-{u.pk}"' in labelers_page for u in labelers)
-    board = client_for(members[Role.LABELER]).get(url(project, "leaderboard")).content.decode()
+    board = client_for(members[Role.ENGINEER]).get(url(project, "leaderboard")).content.decode()
     assert "Head to head" in board and "m-b" in board
