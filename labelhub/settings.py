@@ -257,12 +257,21 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # Inference (candidate generation). The embedded default is llama.cpp's server started by `make run`.
 INFERENCE_BASE_URL = env.str("INFERENCE_BASE_URL", default="http://127.0.0.1:8080/v1")
 INFERENCE_MODEL = env.str("INFERENCE_MODEL", default="smollm2-135m-instruct")
-# Hosts a model config may use even though they resolve to loopback/private addresses (SSRF guard).
-# The host of INFERENCE_BASE_URL is always allowed.
+# host:port pairs a model config may use even though they are loopback/private/not global (SSRF
+# guard); the exact host:port of INFERENCE_BASE_URL is always allowed. A bare host (it used to open
+# every port of that host) stops the start with a clear error.
 INFERENCE_ALLOWED_HOSTS = env.list("INFERENCE_ALLOWED_HOSTS", default=[])
-_inference_host = urlsplit(INFERENCE_BASE_URL).hostname
-if _inference_host and _inference_host not in INFERENCE_ALLOWED_HOSTS:
-    INFERENCE_ALLOWED_HOSTS = [*INFERENCE_ALLOWED_HOSTS, _inference_host]
+_inference_url = urlsplit(INFERENCE_BASE_URL)
+if _inference_url.hostname:
+    _host = f"[{_inference_url.hostname}]" if ":" in _inference_url.hostname else _inference_url.hostname
+    _port = _inference_url.port or (443 if _inference_url.scheme == "https" else 80)
+    INFERENCE_ALLOWED_HOSTS = [*INFERENCE_ALLOWED_HOSTS, f"{_host}:{_port}"]
+try:
+    from labelhub.integrations.inference.urls import parse_allowed
+
+    parse_allowed(INFERENCE_ALLOWED_HOSTS)
+except ValueError as _exc:
+    raise ImproperlyConfigured(str(_exc)) from None
 GENERATION_MAX_ATTEMPTS = env.int("GENERATION_MAX_ATTEMPTS", default=5)
 # A running generation job's lease, renewed by a heartbeat while the model answers: a worker killed
 # outright frees its jobs after this plus one reaper period (30 s).

@@ -132,7 +132,7 @@ def test_redis_restarted_empty_jobs_are_sent_again_from_postgres(project, staff,
         saved = services.LOST_AFTER, services.UNSENT_AFTER
         services.LOST_AFTER = services.UNSENT_AFTER = zero
         try:
-            assert services.generation_reap() == {"orphaned": 0, "lost": 2, "sent": 2}
+            assert services.generation_reap() == {"orphaned": 0, "lost": 2, "sent": 2, "checks_failed": 0}
         finally:
             services.LOST_AFTER, services.UNSENT_AFTER = saved
         _wait(lambda: _done(batch), what="the re-sent jobs", worker=worker)
