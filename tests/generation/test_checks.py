@@ -35,11 +35,12 @@ def admin_api(api, staff):
 def test_a_malformed_port_is_refused_on_write(project, admin_api, settings):
     settings.INFERENCE_ALLOWED_HOSTS = ["127.0.0.1:8000"]
     configs = f"/api/v1/projects/{project.pk}/model-configs"
-    response = admin_api.post(configs, {"name": "x", "base_url": MALFORMED, "model": "m"}, format="json")
-    assert response.status_code == 400, response.content
-    body = response.json()
-    assert body["message"] == "Invalid model config."
-    assert "port" in body["extra"]["fields"]["base_url"][0]
+    for url in ("http://93.184.216.34:8000:80/v1", MALFORMED):
+        response = admin_api.post(configs, {"name": "x", "base_url": url, "model": "m"}, format="json")
+        assert response.status_code == 400, response.content
+        body = response.json()
+        assert body["message"] == "Invalid model config."
+        assert "port must be a number" in body["extra"]["fields"]["base_url"][0]
     assert not ModelConfig.objects.exists()
     good = admin_api.post(configs, {"name": "x", "base_url": "http://127.0.0.1:8000/v1", "model": "m"}, format="json")
     assert good.status_code == 201
