@@ -260,7 +260,7 @@ INFERENCE_MODEL = env.str("INFERENCE_MODEL", default="smollm2-135m-instruct")
 # host:port pairs a model config may use even though they are loopback/private/not global (SSRF
 # guard); the exact host:port of INFERENCE_BASE_URL is always allowed. A bare host (it used to open
 # every port of that host) stops the start with a clear error.
-INFERENCE_ALLOWED_HOSTS = env.list("INFERENCE_ALLOWED_HOSTS", default=[])
+INFERENCE_ALLOWED_HOSTS = [h.strip() for h in env.list("INFERENCE_ALLOWED_HOSTS", default=[]) if h.strip()]
 _inference_url = urlsplit(INFERENCE_BASE_URL)
 if _inference_url.hostname:
     _host = f"[{_inference_url.hostname}]" if ":" in _inference_url.hostname else _inference_url.hostname
