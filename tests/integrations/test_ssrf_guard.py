@@ -236,3 +236,74 @@ def test_pinned_connection_keeps_the_host_name(server, network, settings, monkey
 def test_the_shared_client_is_pinned():
     pool = client._shared_client()._transport._pool
     assert isinstance(pool._network_backend, client.GuardedBackend)
+
+
+def _self_signed(tmp_path, name):
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def test_pinned_tls_keeps_sni_and_verifies_the_certificate_for_the_name(tmp_path, network, settings):
+    """https to a name: the socket goes to the checked address, TLS sends the name (SNI) and the
+    certificate is verified for the name, not for the address."""
+    import http.server
+    import ssl
+    import threading
+
+    import httpx
+
+    cert, key = _self_signed(tmp_path, "tls.test")
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    seen_sni = []
+    server_ctx.sni_callback = lambda sock, name, ctx: seen_sni.append(name)
+
+    class Ok(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    httpd.socket = server_ctx.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    port = httpd.server_address[1]
+    settings.INFERENCE_ALLOWED_HOSTS = [f"tls.test:{port}", f"other.test:{port}"]
+    network["answers"]["tls.test"] = ["127.0.0.1"]
+    network["answers"]["other.test"] = ["127.0.0.1"]
+    trust = ssl.create_default_context(cafile=str(cert))
+    try:
+        with httpx.Client(transport=client.guarded_transport(verify=trust)) as pinned:
+            assert pinned.get(f"https://tls.test:{port}/").text == "ok"
+            assert seen_sni == ["tls.test"] and network["connects"] == [("127.0.0.1", port)]
+            with pytest.raises(httpx.ConnectError, match=r"CERTIFICATE_VERIFY_FAILED|match"):
+                pinned.get(f"https://other.test:{port}/")  # same address, a name the certificate lacks
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
