@@ -157,10 +157,35 @@ def test_migration_clears_raw_check_errors(project):
         project_id=project.pk, name="a", base_url="http://x/v1", model="m", last_check_status="failed",
         last_check_error="The inference server answered HTTP 500: <html>internal token abc123</html>",
     )  # fmt: skip
-    Old.objects.create(project_id=project.pk, name="b", base_url="http://x/v1", model="m", last_check_status="ok")
+    b = Old.objects.create(project_id=project.pk, name="b", base_url="http://x/v1", model="m", last_check_status="ok")
+    old_apps = executor.loader.project_state(before).apps
+    prompt = old_apps.get_model("prompts", "Prompt").objects.create(
+        project_id=project.pk, messages=[], text="q", content_hash="d" * 64
+    )
+    batch = old_apps.get_model("generation", "GenerationBatch").objects.create(
+        project_id=project.pk, model_config_id=b.pk, mode="prompts"
+    )
+    Job = old_apps.get_model("generation", "GenerationJob")
+    raw = {
+        0: "Attempt 1 failed, retrying: The inference server answered HTTP 502: <html>token abc123</html>",
+        1: "The inference server refused the request: HTTP 400: {'secret': 'abc123'}",
+        2: "The inference server's answer is not JSON: '<html>abc123\\n</html>'",
+        3: "Timed out talking to the inference server (ReadTimeout).",
+    }
+    for index, error in raw.items():
+        Job.objects.create(
+            batch_id=batch.pk, project_id=project.pk, prompt_id=prompt.pk, model_config_id=b.pk,
+            sample_index=index, task_id=f"t{index}", status="failed", error=error,
+        )  # fmt: skip
     MigrationExecutor(connection).migrate(after)
     rows = dict(ModelConfig.objects.values_list("name", "last_check_error"))
     assert rows == {"a": {"kind": ErrorKind.UNCLASSIFIED}, "b": {}}
+    errors = list(GenerationJob.objects.order_by("sample_index").values_list("error", flat=True))
+    assert not any("abc123" in e for e in errors)
+    assert errors[0] == (
+        "Attempt 1 failed, retrying: The inference server answered HTTP 502 (reply in the server log only)"
+    )
+    assert errors[3] == raw[3]
     executor = MigrationExecutor(connection)
     executor.migrate(before)  # reversible: back to text, no error kept
     Old = executor.loader.project_state(before).apps.get_model("generation", "ModelConfig")
