@@ -260,16 +260,10 @@ INFERENCE_MODEL = env.str("INFERENCE_MODEL", default="smollm2-135m-instruct")
 # host:port pairs a model config may use even though they are loopback/private/not global (SSRF
 # guard); the exact host:port of INFERENCE_BASE_URL is always allowed. A bare host (it used to open
 # every port of that host) stops the start with a clear error.
-INFERENCE_ALLOWED_HOSTS = [h.strip() for h in env.list("INFERENCE_ALLOWED_HOSTS", default=[]) if h.strip()]
-_inference_url = urlsplit(INFERENCE_BASE_URL)
-if _inference_url.hostname:
-    _host = f"[{_inference_url.hostname}]" if ":" in _inference_url.hostname else _inference_url.hostname
-    _port = _inference_url.port or (443 if _inference_url.scheme == "https" else 80)
-    INFERENCE_ALLOWED_HOSTS = [*INFERENCE_ALLOWED_HOSTS, f"{_host}:{_port}"]
 try:
-    from labelhub.integrations.inference.urls import parse_allowed
+    from labelhub.integrations.inference.urls import allowed_hosts_setting
 
-    parse_allowed(INFERENCE_ALLOWED_HOSTS)
+    INFERENCE_ALLOWED_HOSTS = allowed_hosts_setting(env.list("INFERENCE_ALLOWED_HOSTS", default=[]), INFERENCE_BASE_URL)
 except ValueError as _exc:
     raise ImproperlyConfigured(str(_exc)) from None
 GENERATION_MAX_ATTEMPTS = env.int("GENERATION_MAX_ATTEMPTS", default=5)

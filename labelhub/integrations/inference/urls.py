@@ -99,6 +99,19 @@ def parse_allowed(entries) -> frozenset[tuple[str, int]]:
     return frozenset(pairs)
 
 
+def allowed_hosts_setting(entries: list[str], base_url: str) -> list[str]:
+    """settings.INFERENCE_ALLOWED_HOSTS: the listed pairs (empty entries dropped) plus the exact pair
+    of the embedded/default server's URL. ValueError names an entry that is not host:port."""
+    pairs = [entry.strip() for entry in entries if entry.strip()]
+    try:
+        _scheme, host, port = _split(base_url.strip())
+    except UnsafeURLError as exc:
+        raise ValueError(f"INFERENCE_BASE_URL: {exc}") from exc
+    pairs.append(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+    parse_allowed(pairs)
+    return pairs
+
+
 def is_allowed(host: str, port: int) -> bool:
     return (_parse_host(host), port) in parse_allowed(settings.INFERENCE_ALLOWED_HOSTS)
 
