@@ -99,7 +99,8 @@ def test_malformed_urls_are_refused(url, settings):
 
 
 def test_allow_list_is_host_port_pairs(settings):
-    settings.INFERENCE_ALLOWED_HOSTS = ["127.0.0.1:8080", "[fd00::12]:8000", "gpu-1.internal:8000"]
+    settings.INFERENCE_ALLOWED_HOSTS = ["127.0.0.1:8080", "[fd00::12]:8000", "gpu-1.internal:8000", "vllm_1:8000"]
+    assert check_base_url("http://vllm_1:8000/v1", resolve=False) == "http://vllm_1:8000/v1"
     assert check_base_url("http://127.0.0.1:8080/v1") == "http://127.0.0.1:8080/v1"
     assert check_base_url("http://[fd00::12]:8000/v1") == "http://[fd00::12]:8000/v1"
     assert check_base_url("http://gpu-1.internal:8000/v1", resolve=False) == "http://gpu-1.internal:8000/v1"

@@ -38,10 +38,10 @@ class UnresolvableHostError(UnsafeURLError):
 # What a URL may hold unencoded (RFC 3986 unreserved, reserved and "%"): no spaces, quotes, angle
 # brackets, backslashes or control characters, which no real server URL needs and markup tricks do.
 _URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
-# A DNS name: letter/digit/hyphen labels, the last one not all digits (so "127.1" or "2130706433",
+# A DNS name: letter/digit/hyphen(/underscore) labels, the last one not all digits (so "127.1" or "2130706433",
 # which resolvers read as IPv4 addresses, are not names).
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_HOST_NAME = re.compile(rf"(?=.{{1,253}}$)(?:{_LABEL}\.)*(?=[a-z0-9-]*[a-z])(?:{_LABEL})\.?")
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"  # "_": docker compose service names have them
+_HOST_NAME = re.compile(rf"(?=.{{1,253}}$)(?:{_LABEL}\.)*(?=[a-z0-9_-]*[a-z_])(?:{_LABEL})\.?")
 # What inet_aton reads as an IPv4 address although it is not dotted-decimal ("0x7f000001", "0177.1").
 _NUMERIC_HOST = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}\.?")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
