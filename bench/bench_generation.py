@@ -28,6 +28,7 @@ import django  # noqa: E402
 django.setup()
 
 import httpx  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db.models import Sum  # noqa: E402
 
@@ -96,7 +97,9 @@ def main() -> None:
     worker = None
     try:
         wait_http(f"http://127.0.0.1:{port}/health", 1500)
-        os.environ["INFERENCE_ALLOWED_HOSTS"] = "127.0.0.1"
+        # The SSRF guard allows loopback by exact host:port only: here and in the worker started below.
+        os.environ["INFERENCE_ALLOWED_HOSTS"] = f"127.0.0.1:{port}"
+        settings.INFERENCE_ALLOWED_HOSTS = [*settings.INFERENCE_ALLOWED_HOSTS, f"127.0.0.1:{port}"]
         user, _ = User.objects.get_or_create(username="bench-gen", defaults={"is_staff": True})
         project = project_create(user=user, name=f"bench-generation-{int(time.time())}")
         prompts = [

@@ -257,12 +257,15 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # Inference (candidate generation). The embedded default is llama.cpp's server started by `make run`.
 INFERENCE_BASE_URL = env.str("INFERENCE_BASE_URL", default="http://127.0.0.1:8080/v1")
 INFERENCE_MODEL = env.str("INFERENCE_MODEL", default="smollm2-135m-instruct")
-# Hosts a model config may use even though they resolve to loopback/private addresses (SSRF guard).
-# The host of INFERENCE_BASE_URL is always allowed.
-INFERENCE_ALLOWED_HOSTS = env.list("INFERENCE_ALLOWED_HOSTS", default=[])
-_inference_host = urlsplit(INFERENCE_BASE_URL).hostname
-if _inference_host and _inference_host not in INFERENCE_ALLOWED_HOSTS:
-    INFERENCE_ALLOWED_HOSTS = [*INFERENCE_ALLOWED_HOSTS, _inference_host]
+# host:port pairs a model config may use even though they are loopback/private/not global (SSRF
+# guard); the exact host:port of INFERENCE_BASE_URL is always allowed. A bare host (it used to open
+# every port of that host) stops the start with a clear error.
+try:
+    from labelhub.integrations.inference.urls import allowed_hosts_setting
+
+    INFERENCE_ALLOWED_HOSTS = allowed_hosts_setting(env.list("INFERENCE_ALLOWED_HOSTS", default=[]), INFERENCE_BASE_URL)
+except ValueError as _exc:
+    raise ImproperlyConfigured(str(_exc)) from None
 GENERATION_MAX_ATTEMPTS = env.int("GENERATION_MAX_ATTEMPTS", default=5)
 # A running generation job's lease, renewed by a heartbeat while the model answers: a worker killed
 # outright frees its jobs after this plus one reaper period (30 s).

@@ -14,6 +14,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 # Hashing demo passwords with PBKDF2 would dominate the suite's run time.
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The unreachable inference server the API and security tests configure (port 9, discard): an
+# allowed loopback pair, as an operator would list it. The SSRF guard's own tests use other ports.
+settings.INFERENCE_ALLOWED_HOSTS = [*settings.INFERENCE_ALLOWED_HOSTS, "127.0.0.1:9"]
 # Tests render templates without running collectstatic first.
 settings.STORAGES = {
     **settings.STORAGES,

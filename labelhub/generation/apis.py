@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 from labelhub.api.pagination import Pagination
 from labelhub.api.utils import check_query_params, validated_input
 from labelhub.core.exceptions import ApplicationError
+from labelhub.integrations.inference.errors import describe
 from labelhub.projects.permissions import Capability
 from labelhub.projects.selectors import project_access
 
@@ -36,12 +37,14 @@ class ModelConfigOutput(serializers.Serializer):
         return bool(obj.api_key)
 
     def get_last_check(self, obj) -> dict:
+        """error: a classified failure, {"kind", "status"?, "reason"?, "message"}, or null."""
+        error = obj.last_check_error if isinstance(obj.last_check_error, dict) and obj.last_check_error else None
         return {
             "status": obj.last_check_status or "never",
             "at": obj.last_check_at,
             "latency_ms": obj.last_check_latency_ms,
             "model_reported": obj.last_check_model,
-            "error": obj.last_check_error,
+            "error": {**error, "message": describe(error)} if error else None,
         }
 
 

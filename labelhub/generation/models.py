@@ -42,7 +42,9 @@ class ModelConfig(BaseModel):
     last_check_at = models.DateTimeField(null=True, blank=True)
     last_check_latency_ms = models.PositiveIntegerField(null=True, blank=True)
     last_check_model = models.CharField(max_length=200, blank=True)
-    last_check_error = models.TextField(blank=True)
+    # A classified failure, {"kind", "status"?, "reason"?} (integrations.inference.errors): never
+    # what the server replied, which goes to the server log only.
+    last_check_error = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["project_id", "name"]

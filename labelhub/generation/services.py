@@ -17,8 +17,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
@@ -28,7 +29,14 @@ from labelhub.core.exceptions import ApplicationError, Conflict, NotFound
 from labelhub.core.heartbeat import heartbeat
 from labelhub.core.text import unstorable_reason
 from labelhub.integrations.inference.client import chat_completion
-from labelhub.integrations.inference.errors import PermanentInferenceError, TransientInferenceError
+from labelhub.integrations.inference.errors import (
+    ErrorKind,
+    InferenceError,
+    PermanentInferenceError,
+    TransientInferenceError,
+    classified,
+    describe,
+)
 from labelhub.integrations.inference.types import SamplingParams
 from labelhub.integrations.inference.urls import UnsafeURLError, check_base_url
 from labelhub.projects.models import Project
@@ -48,6 +56,9 @@ LOST_AFTER = timedelta(seconds=60)
 UNSENT_AFTER = timedelta(seconds=10)
 # The heartbeat renews a running job's lease this often (a third of the lease: two missed beats are fine).
 LEASE_RENEW_FRACTION = 3
+# A connection check still "running" after this was lost (worker killed, never picked up): the
+# reaper marks it failed. Well past the check task's hard time limit (tasks.py: 90 s).
+CHECK_STUCK_AFTER = timedelta(minutes=5)
 
 
 # --- model configs -------------------------------------------------------------------------------
@@ -143,7 +154,7 @@ def model_config_check_start(*, config: ModelConfig) -> ModelConfig:
     from .tasks import model_config_check_task
 
     ModelConfig.objects.filter(pk=config.pk).update(
-        last_check_status=CheckStatus.RUNNING, last_check_error="", last_check_at=timezone.now()
+        last_check_status=CheckStatus.RUNNING, last_check_error={}, last_check_at=timezone.now()
     )
     config_id = config.pk
 
@@ -153,7 +164,7 @@ def model_config_check_start(*, config: ModelConfig) -> ModelConfig:
         except Exception as exc:  # noqa: BLE001 - any broker failure
             logger.error("could not enqueue connection check for config %s: %s", config_id, type(exc).__name__)
             ModelConfig.objects.filter(pk=config_id).update(
-                last_check_status=CheckStatus.FAILED, last_check_error="The task queue is unreachable; try again."
+                last_check_status=CheckStatus.FAILED, last_check_error=classified(ErrorKind.QUEUE_UNREACHABLE)
             )
 
     transaction.on_commit(send)
@@ -162,6 +173,8 @@ def model_config_check_start(*, config: ModelConfig) -> ModelConfig:
 
 
 def model_config_check_run(*, config_id: int) -> ModelConfig:
+    """Run the check and store its outcome. Whatever happens (an unexpected exception, the soft
+    time limit), the check ends "ok" or "failed", never left "running"."""
     config = ModelConfig.objects.get(pk=config_id)
     try:
         completion = chat_completion(
@@ -172,19 +185,36 @@ def model_config_check_run(*, config_id: int) -> ModelConfig:
             api_key=config.api_key,
             timeout_s=30,
         )
-    except (TransientInferenceError, PermanentInferenceError) as exc:
-        ModelConfig.objects.filter(pk=config_id).update(
-            last_check_status=CheckStatus.FAILED, last_check_error=exc.message, last_check_at=timezone.now()
-        )
+    except InferenceError as exc:
+        _check_failed(config_id, exc.error)
+    except SoftTimeLimitExceeded:
+        _check_failed(config_id, classified(ErrorKind.TIMEOUT, reason="the check's time limit"))
+    except BaseException:
+        logger.exception("connection check of model config %s failed unexpectedly", config_id)
+        _check_failed(config_id, classified(ErrorKind.INTERNAL))
+        raise
     else:
         ModelConfig.objects.filter(pk=config_id).update(
             last_check_status=CheckStatus.OK,
-            last_check_error="",
+            last_check_error={},
             last_check_latency_ms=completion.latency_ms,
             last_check_model=completion.model,
             last_check_at=timezone.now(),
         )
     return ModelConfig.objects.get(pk=config_id)
+
+
+def _check_failed(config_id: int, error: dict) -> None:
+    ModelConfig.objects.filter(pk=config_id).update(
+        last_check_status=CheckStatus.FAILED, last_check_error=error, last_check_at=timezone.now()
+    )
+
+
+def model_config_checks_reap() -> int:
+    """Fail connection checks "running" for longer than any check can (worker killed, message lost)."""
+    return ModelConfig.objects.filter(
+        last_check_status=CheckStatus.RUNNING, last_check_at__lt=timezone.now() - CHECK_STUCK_AFTER
+    ).update(last_check_status=CheckStatus.FAILED, last_check_error=classified(ErrorKind.STUCK))
 
 
 # --- batches -------------------------------------------------------------------------------------
@@ -375,6 +405,12 @@ def generation_job_run(*, job_id: int, task_id: str) -> JobOutcome:
     except PermanentInferenceError as exc:
         _finish(job, task_id, JobStatus.FAILED, exc.message)
         return JobOutcome(JobStatus.FAILED)
+    except (SoftTimeLimitExceeded, DatabaseError):
+        raise  # the task counts the time limit; a database outage leaves the lease to the reaper
+    except Exception:
+        logger.exception("generation job %s failed unexpectedly", job.pk)
+        _finish(job, task_id, JobStatus.FAILED, describe(classified(ErrorKind.INTERNAL)))
+        return JobOutcome(JobStatus.FAILED)
     try:
         with transaction.atomic():
             Candidate.objects.create(
@@ -494,7 +530,8 @@ def generation_reap() -> dict:
 
     - RUNNING jobs whose lease expired (worker killed): back to QUEUED with a new task id;
     - QUEUED jobs never sent (broker down at commit);
-    - QUEUED jobs sent a while ago while the broker's queue is empty (Redis lost its queue)."""
+    - QUEUED jobs sent a while ago while the broker's queue is empty (Redis lost its queue);
+    - connection checks "running" for longer than any check can: failed (model_config_checks_reap)."""
     now = timezone.now()
     expired = GenerationJob.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now)
     orphaned = 0
@@ -521,4 +558,4 @@ def generation_reap() -> dict:
                 task_id=str(uuid.uuid4()), dispatched_at=None
             )
     sent = generation_dispatch(job_filter=Q(dispatched_at__isnull=True, created_at__lt=now - UNSENT_AFTER))
-    return {"orphaned": orphaned, "lost": lost, "sent": sent}
+    return {"orphaned": orphaned, "lost": lost, "sent": sent, "checks_failed": model_config_checks_reap()}

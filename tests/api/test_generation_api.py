@@ -106,10 +106,11 @@ def test_api_key_is_write_only(gen_world, members, api):
 
 
 @pytest.mark.django_db
-def test_api_key_never_logged_during_generation(project, staff, caplog, sent):
-    from tests.generation.fake_openai import FakeOpenAI
+def test_api_key_never_logged_during_generation(project, staff, caplog, sent, settings, monkeypatch):
+    from tests.generation.fake_openai import FakeOpenAI, allow_inference_server
 
     server = FakeOpenAI().start()
+    allow_inference_server(settings, monkeypatch, server.host_port)
     try:
         server.mode = "400"
         config = services.model_config_create(

@@ -152,7 +152,7 @@ def hostile_inference(settings):
     server = ThreadingHTTPServer(("127.0.0.1", 0), _HostileInference)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.INFERENCE_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.INFERENCE_ALLOWED_HOSTS = [f"127.0.0.1:{server.server_address[1]}"]
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()

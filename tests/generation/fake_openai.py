@@ -5,6 +5,7 @@ empty_choices, no_content, huge, nul, redirect. `server.requests` counts request
 
 import contextlib
 import json
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +26,10 @@ class FakeOpenAI(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+    @property
+    def host_port(self) -> str:
+        return f"127.0.0.1:{self.server_address[1]}"
 
     def start(self) -> "FakeOpenAI":
         threading.Thread(target=self.serve_forever, daemon=True).start()
@@ -66,7 +71,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length) or b"{}")
         with server.lock:
             server.requests += 1
-            server.bodies.append({"body": body, "auth": self.headers.get("Authorization")})
+            headers = self.headers
+            server.bodies.append({"body": body, "auth": headers.get("Authorization"), "host": headers.get("Host")})
         mode = server.mode
         if server.delay:
             time.sleep(server.delay)
@@ -93,3 +99,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(302, b"", headers={"Location": "http://169.254.169.254/latest/meta-data/"})
         prompt = body.get("messages", [{}])[-1].get("content", "")
         return self._send(200, json.dumps(completion(f"Answer to: {prompt}")).encode())
+
+
+def allow_inference_server(settings, monkeypatch, host_port: str) -> None:
+    """Let model configs reach this loopback server's exact host:port (the SSRF guard refuses loopback
+    otherwise), here and in workers started afterwards (they read the environment)."""
+    settings.INFERENCE_ALLOWED_HOSTS = [*settings.INFERENCE_ALLOWED_HOSTS, host_port]
+    inherited = [h for h in os.environ.get("INFERENCE_ALLOWED_HOSTS", "").split(",") if h]
+    monkeypatch.setenv("INFERENCE_ALLOWED_HOSTS", ",".join([*inherited, host_port]))

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -15,6 +16,7 @@ from labelhub.generation.models import CheckStatus, GenerationJob, JobStatus
 from labelhub.prompts.models import Candidate, Prompt
 
 from ..processes import ROOT, require_services, start_beat, start_worker, stop, wait_for
+from .fake_openai import allow_inference_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -132,7 +134,7 @@ def test_redis_restarted_empty_jobs_are_sent_again_from_postgres(project, staff,
         saved = services.LOST_AFTER, services.UNSENT_AFTER
         services.LOST_AFTER = services.UNSENT_AFTER = zero
         try:
-            assert services.generation_reap() == {"orphaned": 0, "lost": 2, "sent": 2}
+            assert services.generation_reap() == {"orphaned": 0, "lost": 2, "sent": 2, "checks_failed": 0}
         finally:
             services.LOST_AFTER, services.UNSENT_AFTER = saved
         _wait(lambda: _done(batch), what="the re-sent jobs", worker=worker)
@@ -216,8 +218,15 @@ def embedded_model():
     proc.wait(timeout=20)
 
 
-def test_embedded_model_end_to_end(project, staff, make_config, worker, embedded_model):
-    config = make_config(embedded_model, name="SmolLM2", candidates_per_prompt=2, max_tokens=24, temperature=0.8)
+@pytest.fixture
+def embedded_allowed(embedded_model, settings, monkeypatch):
+    """The embedded server's URL, its exact host:port allowed here and in the worker started after."""
+    allow_inference_server(settings, monkeypatch, urlsplit(embedded_model).netloc)
+    return embedded_model
+
+
+def test_embedded_model_end_to_end(project, staff, make_config, embedded_allowed, worker):
+    config = make_config(embedded_allowed, name="SmolLM2", candidates_per_prompt=2, max_tokens=24, temperature=0.8)
     services.model_config_check_start(config=config)
     # on_commit ran (transactional test): the worker runs the 1-token completion.
     _wait(lambda: config.__class__.objects.get(pk=config.pk).last_check_status != CheckStatus.RUNNING, worker=worker)

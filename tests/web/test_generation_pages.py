@@ -402,11 +402,14 @@ def test_test_connection_polls_until_the_check_finishes(gen, client_for, sent, d
     assert "hx-trigger" not in html and "hx-get" not in html.split(">")[0]
     assert "87 ms" in html and "served-model" in html and "Connected" in html
     ModelConfig.objects.filter(pk=config.pk).update(
-        last_check_status=CheckStatus.FAILED, last_check_error="<script>alert(1)</script> refused"
+        last_check_status=CheckStatus.FAILED,
+        last_check_error={"kind": "unsafe_url", "reason": "<script>alert(1)</script> refused"},
     )
     html = client.get(row, headers=HTMX).content.decode()
     assert "hx-trigger" not in html and "Failed" in html
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; refused" in html
+    ModelConfig.objects.filter(pk=config.pk).update(last_check_error={"kind": "http_status", "status": 502})
+    assert "HTTP 502 (Bad Gateway)" in client.get(row, headers=HTMX).content.decode()
 
 
 def test_test_connection_without_htmx_redirects(gen, client_for, sent, django_capture_on_commit_callbacks):

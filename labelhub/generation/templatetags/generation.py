@@ -5,6 +5,8 @@ from datetime import timedelta
 from django import template
 from django.utils import timezone
 
+from labelhub.integrations.inference.errors import describe
+
 register = template.Library()
 
 
@@ -51,3 +53,9 @@ def check_stale(config) -> bool:
     """True when a config's connection check has been "running" for longer than any check can."""
     started = getattr(config, "last_check_at", None)
     return config.last_check_status == "running" and (started is None or timezone.now() - started > CHECK_STALE_AFTER)
+
+
+@register.filter
+def check_error(config) -> str:
+    """A failed connection check, as one line built from its classification (never the server's reply)."""
+    return describe(getattr(config, "last_check_error", None))

@@ -1,18 +1,62 @@
 """A minimal client for OpenAI-compatible chat completion servers (vLLM, llama.cpp, Ollama, TGI,
-SGLang). One request, one sample; errors are classified as transient or permanent."""
+SGLang). One request, one sample; errors are classified as transient or permanent.
+
+Every connection goes through GuardedBackend: the host is resolved once, each address is checked
+by the SSRF guard (urls.connect_addresses) and the socket is opened to a checked address, so a DNS
+answer that changes between the check and the connection (rebinding) cannot reach loopback. The
+URL keeps its host name: the Host header, TLS SNI and certificate checks are for the name."""
 
 import json
+import logging
 import os
 import time
 
+import httpcore
 import httpx
 
-from .errors import PermanentInferenceError, TransientInferenceError
+from .errors import ErrorKind, PermanentInferenceError, TransientInferenceError
 from .types import Completion, SamplingParams
-from .urls import UnsafeURLError, check_base_url
+from .urls import InternalAddressError, UnresolvableHostError, UnsafeURLError, check_base_url, connect_addresses
+
+logger = logging.getLogger(__name__)
 
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 USER_AGENT = "labelhub/0.1"
+
+
+class GuardedBackend(httpcore.NetworkBackend):
+    """httpcore's sync backend, connecting only to addresses the SSRF guard checked (pinned)."""
+
+    def __init__(self):
+        self._backend = httpcore.SyncBackend()
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        addresses = connect_addresses(host, port)  # UnsafeURLError propagates through httpx
+        last: Exception | None = None
+        for ip in addresses:
+            try:
+                # An IP literal: create_connection looks nothing up, it connects to this address.
+                return self._backend.connect_tcp(str(ip), port, timeout, local_address, socket_options)
+            except httpcore.ConnectError as exc:
+                last = exc
+        raise last or httpcore.ConnectError(f"no address for {host}")
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        raise httpcore.ConnectError("Unix sockets are not inference servers.")
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def guarded_transport(**kwargs) -> httpx.HTTPTransport:
+    """An httpx transport whose connections go through GuardedBackend (httpx does not take a network
+    backend, so the pool's is replaced; pinned by tests/integrations/test_ssrf_guard.py)."""
+    transport = httpx.HTTPTransport(**kwargs)
+    pool = transport._pool
+    if not isinstance(pool, httpcore.ConnectionPool) or not hasattr(pool, "_network_backend"):
+        raise RuntimeError("httpx/httpcore changed: cannot pin inference connections to checked addresses")
+    pool._network_backend = GuardedBackend()
+    return transport
 
 
 _client: httpx.Client | None = None
@@ -25,7 +69,10 @@ def _shared_client() -> httpx.Client:
     handshake. Redirects are never followed (a redirect to an internal address is SSRF)."""
     global _client, _client_pid
     if _client is None or _client_pid != os.getpid():
-        _client = httpx.Client(follow_redirects=False, trust_env=False, limits=httpx.Limits(max_connections=32))
+        limits = httpx.Limits(max_connections=32)
+        _client = httpx.Client(
+            follow_redirects=False, trust_env=False, transport=guarded_transport(limits=limits, trust_env=False)
+        )
         _client_pid = os.getpid()
     return _client
 
@@ -63,8 +110,18 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def _snippet(body: bytes) -> str:
-    return body[:300].decode("utf-8", errors="replace").replace("\x00", "\u2400")
+def _log_reply(base: str, status: int, body: bytes, what: str) -> None:
+    """The server's reply goes to the log only (truncated), never into an error members see."""
+    logger.warning("inference server %s: %s (HTTP %s): %r", base, what, status, body[:300])
+
+
+def _connect_error(exc: httpx.TransportError) -> TransientInferenceError:
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ConnectionRefusedError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None:
+        return TransientInferenceError(ErrorKind.CONNECTION_REFUSED)
+    return TransientInferenceError(ErrorKind.CONNECTION_FAILED, reason=type(exc).__name__)
 
 
 def chat_completion(
@@ -79,9 +136,11 @@ def chat_completion(
 ) -> Completion:
     """POST {base_url}/chat/completions and return one completion, or raise an InferenceError."""
     try:
-        base = check_base_url(base_url)
+        base = check_base_url(base_url, resolve=False)  # addresses: checked at connection (GuardedBackend)
+    except InternalAddressError as exc:
+        raise PermanentInferenceError(ErrorKind.UNSAFE_URL, reason=str(exc)) from exc
     except UnsafeURLError as exc:
-        raise PermanentInferenceError(str(exc)) from exc
+        raise PermanentInferenceError(ErrorKind.INVALID_URL, reason=str(exc)) from exc
     payload: dict = {
         "model": model,
         "messages": messages,
@@ -109,43 +168,45 @@ def chat_completion(
                 body.extend(chunk)
                 if len(body) > MAX_RESPONSE_BYTES:
                     raise PermanentInferenceError(
-                        f"The server's response is larger than {MAX_RESPONSE_BYTES // (1024 * 1024)} MiB; "
-                        "lower max_tokens."
+                        ErrorKind.TOO_LARGE, reason=f"over {MAX_RESPONSE_BYTES // (1024 * 1024)} MiB; lower max_tokens"
                     )
                 if time.perf_counter() - started > timeout_s:
-                    raise TransientInferenceError(f"The server took longer than {timeout_s:.0f}s to answer.")
+                    raise TransientInferenceError(ErrorKind.TIMEOUT, reason=f"no answer within {timeout_s:.0f} s")
+    except UnresolvableHostError as exc:
+        raise TransientInferenceError(ErrorKind.CONNECTION_FAILED, reason=str(exc)) from exc
+    except UnsafeURLError as exc:
+        raise PermanentInferenceError(ErrorKind.UNSAFE_URL, reason=str(exc)) from exc
     except httpx.TimeoutException as exc:
-        raise TransientInferenceError(f"Timed out talking to the inference server ({type(exc).__name__}).") from exc
+        raise TransientInferenceError(ErrorKind.TIMEOUT, reason=type(exc).__name__) from exc
     except httpx.TransportError as exc:
-        raise TransientInferenceError(f"Cannot reach the inference server: {type(exc).__name__}.") from exc
+        raise _connect_error(exc) from exc
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise PermanentInferenceError(ErrorKind.INVALID_URL, reason=type(exc).__name__) from exc
     latency_ms = int((time.perf_counter() - started) * 1000)
     status = response.status_code
     if status == 429 or status >= 500:
-        raise TransientInferenceError(
-            f"The inference server answered HTTP {status}: {_snippet(bytes(body))}",
-            status=status,
-            retry_after=_retry_after(response),
-        )
+        _log_reply(base, status, bytes(body), "transient error")
+        raise TransientInferenceError(ErrorKind.HTTP_STATUS, status=status, retry_after=_retry_after(response))
     if 300 <= status < 400:
-        raise PermanentInferenceError(f"The inference server redirected (HTTP {status}); redirects are not followed.")
+        raise PermanentInferenceError(ErrorKind.REDIRECT, status=status)
     if status >= 400:
-        raise PermanentInferenceError(
-            f"The inference server refused the request: HTTP {status}: {_snippet(bytes(body))}"
-        )
+        _log_reply(base, status, bytes(body), "request refused")
+        raise PermanentInferenceError(ErrorKind.HTTP_STATUS, status=status)
     try:
         data = json.loads(bytes(body))
     except ValueError as exc:
-        raise PermanentInferenceError(f"The inference server's answer is not JSON: {_snippet(bytes(body))!r}") from exc
+        _log_reply(base, status, bytes(body), "answer is not JSON")
+        raise PermanentInferenceError(ErrorKind.INVALID_RESPONSE, reason="not JSON") from exc
     if not isinstance(data, dict):
-        raise PermanentInferenceError("The inference server's answer is not a JSON object.")
+        raise PermanentInferenceError(ErrorKind.INVALID_RESPONSE, reason="not a JSON object")
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices:
-        raise PermanentInferenceError("The inference server returned no choices.")
+        raise PermanentInferenceError(ErrorKind.INVALID_RESPONSE, reason="no choices")
     choice = choices[0] if isinstance(choices[0], dict) else {}
     message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
     content = message.get("content")
     if not isinstance(content, str):
-        raise PermanentInferenceError("The inference server's answer has no message content.")
+        raise PermanentInferenceError(ErrorKind.INVALID_RESPONSE, reason="no message content")
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
     text, sanitized = sanitize_text(content)
     finish_reason = choice.get("finish_reason")
