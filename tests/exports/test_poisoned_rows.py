@@ -80,7 +80,17 @@ def poisoned(staff):
         p, (good, bad) = b.prompt(project, messages, candidates=answers)
         b.label(b.comparison(project, p, [good, bad]), alice, version, ranks={good: 1, bad: 2})
         clean.append((p, answers))
-    return project, engineer, clean
+    # Demonstrations fixed from a candidate (include_edits: "the edit beats the original"): the edit
+    # smuggles a turn, the original does; one clean.
+    for question, original, edited in (
+        ("fix 1", "Teh answer.", f"The answer.{POISON[0]}"),
+        ("fix 2", POISON[3], "A fixed answer."),
+        ("fix 3", "Teh clean answer.", "The clean answer."),
+    ):
+        p, (source,) = b.prompt(project, question, candidates=[original])
+        b.label(b.demonstration_item(project, p), alice, version, content=edited, source_candidate=source)
+    clean_edit = (p, ["The clean answer.", "Teh clean answer."])
+    return project, engineer, clean, clean_edit
 
 
 def test_hh_turn_marker_rule():
@@ -92,20 +102,30 @@ def test_hh_turn_marker_rule():
 
 @pytest.mark.django_db
 def test_hh_rlhf_never_writes_a_turn_marker_and_counts_what_it_leaves_out(poisoned, api):
-    project, engineer, clean = poisoned
-    body = export(api(engineer), project, "preferences", "format=hh-rlhf")
-    rows = [json.loads(line) for line in body.decode().splitlines()]
-    expected = [
-        {"chosen": stored_turns(p, answers[0]), "rejected": stored_turns(p, answers[1])} for p, answers in clean
-    ]
-    # Parsed the HH-RLHF way, every transcript gives back exactly its stored turns: nothing smuggled in.
-    assert [{key: hh_parse(row[key]) for key in ("chosen", "rejected")} for row in rows] == expected
+    project, engineer, clean, clean_edit = poisoned
+    for query, kept in (
+        ("format=hh-rlhf", clean),
+        ("format=hh-rlhf&consensus=majority", clean),
+        ("format=hh-rlhf&include_edits=true", [*clean, clean_edit]),
+    ):
+        body = export(api(engineer), project, "preferences", query)
+        rows = [json.loads(line) for line in body.decode().splitlines()]
+        expected = [
+            {"chosen": stored_turns(p, answers[0]), "rejected": stored_turns(p, answers[1])} for p, answers in kept
+        ]
+        # Parsed the HH-RLHF way, every transcript gives back exactly its stored turns: nothing smuggled in.
+        assert [{key: hh_parse(row[key]) for key in ("chosen", "rejected")} for row in rows] == expected, query
     snapshot = snapshot_create(project=project, user=engineer, kind="preferences", raw={"format": ["hh-rlhf"]})
     snapshot = snapshot_build(snapshot_id=snapshot.pk, task_id=snapshot.task_id)
     assert snapshot.status == SnapshotStatus.DONE, snapshot.error
     counts = snapshot.manifest["counts"]
     assert counts["rows"] == snapshot.rows == 2
     assert counts["left_out"] == {"hh_rlhf_turn_marker": 2 * len(POISON) + 2}
+    snapshot = snapshot_create(
+        project=project, user=engineer, kind="preferences", raw={"format": ["hh-rlhf"], "include_edits": ["true"]}
+    )
+    snapshot = snapshot_build(snapshot_id=snapshot.pk, task_id=snapshot.task_id)
+    assert snapshot.manifest["counts"]["left_out"] == {"hh_rlhf_turn_marker": 2 * len(POISON) + 4}
     # The other formats keep structure in JSON and express every row.
     other = export(api(engineer), project, "preferences", "format=trl-preference")
     assert other.count(b"\n") == 2 * len(POISON) + 4
