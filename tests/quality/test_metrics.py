@@ -971,8 +971,8 @@ def test_bradley_terry_bootstrap_six_wins_of_six_is_not_certain():
 
 def test_bradley_terry_bootstrap_small_samples_cover_the_truth():
     """Two models 0.5 log-odds apart, 8 comparisons: the 95 % interval of the difference holds the
-    truth in at least 90 % of 200 simulated leaderboards (the bootstrap alone misses whenever one model
-    wins all 8)."""
+    truth in at least 90 % of 200 simulated leaderboards (193 here; the bootstrap alone covered 185,
+    with a zero-width interval whenever one model won all 8)."""
     rng = np.random.default_rng(11)
     truth = 400 * 0.25 / math.log(10)  # score of the stronger one: θ = ±0.25 around the mean
     covered = 0
