@@ -20,6 +20,8 @@ Rules (also in the README):
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -87,7 +89,18 @@ class CandidateRecord:
         }
 
 
-dumps = orjson.dumps
+# Line terminators for str.splitlines() that JSON leaves unescaped (NEL, LINE and PARAGRAPH SEPARATOR).
+# In UTF-8 these byte sequences are never part of another character, so they are replaced as bytes.
+_LINE_BREAKS = ((b"\xc2\x85", b"\\u0085"), (b"\xe2\x80\xa8", b"\\u2028"), (b"\xe2\x80\xa9", b"\\u2029"))
+
+
+def dumps(value) -> bytes:
+    """JSON for one line of a JSONL file: orjson, with the line breaks JSON allows raw escaped."""
+    encoded = orjson.dumps(value)
+    if b"\xc2\x85" in encoded or b"\xe2\x80" in encoded:
+        for raw, escaped in _LINE_BREAKS:
+            encoded = encoded.replace(raw, escaped)
+    return encoded
 
 
 def _iso(value: datetime) -> str:
@@ -113,6 +126,17 @@ def hh_text(messages: list[dict], answer: str) -> str:
         else:
             parts.append(("\n\nHuman: " if m["role"] == "user" else "\n\nAssistant: ") + m["content"])
     return "".join(parts) + "\n\nAssistant: " + answer
+
+
+# A turn marker as HH-RLHF readers split on ("\n\nHuman:" / "\n\nAssistant:"), also spaced out over blank
+# lines, or at the very start of a text (it follows "\n\nHuman: " in the transcript, or opens it).
+_HH_TURN = re.compile(r"(?:\A|\n\s*\n)\s*(?:Human|Assistant):")
+HH_LEFT_OUT = "hh_rlhf_turn_marker"
+
+
+def hh_turn_marker(text: str) -> bool:
+    """True when `text` would add or move a turn in an HH-RLHF transcript."""
+    return _HH_TURN.search(text) is not None
 
 
 # --- pairs ---------------------------------------------------------------------------------------
@@ -198,25 +222,33 @@ def sft_lines(group: list[LabelRecord], candidates: dict[int, CandidateRecord], 
 class _Pieces:
     """Per-group encodings for one preference format: the prompt once, each answer once."""
 
-    def __init__(self, fmt: str, messages: list):
+    def __init__(self, fmt: str, messages: list, left_out: Counter | None = None):
         self.fmt = fmt
         self.messages = conversation(messages)
         self.prompt = dumps(self.messages)
         self.answers: dict = {}
+        self.left_out = left_out if left_out is not None else Counter()
+        self.refused = fmt == "hh-rlhf" and any(hh_turn_marker(m["content"]) for m in self.messages)
 
-    def answer(self, key, content: str) -> bytes:
-        encoded = self.answers.get(key)
-        if encoded is None:
+    def answer(self, key, content: str) -> bytes | None:
+        """The encoded answer; None when hh-rlhf cannot express it (a turn marker in it)."""
+        if key not in self.answers:
             if self.fmt == "trl-preference-implicit":
                 encoded = self.prompt[:-1] + b"," + dumps(assistant(content)) + b"]"
             elif self.fmt == "hh-rlhf":
-                encoded = dumps(hh_text(self.messages, content))
+                encoded = None if self.refused or hh_turn_marker(content) else dumps(hh_text(self.messages, content))
             else:
                 encoded = dumps([assistant(content)])
             self.answers[key] = encoded
-        return encoded
+        return self.answers[key]
 
-    def row(self, chosen: bytes, rejected: bytes, margin: int | None, metadata: dict | None) -> bytes:
+    def row(
+        self, chosen: bytes | None, rejected: bytes | None, margin: int | None, metadata: dict | None
+    ) -> bytes | None:
+        """One line, or None (counted in left_out) when an answer cannot be expressed."""
+        if chosen is None or rejected is None:
+            self.left_out[HH_LEFT_OUT] += 1
+            return None
         fmt = self.fmt
         if fmt == "trl-preference":
             parts = [b'{"prompt":', self.prompt, b',"chosen":', chosen, b',"rejected":', rejected]
@@ -244,10 +276,12 @@ def preference_lines(
     consensus: str = "none",
     include_edits: bool = False,
     metadata: bool = False,
+    left_out: Counter | None = None,
 ) -> Iterator[bytes]:
+    """Preference rows; a row the format cannot express is counted in `left_out` and not written."""
     if not group:
         return
-    pieces = _Pieces(fmt, group[0].messages)
+    pieces = _Pieces(fmt, group[0].messages, left_out)
     first = group[0]
     if first.kind == "demonstration":
         if include_edits:
@@ -273,7 +307,9 @@ def preference_lines(
                     "chosen": candidates[int(a)].describe(),
                     "rejected": candidates[int(b)].describe(),
                 }
-            yield pieces.row(pieces.answer(a, ca), pieces.answer(b, cb), margin, meta)
+            line = pieces.row(pieces.answer(a, ca), pieces.answer(b, cb), margin, meta)
+            if line is not None:
+                yield line
         return
     for label in group:
         for a, b in label_pairs(label, pairs):
@@ -289,7 +325,9 @@ def preference_lines(
                     "strength": label.strength or None,
                     "pair_source": "ranking",
                 }
-            yield pieces.row(pieces.answer(a, ca), pieces.answer(b, cb), label.margin, meta)
+            line = pieces.row(pieces.answer(a, ca), pieces.answer(b, cb), label.margin, meta)
+            if line is not None:
+                yield line
 
 
 def _edited(label: LabelRecord, candidates: dict[int, CandidateRecord]) -> CandidateRecord | None:
@@ -316,7 +354,9 @@ def _edit_pair(pieces: _Pieces, label: LabelRecord, candidates, metadata: bool) 
             "pair_source": "edit",
         }
     chosen = pieces.answer(("edit", label.label_id), label.content)
-    yield pieces.row(chosen, pieces.answer(("original", label.label_id), label.original_content), None, meta)
+    line = pieces.row(chosen, pieces.answer(("original", label.label_id), label.original_content), None, meta)
+    if line is not None:
+        yield line
 
 
 # --- KTO -------------------------------------------------------------------------------------------
@@ -519,8 +559,10 @@ def _label_metadata(label: LabelRecord) -> dict:
     }
 
 
-def group_lines(kind: str, fmt: str, group: list[LabelRecord], candidates, params) -> Iterable[bytes]:
-    """Dispatch one group to its writer."""
+def group_lines(
+    kind: str, fmt: str, group: list[LabelRecord], candidates, params, left_out: Counter | None = None
+) -> Iterable[bytes]:
+    """Dispatch one group to its writer; rows a format cannot express are counted in `left_out`."""
     if kind == "sft":
         return sft_lines(group, candidates, fmt, params.metadata)
     if kind == "preferences":
@@ -532,6 +574,7 @@ def group_lines(kind: str, fmt: str, group: list[LabelRecord], candidates, param
             consensus=params.consensus,
             include_edits=params.include_edits,
             metadata=params.metadata,
+            left_out=left_out,
         )
     if kind == "kto":
         return kto_lines(

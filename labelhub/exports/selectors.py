@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -333,10 +334,12 @@ class ExportStats:
     work_items: int = 0
     guideline_versions: set = field(default_factory=set)
     labelers: set = field(default_factory=set)
+    left_out: Counter = field(default_factory=Counter)  # rows the format cannot express, by reason
 
     def as_dict(self) -> dict:
         return {
             "rows": self.rows,
+            "left_out": dict(sorted(self.left_out.items())),
             "labels": self.labels,
             "labels_read": self.labels_read,
             "work_items": self.work_items,
@@ -395,7 +398,7 @@ def _batch_lines(batch: list[list[LabelRecord]], params: ExportParams, stats: Ex
     candidates = _candidates(ids, describe=_describes(params))
     for group in batch:
         emitted = 0
-        for line in group_lines(params.kind, params.format, group, candidates, params):
+        for line in group_lines(params.kind, params.format, group, candidates, params, stats.left_out):
             emitted += 1
             yield line
         if emitted:
@@ -425,11 +428,12 @@ def export_stream(*, project: Project, params: ExportParams, chunk_bytes: int | 
     """The export as chunks of about `chunk_bytes`, read in one snapshot. A failure midway ends the
     stream with ERROR_MARKER and re-raises, so the server drops the connection (no final chunk)."""
     chunk_bytes = chunk_bytes or CHUNK_BYTES
+    stats = ExportStats()
     try:
         with consistent_read():
             buffer: list[bytes] = []
             size = 0
-            for line in export_lines(project=project, params=params):
+            for line in export_lines(project=project, params=params, stats=stats):
                 buffer.append(line)
                 size += len(line)
                 if size >= chunk_bytes:
@@ -437,6 +441,8 @@ def export_stream(*, project: Project, params: ExportParams, chunk_bytes: int | 
                     buffer, size = [], 0
             if buffer:
                 yield b"".join(buffer)
+        if stats.left_out:  # a stream has no room for counts (a snapshot's manifest has them)
+            logger.warning("Export of project %s (%s) left out rows: %s", project.pk, params.kind, dict(stats.left_out))
     except GeneratorExit:  # the client went away: the transaction was rolled back, nothing to say
         raise
     except Exception:

@@ -197,7 +197,12 @@ class LeaderboardRowOutput(serializers.Serializer):
     high = serializers.FloatField(allow_null=True)
     rank_ub = serializers.IntegerField(allow_null=True)
     comparisons = serializers.FloatField()
+    enough_data = serializers.BooleanField(
+        default=True, help_text="false under rules.min_comparisons comparisons: the score is not to be read yet."
+    )
     win_rate = serializers.FloatField(allow_null=True)
+    win_rate_low = serializers.FloatField(allow_null=True, default=None, help_text="Wilson 95% interval")
+    win_rate_high = serializers.FloatField(allow_null=True, default=None)
     axes = serializers.DictField(child=serializers.FloatField(allow_null=True))
     flag_rate = serializers.FloatField(allow_null=True)
     unsafe_rate = serializers.FloatField(allow_null=True)

@@ -29,11 +29,14 @@ Confidence intervals
     ``bootstrap_ci(units, statistic, ...)`` – percentile bootstrap of any statistic over units (clusters).
     ``bootstrap_ratio_ci(numerators, denominators, ...)`` – the same for Σ numerators / Σ denominators,
     vectorised (100k units × 1000 resamples: < 0.1 s for count data, ~1.5 s for arbitrary floats).
+    ``wilson_interval(successes, n, ...)`` – Wilson score interval of a proportion: never zero-width,
+    even for 6 successes out of 6 (a bootstrap of identical outcomes collapses to a point).
 Bradley–Terry (Chatbot Arena-style leaderboards; comparisons are ``(winner, loser)`` or ``(a, b, score_a)``,
 or a ``wins=`` matrix)
     ``bradley_terry(comparisons, players, ...)`` – penalised MLE scores, ``1000 + 400·log10(odds)`` scale
     with mean 1000; P(a beats b) = 1 / (1 + 10^((score_b - score_a)/400)).
-    ``bradley_terry_bootstrap(comparisons, players, ...)`` – scores with percentile intervals and ranks.
+    ``bradley_terry_bootstrap(comparisons, players, ...)`` – scores with intervals (the wider of the
+    percentile bootstrap and the normal approximation of the penalised fit) and ranks.
     ``win_rate_matrix(comparisons, players, ...)`` – pairwise win shares and game counts.
     ``elo_win_probability(score_a, score_b)`` – the model's probability that a beats b.
 Biases of a labeler (call once per labeler)
@@ -87,6 +90,7 @@ __all__ = [
     "pairwise_agreement",
     "position_bias",
     "preference_length_pairs",
+    "wilson_interval",
     "win_rate_matrix",
 ]
 
@@ -680,6 +684,33 @@ def bootstrap_ratio_ci(
     return _percentile_interval(ratios, confidence)
 
 
+def _z(confidence: float) -> float:
+    """The standard normal quantile of (1 + confidence) / 2 (1.959964 for 0.95), by bisection on erf."""
+    low, high = 0.0, 40.0
+    for _ in range(100):
+        mid = (low + high) / 2.0
+        low, high = (mid, high) if math.erf(mid / math.sqrt(2.0)) < confidence else (low, mid)
+    return (low + high) / 2.0
+
+
+def wilson_interval(successes: float, n: float, *, confidence: float = 0.95) -> tuple[float | None, float | None]:
+    """Wilson score interval of the proportion ``successes / n`` (= ``scipy.stats.binomtest(k, n)
+    .proportion_ci(method="wilson")`` for whole numbers; a tie may count half a success).
+
+    Unlike the percentile bootstrap it has positive width for every n ≥ 1, including 0 or n successes:
+    6 out of 6 gives [0.61, 1]. ``(None, None)`` when n is 0."""
+    _check_bootstrap_args(1, confidence)
+    if n <= 0:
+        return (None, None)
+    if not 0.0 <= successes <= n:
+        raise ValueError("wilson_interval: successes must be between 0 and n")
+    z2 = _z(confidence) ** 2
+    p = successes / n
+    centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n)
+    half = math.sqrt(z2) / (1.0 + z2 / n) * math.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n))
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
 # --------------------------------------------------------------------------------------------------
 # Bradley–Terry
 # --------------------------------------------------------------------------------------------------
@@ -909,7 +940,8 @@ class BradleyTerryRow:
     """Point estimate (:func:`bradley_terry` on all comparisons)."""
     low: float | None
     high: float | None
-    """Percentile bootstrap interval of the score."""
+    """Interval of the score: the wider of the percentile bootstrap and ``score ± z·se`` (the
+    curvature of the penalised log-likelihood); never zero-width for a player with games."""
     rank: int | None
     """1 + number of players with a higher score."""
     rank_ub: int | None
@@ -931,14 +963,21 @@ def bradley_terry_bootstrap(
     max_iterations: int = 100,
     tol: float = 1e-9,
 ) -> list[BradleyTerryRow]:
-    """Bradley–Terry scores (:func:`bradley_terry`, same arguments) with percentile bootstrap intervals.
+    """Bradley–Terry scores (:func:`bradley_terry`, same arguments) with intervals.
 
     Each resample draws as many comparisons as there are, uniformly with replacement, and refits
     (drawn as one multinomial over the distinct outcomes, which is the same distribution). Every
     resample is centred over the players with games in the full data (a player absent from a resample
-    sits at the virtual player's θ = 0), so intervals are relative to the field's mean of 1000. With
-    ``wins=``, every cell must be a whole number of games. Returns one row per player, best first
-    (players without games last, in ``players`` order). Deterministic for a seed.
+    sits at the virtual player's θ = 0), so intervals are relative to the field's mean of 1000.
+
+    A bootstrap of a small sample can collapse: 6 comparisons all won by the same player resample to
+    the same 6 every time, and the percentile interval is a point. So each interval is widened to at
+    least ``score ± z·se``, the normal approximation of the penalised fit (se from the inverse of the
+    negative Hessian, centred like the scores): the prior's virtual games keep its curvature finite,
+    so the width is positive for every player with games and shrinks like 1/√games, below the
+    bootstrap's for large samples. With ``wins=``, every cell must be a whole number of games. Returns
+    one row per player, best first (players without games last, in ``players`` order). Deterministic
+    for a seed.
     """
     _check_bt_args(prior)
     _check_bootstrap_args(n_resamples, confidence)
@@ -974,6 +1013,11 @@ def bradley_terry_bootstrap(
     scored = [player for player, has_games in zip(order, active, strict=True) if has_games]
     point = {player: cast(float, fit.scores[player]) for player in scored}
     lows, highs = np.quantile(samples[:, active], [alpha, 1.0 - alpha], axis=0) if scored else ([], [])
+    if scored:
+        theta, _, _ = _bt_fit(matrix[np.ix_(active, active)], prior, None, max_iterations, tol)
+        margin = _z(confidence) * ELO_SCALE * _bt_centred_se(matrix[np.ix_(active, active)], theta, prior)
+        centre = np.array([point[player] for player in scored])
+        lows, highs = np.minimum(lows, centre - margin), np.maximum(highs, centre + margin)
     low_of = dict(zip(scored, map(float, lows), strict=True))
     high_of = dict(zip(scored, map(float, highs), strict=True))
     rows_out = [
@@ -995,6 +1039,22 @@ def bradley_terry_bootstrap(
         if not has_games
     )
     return rows_out
+
+
+def _bt_centred_se(
+    wins: npt.NDArray[np.float64], theta: npt.NDArray[np.float64], prior: float
+) -> npt.NDArray[np.float64]:
+    """Standard errors of the centred θ at the penalised maximum ``theta`` (uncentred): the square
+    roots of diag(C·I⁻¹·Cᵀ), I the negative Hessian (as in :func:`_bt_fit`, positive definite thanks to
+    the prior) and C the centring over the players."""
+    games = wins + wins.T
+    p = _sigmoid(theta[:, None] - theta[None, :])
+    s = _sigmoid(theta)
+    weights = games * p * (1.0 - p)
+    information = np.diag(weights.sum(axis=1) + prior * s * (1.0 - s)) - weights
+    centring = np.eye(theta.size) - 1.0 / theta.size
+    covariance = centring @ np.linalg.inv(information) @ centring.T
+    return np.sqrt(np.clip(np.diag(covariance), 0.0, None))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,11 @@ Definitions (also in the README):
   candidate pair (pairs where the others split evenly are skipped); the share they match.
 - Position bias: how often the first-shown candidate is ranked best, against chance (1/K).
 - Length bias: of strict preferences between answers of different length, how often the longer wins.
+- Small samples: an agreement interval is the wider of the bootstrap over items and the Wilson interval
+  of the pooled share (a bootstrap of 2 items that both agree is the point [1, 1]); under
+  MIN_AGREEMENT_ITEMS items it says "enough_data": false. A model's score interval never collapses
+  (see metrics.bradley_terry_bootstrap), its win rate has a Wilson interval, and under
+  MIN_COMPARISONS comparisons it says "enough_data": false and ranks after the models that have them.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ LENGTH_BIAS_GAP = 0.2  # …and the longer answer wins over 70 % (or under 30 %)
 MIN_GOLD = 5
 LOW_GOLD_ACCURACY = 0.6
 MIN_AGREEMENT_PAIRS = 30
+MIN_AGREEMENT_ITEMS = 10  # below this, agreement is shown as "not enough data"
+MIN_COMPARISONS = 20  # below this, a model's score is shown as "not enough data"
 LOW_AGREEMENT = 0.55  # random strict preferences agree half the time
 
 _FIELDS = (
@@ -82,11 +89,24 @@ def _decode(row) -> list:
 
 
 def _interval(numerators: list[int], denominators: list[int], seed: int = 0) -> dict:
+    """Agreement over items: the share, an interval that a few items cannot collapse, and whether
+    there are enough items to read it."""
     total = sum(denominators)
     if not total:
-        return {"value": None, "low": None, "high": None, "n": 0, "items": 0}
-    low, high = metrics.bootstrap_ratio_ci(numerators, denominators, n_resamples=BOOTSTRAP, seed=seed)
-    return {"value": sum(numerators) / total, "low": low, "high": high, "n": total, "items": len(denominators)}
+        return {"value": None, "low": None, "high": None, "n": 0, "items": 0, "enough_data": False}
+    low, high = metrics.wilson_interval(sum(numerators), total)
+    boot_low, boot_high = metrics.bootstrap_ratio_ci(numerators, denominators, n_resamples=BOOTSTRAP, seed=seed)
+    if boot_low is not None:
+        low, high = min(low, boot_low), max(high, boot_high)
+    items = len(denominators)
+    return {
+        "value": sum(numerators) / total,
+        "low": low,
+        "high": high,
+        "n": total,
+        "items": items,
+        "enough_data": items >= MIN_AGREEMENT_ITEMS,
+    }
 
 
 def project_stats_compute(*, project: Project) -> dict:
@@ -294,6 +314,8 @@ def _compute(project: Project) -> dict:
             "low_gold_accuracy": LOW_GOLD_ACCURACY,
             "min_agreement_pairs": MIN_AGREEMENT_PAIRS,
             "low_agreement": LOW_AGREEMENT,
+            "min_agreement_items": MIN_AGREEMENT_ITEMS,
+            "min_comparisons": MIN_COMPARISONS,
         },
     }
 
@@ -419,6 +441,7 @@ def _leaderboard(games, ties, per_model, configs) -> tuple[list[dict], dict | No
         fit = fitted.get(key, {})
         played = sum(1 for g in games if key in g) + sum(1 for t in ties if key in t)
         won = sum(1 for g in games if g[0] == key) + 0.5 * sum(1 for t in ties if key in t)
+        win_low, win_high = metrics.wilson_interval(won, played)
         rows.append(
             {
                 "key": key,
@@ -429,7 +452,10 @@ def _leaderboard(games, ties, per_model, configs) -> tuple[list[dict], dict | No
                 "high": fit.get("high"),
                 "rank_ub": fit.get("rank_ub"),
                 "comparisons": played,
+                "enough_data": played >= MIN_COMPARISONS,
                 "win_rate": won / played if played else None,
+                "win_rate_low": win_low,
+                "win_rate_high": win_high,
                 "axes": {
                     axis: stats["axes"][axis] / stats["axes"][axis + "_n"] if stats["axes"][axis + "_n"] else None
                     for axis in AXES
@@ -438,7 +464,7 @@ def _leaderboard(games, ties, per_model, configs) -> tuple[list[dict], dict | No
                 "unsafe_rate": stats["unsafe"] / stats["verdicts"] if stats["verdicts"] else None,
             }
         )
-    rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0), r["name"]))
+    rows.sort(key=lambda r: (not r["enough_data"], r["score"] is None, -(r["score"] or 0), r["name"]))
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
     matrix = None

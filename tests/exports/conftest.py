@@ -10,7 +10,7 @@ from . import builders as b
 
 UNICODE = (
     "Emoji 👋🏽, RTL \u200fשלום\u200f, zero\u200bwidth, combining e\u0301, </script><script>alert(1)</script>, "
-    'back\\slash, "quotes", tab\tand\nnewline'
+    'back\\slash, "quotes", tab\tand\nnewline\u2028\u2029\u0085'
 )
 
 

@@ -20,6 +20,7 @@ from labelhub.labeling.models import Label, ReviewStatus, WorkItem
 from labelhub.projects.models import GuidelineVersion, Project, Role
 from labelhub.quality import tasks
 from labelhub.quality.models import ProjectStats, QualityAction, QualityEvent, Quarantine
+from labelhub.quality.stats import project_stats_compute
 from labelhub.quality.templatetags import quality_charts as charts
 
 from ..exports import builders as b
@@ -541,6 +542,36 @@ def test_leaderboard_page(q, client_for, staff):
     )
     assert "1,060 <span" in html and "[1,020, 1,095]" in html and "55.0%" in html and "5.10" in html
     assert "Head to head" in html and 'class="qc-chart"' in html
+
+
+def test_small_samples_read_not_enough_data(site, client_for, staff):
+    """Statistics computed on a tiny project: 6 comparisons all won by one model, agreement on 2
+    items. No score, no rank and no agreement figure is shown as if it could be read."""
+    project, members = site["project"], site["members"]
+    version = GuidelineVersion.objects.filter(project=project).latest("number")
+    configs = {n: ModelConfig.objects.create(project=project, name=n, base_url="http://m/v1", model=n) for n in "AB"}
+    pair = [members[Role.LABELER], UserFactory(username="second-labeler")]
+    for i in range(4):  # 6 comparisons: two items labeled twice (agreement), two once
+        p, cands = b.prompt(project, f"tiny {i}", candidates=[f"A {i}", f"B {i}"])
+        for cand, name in zip(cands, "AB", strict=True):
+            type(cand).objects.filter(pk=cand.pk).update(model_config=configs[name])
+        item = b.comparison(project, p, cands, overlap=2)
+        for user in pair[: 2 if i < 2 else 1]:
+            b.label(item, user, version, ranks={cands[0]: 1, cands[1]: 2})
+    data = project_stats_compute(project=project)
+    store(project, data)
+    html = client_for(members[Role.ENGINEER]).get(url(project, "leaderboard")).content.decode()
+    row = re.search(r'<th scope="row" class="qc-model">\s*<a [^>]*>A</a>.*?</tr>', html, re.S).group(0)
+    assert "not enough data" in row and "[" not in row.split("not enough data")[0]
+    # The win rate keeps its Wilson interval.
+    assert '<td class="num">6</td>' in row and "100.0% <span" in row and "[61%, 100%]" in row
+    assert "<title>1. A: not enough data · 6 comparisons</title>" in html  # no point, no whisker
+    assert "fewer than 20 comparisons" in html
+    html = client_for(members[Role.ENGINEER]).get(url(project, "dashboard")).content.decode()
+    assert '<dd><span class="muted">not enough data</span></dd>' in html
+    assert "Pairwise agreement: <strong>not enough data</strong> yet (2 pair judgments on 2 items" in html
+    assert "<title>All items: not enough data · 2 pairs</title>" in html
+    assert "100.0%" not in html.split('aria-labelledby="agreement-title"')[1].split("By guideline version")[0]
 
 
 # Adjudication ------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ register = template.Library()
 AXES = ("helpful", "truthful", "harmless")
 STRENGTH_ORDER = ("much_better", "better", "slightly_better", "negligibly_better")
 NA = "n/a"
+NOT_ENOUGH = "not enough data"
 
 # Geometry shared by the horizontal charts (user units of the viewBox; the SVG scales to its box).
 WIDTH = 640
@@ -495,7 +496,10 @@ def agreement_chart(agreement, by="version") -> SafeString:
     one row per guideline version (by="version") or per track (by="track")."""
     rows = _interval_rows(agreement, str(by))
     return _interval_chart(
-        [(label, v.get("value"), v.get("low"), v.get("high"), v.get("n"), v.get("items")) for label, v in rows],
+        [
+            (label, v.get("value"), v.get("low"), v.get("high"), v.get("n"), v.get("items"), _enough(v))
+            for label, v in rows
+        ],
         low=0.0,
         high=1.0,
         fmt=qc_pct,
@@ -506,8 +510,14 @@ def agreement_chart(agreement, by="version") -> SafeString:
     )
 
 
+def _enough(row: dict) -> bool:
+    """False when the statistics said the sample is too small to read (older results lack the key)."""
+    return row.get("enough_data") is not False
+
+
 def _interval_chart(rows, *, low, high, fmt, ticks, aria, caption, head, unit="pairs", table=True) -> SafeString:
-    """One row per (label, value, low, high, n, items): a point with a whisker from low to high."""
+    """One row per (label, value, low, high, n, items, enough): a point with a whisker from low to high,
+    or "not enough data" (no point, no whisker) when enough is False."""
     if not rows:
         return _empty("Nothing to show yet.")
     plot = WIDTH - LABEL_W - VALUE_W
@@ -527,11 +537,13 @@ def _interval_chart(rows, *, low, high, fmt, ticks, aria, caption, head, unit="p
                 ty=_c(height - 6),
             )
         )
-    for i, (label, value, lo, hi, n, _items) in enumerate(rows):
+    for i, (label, value, lo, hi, n, _items, enough) in enumerate(rows):
         y = PAD + i * ROW_H + ROW_H / 2
         value, lo, hi = number(value), number(lo), number(hi)
         counts = f" · {qc_int(n)} {unit}" if number(n) is not None else ""
-        if value is None:
+        if not enough:
+            summary, mark = NOT_ENOUGH, SafeString("")
+        elif value is None:
             summary, mark = NA, SafeString("")
         else:
             interval = f" [{fmt(lo)}, {fmt(hi)}]" if lo is not None and hi is not None else ""
@@ -578,7 +590,10 @@ def _interval_chart(rows, *, low, high, fmt, ticks, aria, caption, head, unit="p
     data = _table(
         caption,
         head,
-        [[label, fmt(value), fmt(lo), fmt(hi), qc_int(n), qc_int(items)] for label, value, lo, hi, n, items in rows],
+        [
+            [label, *((fmt(value), fmt(lo), fmt(hi)) if enough else (NOT_ENOUGH, NA, NA)), qc_int(n), qc_int(items)]
+            for label, value, lo, hi, n, items, enough in rows
+        ],
     )
     return _join([chart, data])
 
@@ -666,10 +681,12 @@ def leaderboard_chart(leaderboard) -> SafeString:
             rank = number(row.get("rank"))
             name = str(row.get("name") or row.get("key") or "?")
             label = f"{rank:.0f}. {name}" if rank is not None else name
-            rows.append((label, row.get("score"), row.get("low"), row.get("high"), row.get("comparisons"), None))
+            rows.append(
+                (label, row.get("score"), row.get("low"), row.get("high"), row.get("comparisons"), None, _enough(row))
+            )
     if not rows:
         return _empty("No model comparisons yet.")
-    values = [v for r in rows for v in (number(r[1]), number(r[2]), number(r[3])) if v is not None]
+    values = [v for r in rows if r[6] for v in (number(r[1]), number(r[2]), number(r[3])) if v is not None]
     if not values:
         low, high = -1.0, 1.0
     else:
