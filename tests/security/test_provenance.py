@@ -26,7 +26,7 @@ from labelhub.projects.permissions import Capability, role_can
 from labelhub.prompts import selectors as prompt_selectors
 from labelhub.prompts import services as prompt_services
 from labelhub.prompts.models import Candidate, Prompt
-from tests.generation.fake_openai import FakeOpenAI
+from tests.generation.fake_openai import FakeOpenAI, allow_inference_server
 
 pytestmark = pytest.mark.django_db
 
@@ -58,8 +58,9 @@ def client_for():
 
 
 @pytest.fixture
-def fake_server():
+def fake_server(settings, monkeypatch):
     server = FakeOpenAI().start()
+    allow_inference_server(settings, monkeypatch, server.host_port)
     yield server
     server.stop()
 
@@ -113,7 +114,10 @@ def world(project, members, staff, publish, fake_server, django_capture_on_commi
     # Where the server lives and why the last check failed: shown on the models page.
     # (Written to the row: the service would refuse a host that does not resolve.)
     ModelConfig.objects.filter(pk=config.pk).update(
-        base_url=BASE_URL, last_check_status="failed", last_check_error=CHECK_ERROR, last_check_model=CHECK_MODEL
+        base_url=BASE_URL,
+        last_check_status="failed",
+        last_check_error={"kind": "http_status", "status": 502, "reason": CHECK_ERROR},
+        last_check_model=CHECK_MODEL,
     )
     labeling_services.work_items_sync(project=project)
     item = WorkItem.objects.get(prompt=prompt, kind=WorkKind.COMPARISON)
