@@ -296,5 +296,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # runserver's access lines: Django gives them a handler of their own, which would skip the filter.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

@@ -1,0 +1,16 @@
+"""gunicorn's access log, redacted: `--logger-class=labelhub.core.gunicorn_logging.RedactingLogger`.
+
+gunicorn formats its access lines itself (the request line, query string, Referer and any `%({…}i)s`
+header), outside Django's logging and its RedactSecretsFilter, and `--access-logformat` cannot redact.
+This logger masks credentials (core/logging.py `redact`) in every text atom before formatting.
+"""
+
+from gunicorn.glogging import Logger
+
+from .logging import redact
+
+
+class RedactingLogger(Logger):
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {key: redact(value) if isinstance(value, str) else value for key, value in atoms.items()}
