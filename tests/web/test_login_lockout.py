@@ -79,3 +79,15 @@ def test_malformed_trusted_proxies_are_refused():
     with pytest.raises(ValueError):
         parse_trusted_proxies(["10.0.0.1", "proxy.internal"])
     assert [str(n) for n in parse_trusted_proxies([" 10.0.0.1 ", "", "10.1.2.3/8"])] == ["10.0.0.1/32", "10.0.0.0/8"]
+
+
+def test_check_deploy_warns_behind_a_proxy_without_trusted_proxies(settings):
+    from labelhub.accounts.checks import trusted_proxies_check
+
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.TRUSTED_PROXIES = ()
+    assert [w.id for w in trusted_proxies_check(None)] == ["accounts.W001"]
+    settings.TRUSTED_PROXIES = parse_trusted_proxies(["172.16.0.0/12"])
+    assert trusted_proxies_check(None) == []
+    settings.SECURE_PROXY_SSL_HEADER, settings.TRUSTED_PROXIES = None, ()
+    assert trusted_proxies_check(None) == []
