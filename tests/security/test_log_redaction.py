@@ -91,3 +91,25 @@ def test_runserver_access_log_redacts_tokens(tmp_path):
 def test_the_production_command_uses_the_redacting_logger():
     assert "--logger-class=labelhub.core.gunicorn_logging.RedactingLogger" in _dockerfile_log_args()
     assert subprocess.run([sys.executable, "-c", "import labelhub.core.gunicorn_logging"], cwd=ROOT).returncode == 0
+
+
+def test_gunicorn_error_log_is_redacted_too(tmp_path):
+    """A request that crashes a worker is logged as "Error handling request <uri>" on the error log."""
+    from gunicorn.config import Config
+
+    from labelhub.core.gunicorn_logging import RedactingLogger
+
+    cfg = Config()
+    cfg.set("errorlog", str(tmp_path / "error.log"))
+    logger = RedactingLogger(cfg)
+    logger.setup(cfg)  # a configuration reload runs it again: one filter, not two
+    assert sum(type(f).__name__ == "RedactSecretsFilter" for f in logger.error_log.filters) == 1
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        logger.exception("Error handling request %s", "/api/v1/me?access_token=s3cr3t-value&page=2")
+    for handler in logger.error_log.handlers:
+        handler.flush()
+    text = (tmp_path / "error.log").read_text()
+    assert "Error handling request /api/v1/me?access_token=[redacted]&page=2" in text
+    assert "s3cr3t-value" not in text
