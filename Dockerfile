@@ -32,4 +32,5 @@ USER app
 EXPOSE 8000
 
 # gthread: exports stream for minutes; a sync worker busy longer than --timeout is killed.
-CMD ["gunicorn", "labelhub.wsgi:application", "--bind=0.0.0.0:8000", "--worker-class=gthread", "--workers=3", "--threads=4", "--timeout=120", "--keep-alive=75", "--access-logfile=-"]
+# The logger class redacts credentials in access lines (labelhub/core/gunicorn_logging.py).
+CMD ["gunicorn", "labelhub.wsgi:application", "--bind=0.0.0.0:8000", "--worker-class=gthread", "--workers=3", "--threads=4", "--timeout=120", "--keep-alive=75", "--access-logfile=-", "--logger-class=labelhub.core.gunicorn_logging.RedactingLogger"]

@@ -88,12 +88,12 @@ def start_beat(tmp_path: Path, env: dict | None = None) -> subprocess.Popen:
     return _start(args, log, lambda: log.exists() and "Starting" in log.read_text(), env=env)
 
 
-def start_gunicorn(tmp_path: Path, env: dict | None = None) -> subprocess.Popen:
+def start_gunicorn(tmp_path: Path, env: dict | None = None, extra_args: list[str] = ()) -> subprocess.Popen:
     """gunicorn as production runs it (gthread workers, so long streams are not killed)."""
     port = free_port()
     args = [
         sys.executable, "-m", "gunicorn", "labelhub.wsgi:application", f"--bind=127.0.0.1:{port}",
-        "--worker-class=gthread", "--workers=1", "--threads=4", "--timeout=30",
+        "--worker-class=gthread", "--workers=1", "--threads=4", "--timeout=30", *extra_args,
     ]  # fmt: skip
 
     def ready() -> bool:

@@ -1,6 +1,5 @@
 from csp.decorators import csp_update
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from labelhub.accounts import apis as accounts
 from labelhub.exports import apis as exports
@@ -9,6 +8,8 @@ from labelhub.labeling import apis as labeling
 from labelhub.projects import apis as projects
 from labelhub.prompts import apis as prompts
 from labelhub.quality import apis as quality
+
+from .schema_views import SchemaApi, SchemaDocsApi
 
 urlpatterns = [
     path("v1/me", accounts.MeApi.as_view(), name="me"),
@@ -139,11 +140,11 @@ urlpatterns = [
     path("v1/projects/<id:project_id>/stats", quality.StatsApi.as_view(), name="stats"),
     path("v1/projects/<id:project_id>/stats/refresh", quality.StatsRefreshApi.as_view(), name="stats-refresh"),
     path("v1/projects/<id:project_id>/leaderboard", quality.LeaderboardApi.as_view(), name="leaderboard"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", SchemaApi.as_view(), name="schema"),
     # Swagger UI sets style attributes from its scripts: inline styles (never scripts) on this page only.
     path(
         "docs/",
-        csp_update({"style-src": ["'unsafe-inline'"]})(SpectacularSwaggerSplitView.as_view(url_name="api:schema")),
+        csp_update({"style-src": ["'unsafe-inline'"]})(SchemaDocsApi.as_view(url_name="api:schema")),
         name="docs",
     ),
 ]

@@ -2,6 +2,7 @@
 
 import logging
 import re
+from urllib.parse import unquote_plus
 
 # "Token abc", "Bearer abc", token=abc / api_key=abc / password=abc in query strings or reprs.
 _PATTERNS = [
@@ -11,7 +12,22 @@ _PATTERNS = [
 ]
 
 
+# A query parameter (`?access_token=…`, `&apiKey=…`, `%74oken=…`) whose decoded name looks like a credential.
+_QUERY_PARAM = re.compile(r"(^|[?&;])([^=&;?#\s\"']+)=([^&;#\s\"']*)")
+_SECRET_NAME = re.compile(
+    r"(?i)token|secret|passw|credential|csrf|session|api[_-]?key|(?:^|[_-])(?:key|sig|signature|auth|authorization)$"
+)
+
+
+def _redact_param(match: re.Match) -> str:
+    sep, name, value = match.groups()
+    if value and _SECRET_NAME.search(unquote_plus(name)):
+        return f"{sep}{name}=[redacted]"
+    return match.group(0)
+
+
 def redact(text: str) -> str:
+    text = _QUERY_PARAM.sub(_redact_param, text)
     text = _PATTERNS[0].sub(lambda m: f"{m.group(1)} [redacted]", text)
     text = _PATTERNS[1].sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted]", text)
     return _PATTERNS[2].sub("[redacted]", text)

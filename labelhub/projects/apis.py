@@ -122,7 +122,7 @@ class MembershipListCreateApi(APIView):
     def post(self, request, project_id):
         access = selectors.project_access(user=request.user, project_id=project_id, capability=Capability.MANAGE)
         data = validated_input(self.InputSerializer, request.data)
-        membership = services.membership_add(project=access.project, **data)
+        membership = services.membership_add(project=access.project, added_by=request.user, **data)
         return Response(MembershipOutput(membership).data, status=status.HTTP_201_CREATED)
 
 

@@ -66,7 +66,12 @@ class ProjectSettingsForm(ProjectForm):
 
 
 class MemberAddForm(Form):
-    username = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    username = forms.CharField(
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text="Their exact username. You can add people you already share a project with; "
+        "site staff can add anyone.",
+    )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.LABELER)
 
 

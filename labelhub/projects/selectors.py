@@ -73,6 +73,18 @@ def project_object_access(*, user: User, queryset: QuerySet, object_id, label: s
     return obj, access
 
 
+def user_addable_by(*, adder: User, username: str) -> User | None:
+    """The active user named `username` whom `adder` may add to a project, else None.
+
+    Site staff may add anyone (they manage accounts). A project admin who is not staff may add only
+    people they already share a project with (names they see on their member lists anyway): otherwise
+    "no such user" and "a user of someone else's project" would tell them which usernames exist."""
+    users = User.objects.filter(username=(username or "").strip(), is_active=True)
+    if not adder.is_staff:
+        users = users.filter(memberships__project__memberships__user=adder)
+    return users.first()
+
+
 def membership_list(*, project: Project) -> QuerySet[Membership]:
     return Membership.objects.filter(project=project).select_related("user").order_by("user__username")
 

@@ -5,6 +5,7 @@ from labelhub.accounts.models import User
 from labelhub.core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from labelhub.core.text import unstorable_reason
 
+from . import selectors
 from .models import (
     GuidelineAcknowledgement,
     GuidelineDraft,
@@ -145,13 +146,24 @@ def _admin_count(project: Project) -> int:
     return Membership.objects.filter(project=project, role=Role.ADMIN).count()
 
 
+_OUTSIDER_HINT = " who shares a project with you (site staff add people from outside your projects)"
+
+
 @transaction.atomic
-def membership_add(*, project: Project, username: str, role: str) -> Membership:
+def membership_add(*, project: Project, username: str, role: str, added_by: User | None = None) -> Membership:
+    """`added_by`: the admin adding (from the API and the members page), who may add only the users
+    selectors.user_addable_by allows, with one answer for every other name; None for system callers."""
     if role not in Role.values:
         raise ApplicationError("Unknown role.", extra={"allowed": Role.values})
-    user = User.objects.filter(username=(username or "").strip(), is_active=True).first()
+    if added_by is None:
+        user = User.objects.filter(username=(username or "").strip(), is_active=True).first()
+    else:
+        user = selectors.user_addable_by(adder=added_by, username=username)
     if user is None:
-        raise ApplicationError(f"No active user named {username!r}.", extra={"fields": {"username": ["Unknown user."]}})
+        hint = "" if added_by is None or added_by.is_staff else _OUTSIDER_HINT
+        raise ApplicationError(
+            f"No active user named {username!r}{hint}.", extra={"fields": {"username": ["Unknown user."]}}
+        )
     try:
         with transaction.atomic():
             return Membership.objects.create(project=project, user=user, role=role)

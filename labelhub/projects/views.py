@@ -108,7 +108,7 @@ def members(request, access):
     form = MemberAddForm(request.POST)
     if form.is_valid():
         try:
-            membership = services.membership_add(project=access.project, **form.cleaned_data)
+            membership = services.membership_add(project=access.project, added_by=request.user, **form.cleaned_data)
         except ApplicationError as exc:
             apply_service_error(form, exc)
         else:

@@ -67,8 +67,11 @@ def _call(client, method, url, body):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", [ADMIN, LABELER, REVIEWER, ENGINEER, "outsider", "anonymous"])
-def test_role_matrix(world, members, api, who):
-    UserFactory(username="newbie")
+def test_role_matrix(world, members, api, who, make_project):
+    # The admin (not staff) may add newbie: they already work together on another project.
+    side = make_project("Side")
+    for user in (members[ADMIN], UserFactory(username="newbie")):
+        Membership.objects.create(project=side, user=user, role=LABELER)
     user = None if who == "anonymous" else members[who]
     client = api(user)
     failures = []

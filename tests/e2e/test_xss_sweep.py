@@ -621,6 +621,7 @@ def project_get_paths(w: dict) -> list[str]:
         f"{base}/quality/adjudication/",
         f"{base}/quality/gold/",
         "/accounts/profile/",
+        "/accounts/profile/password/",
         "/api/docs/",
         # Non-HTML twins of htmx fragments redirect to their page (the fragment is fired on the page).
         f"{base}/generation/models/{w['good'].pk}/",
@@ -845,6 +846,8 @@ def admin_actions(s: Sweep, w: dict) -> None:
     s.submit(f"{base}/exports/new/", {"kind": "preferences", "labelers": fit(150, 2)})
     s.submit(f"{base}/exports/new/", {"kind": fit(30), "since": fit(40)})  # refused, re-rendered
     s.submit("/accounts/profile/", {"name": fit(100, 8)})
+    # Refused (wrong old password): the form comes back with its errors, the hostile values not shown.
+    s.submit("/accounts/profile/password/", {"old_password": fit(100, 3), "new_password1": ALL[:100]})
     token = w["staff"].api_tokens.order_by("-id").first()
     s.submit(f"/accounts/profile/tokens/{token.pk}/revoke/", {})
 

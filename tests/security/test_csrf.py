@@ -95,6 +95,7 @@ def test_unsafe_routes_without_ids_need_the_token(two_projects, session_client, 
     cases = [
         (staff, reverse("projects:create"), {"name": "Planted", "tracks": ["helpful"]}),
         (a.users[Role.LABELER], reverse("profile"), {"name": "planted token"}),
+        (a.users[Role.LABELER], reverse("password-change"), {"old_password": "x", "new_password1": "y" * 12}),
         (a.users[Role.LABELER], reverse("logout"), {}),
         (None, reverse("login"), {"username": a.users[Role.LABELER].username, "password": "x"}),
         (None, "/admin/login/", {"username": staff.username, "password": "x"}),
