@@ -29,7 +29,7 @@ help:
 	@echo "make bench-hot-path    claim + submit in-process: ms and SQL statements per request, prepared statements on/off"
 	@echo "make bench-export      streaming JSONL export of 1M preference pairs vs PostgreSQL COPY; BENCH_ARGS='--labels 20000'"
 	@echo "make bench-scale       pages and claims of a 1M-prompt/3M-label project vs a 10k one; BENCH_ARGS='--prompts 100000 --labels 300000'"
-	@echo "make venv           create .venv from requirements.lock (no-op when up to date)"
+	@echo "make venv           create .venv from requirements-dev.lock (no-op when up to date); make run installs requirements.lock only"
 	@echo "make clean          remove caches, collected static files and .run/"
 	@echo "make distclean      clean, plus .venv, db.sqlite3 and media/"
 
