@@ -9,17 +9,18 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PORT ?= 8000
+HOST ?= 127.0.0.1
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 # Passed to the scripts through the environment (no quoting trouble).
-export PORT PYTEST_ARGS BENCH_ARGS
+export PORT HOST PYTEST_ARGS BENCH_ARGS
 
 LINT_PATHS := labelhub tests bench
 
 .PHONY: help venv run test lint bench-import bench-generation bench-labeling bench-load bench-hot-path bench-export bench-scale clean distclean
 
 help:
-	@echo "make run            local server (DEBUG, SQLite, embedded Redis + Celery worker); PORT=$(PORT)"
+	@echo "make run            local server (DEBUG, SQLite, embedded Redis + Celery worker) on $(HOST):$(PORT); HOST=0.0.0.0 to expose it"
 	@echo "make test           pytest against a throwaway PostgreSQL + Redis; PYTEST_ARGS='...'"
 	@echo "make lint           ruff check + ruff format --check on $(LINT_PATHS)"
 	@echo "make bench-import   bench/bench_import.py against a throwaway PostgreSQL + Redis; BENCH_ARGS='...'"

@@ -116,6 +116,29 @@ ensure_venv() {
 }
 
 # ---------------------------------------------------------------------------
+# Local settings file for `make run`: the first run writes .env (or
+# $LABELHUB_ENV_FILE) with DEBUG=true and a generated SECRET_KEY, readable by
+# the owner only. labelhub.settings reads that file, so `.venv/bin/python
+# manage.py ...` in a new shell finds the same settings as the server. An
+# existing file is never touched: it is the user's configuration.
+# ---------------------------------------------------------------------------
+ensure_local_env_file() {
+    local file=${LABELHUB_ENV_FILE:-$LABELHUB_ROOT/.env} key
+    [[ -e $file ]] && return 0
+    key=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')
+    (
+        umask 077
+        cat >"$file" <<EOF
+# Written by make run for local development (see .env.example for every setting).
+# labelhub.settings reads this file, so manage.py works in any shell. Not for production.
+DEBUG=true
+SECRET_KEY=$key
+EOF
+    )
+    log "wrote $file (DEBUG=true, a generated SECRET_KEY) for local development"
+}
+
+# ---------------------------------------------------------------------------
 # Ports and processes.
 # ---------------------------------------------------------------------------
 
