@@ -124,7 +124,9 @@ start_bg worker "$LABELHUB_ROOT/.venv/bin/celery" -A labelhub worker -B -s "$RUN
 if [[ $HOST != 127.0.0.1 && $HOST != localhost && $HOST != ::1 ]]; then
     log "warning: the development server (DEBUG) listens on $HOST, not only on this machine"
 fi
-start_bg web "$PY" manage.py runserver "$HOST:$PORT"
+ADDR=$HOST
+[[ $HOST == *:* ]] && ADDR="[$HOST]"  # IPv6
+start_bg web "$PY" manage.py runserver "$ADDR:$PORT"
 
 WEB_PID=${PIDS[-1]}
 for _ in $(seq 300); do

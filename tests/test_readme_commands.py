@@ -76,3 +76,13 @@ def test_readme_manage_py_commands_work_in_a_new_shell_after_make_run_setup(tmp_
         if command.startswith("TOKEN="):
             assert re.search(r"^token=lh_[\w-]{20,}$", result.stdout, re.M), result.stdout
     assert (tmp_path / "test.jsonl").exists()  # export ... -o test.jsonl wrote where the user stands
+
+
+def test_make_run_listens_on_this_machine_only_unless_told():
+    """A static check of scripts/run.sh (it served the DEBUG site on 0.0.0.0 with the default key);
+    `ss -ltn` during a real `make run` showed 127.0.0.1:PORT."""
+    script = (ROOT / "scripts/run.sh").read_text()
+    assert re.search(r"^HOST=\$\{HOST:-127\.0\.0\.1\}$", script, re.M)
+    runserver = [line for line in script.splitlines() if "manage.py runserver" in line and not line.startswith("#")]
+    assert runserver == ['start_bg web "$PY" manage.py runserver "$ADDR:$PORT"'], runserver
+    assert "0.0.0.0:" not in script.replace("HOST=0.0.0.0", "")
