@@ -238,7 +238,9 @@ class _Importer:
     """One pass over the file inside one transaction: parse a chunk, dedupe it against the
     project, write it (COPY on PostgreSQL), go on. The database writes overlap with parsing the
     next chunk. After the first bad line nothing more is written, every further bad line is
-    still reported, and the transaction is rolled back: all or nothing."""
+    still reported, and the transaction is rolled back: all or nothing. The SQLite path runs it
+    twice: write=False to validate the file, then chunked=True (no caller transaction: a
+    transaction per batch)."""
 
     def __init__(self, imp: PromptImport, project: Project, path: Path, *, write: bool = True, chunked: bool = False):
         self.imp, self.project, self.path = imp, project, path
@@ -300,9 +302,7 @@ class _Importer:
         if self.write and not self.error_count:
             self._flush(chunk, None)
             if self.tags and not self.chunked:
-                ProjectTag.objects.bulk_create(
-                    [ProjectTag(project=self.project, name=t) for t in sorted(self.tags)], ignore_conflicts=True
-                )
+                self._write_tags()
 
     def _flush(self, chunk: list[ParsedPrompt], line: int | None) -> None:
         if not chunk:
