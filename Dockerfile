@@ -14,9 +14,10 @@ WORKDIR /app
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /home/app --create-home app
 
-# Dependencies first, so code changes don't reinstall them. The lock also
-# pins the dev tools (pytest, ruff, playwright's Python package); they are
-# small and keep the image able to run the test suite.
+# Dependencies first, so code changes don't reinstall them. requirements.lock
+# holds only what web, worker and beat import; the test, lint and bench tools
+# (pytest, playwright, locust, schemathesis, datasets, pandas, scipy...) are in
+# requirements-dev.lock and stay out of the image.
 COPY requirements.lock ./
 RUN pip install -r requirements.lock
 

@@ -9,17 +9,18 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PORT ?= 8000
+HOST ?= 127.0.0.1
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 # Passed to the scripts through the environment (no quoting trouble).
-export PORT PYTEST_ARGS BENCH_ARGS
+export PORT HOST PYTEST_ARGS BENCH_ARGS
 
 LINT_PATHS := labelhub tests bench
 
 .PHONY: help venv run test lint bench-import bench-generation bench-labeling bench-load bench-hot-path bench-export bench-scale clean distclean
 
 help:
-	@echo "make run            local server (DEBUG, SQLite, embedded Redis + Celery worker); PORT=$(PORT)"
+	@echo "make run            local server (DEBUG, SQLite, embedded Redis + Celery worker) on $(HOST):$(PORT); HOST=0.0.0.0 to expose it"
 	@echo "make test           pytest against a throwaway PostgreSQL + Redis; PYTEST_ARGS='...'"
 	@echo "make lint           ruff check + ruff format --check on $(LINT_PATHS)"
 	@echo "make bench-import   bench/bench_import.py against a throwaway PostgreSQL + Redis; BENCH_ARGS='...'"
@@ -29,7 +30,7 @@ help:
 	@echo "make bench-hot-path    claim + submit in-process: ms and SQL statements per request, prepared statements on/off"
 	@echo "make bench-export      streaming JSONL export of 1M preference pairs vs PostgreSQL COPY; BENCH_ARGS='--labels 20000'"
 	@echo "make bench-scale       pages and claims of a 1M-prompt/3M-label project vs a 10k one; BENCH_ARGS='--prompts 100000 --labels 300000'"
-	@echo "make venv           create .venv from requirements.lock (no-op when up to date)"
+	@echo "make venv           create .venv from requirements-dev.lock (no-op when up to date); make run installs requirements.lock only"
 	@echo "make clean          remove caches, collected static files and .run/"
 	@echo "make distclean      clean, plus .venv, db.sqlite3 and media/"
 

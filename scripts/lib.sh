@@ -56,8 +56,12 @@ ensure_debian_packages() {
 }
 
 # ---------------------------------------------------------------------------
-# Python virtualenv in .venv, installed from requirements.lock. Skipped when
-# the lock's sha256 matches the stamp written after the last good install.
+# Python virtualenv in .venv, installed from one of two locks:
+#   requirements.lock      what web, worker and beat import (`make run`, the Docker image)
+#   requirements-dev.lock  the same pins plus the test, lint and bench tools (`make test`, `make lint`)
+# The stamp .venv/.requirements.stamp records "<lock file> <sha256>" after the last good install;
+# the install is skipped while it matches. A venv holding the dev lock also satisfies the runtime
+# one (same pins, more packages), so `make run` after `make test` installs nothing.
 # ---------------------------------------------------------------------------
 _find_python311() {
     local py
@@ -72,18 +76,29 @@ _find_python311() {
     return 1
 }
 
+_lock_stamp() {  # _lock_stamp LOCK_NAME: "<name> <sha256>" of that lock file
+    [[ -f $LABELHUB_ROOT/$1 ]] || die "missing $LABELHUB_ROOT/$1"
+    printf '%s %s\n' "$1" "$(sha256sum "$LABELHUB_ROOT/$1" | cut -d' ' -f1)"
+}
+
+# ensure_venv [runtime|dev]: .venv with that lock installed (default: runtime).
 ensure_venv() {
-    local venv="$LABELHUB_ROOT/.venv" lock="$LABELHUB_ROOT/requirements.lock"
-    local stamp="$venv/.requirements.lock.sha256" want py
-    [[ -f $lock ]] || die "missing $lock"
-    want=$(sha256sum "$lock" | cut -d' ' -f1)
+    local kind=${1:-runtime} venv="$LABELHUB_ROOT/.venv" lock want have="" py
+    case $kind in
+        runtime) lock=requirements.lock ;;
+        dev) lock=requirements-dev.lock ;;
+        *) die "ensure_venv: unknown kind $kind (runtime or dev)" ;;
+    esac
+    local stamp="$venv/.requirements.stamp"
+    want=$(_lock_stamp "$lock")
 
     # A venv whose interpreter vanished (pyenv upgrade, copied tree) is rebuilt.
     if [[ -d $venv ]] && ! "$venv/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
         log "removing unusable virtualenv $venv"
         rm -rf "$venv"
     fi
-    if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+    [[ -f $stamp ]] && have=$(cat "$stamp")
+    if [[ $have == "$want" ]] || { [[ $kind == runtime ]] && [[ $have == "$(_lock_stamp requirements-dev.lock)" ]]; }; then
         return 0
     fi
     if [[ ! -x $venv/bin/python ]]; then
@@ -94,9 +109,33 @@ ensure_venv() {
         log "creating virtualenv with $py"
         "$py" -m venv "$venv"
     fi
-    log "installing requirements.lock into .venv"
-    "$venv/bin/python" -m pip install --disable-pip-version-check -q -r "$lock"
+    log "installing $lock into .venv"
+    rm -f "$stamp" "$venv/.requirements.lock.sha256"
+    "$venv/bin/python" -m pip install --disable-pip-version-check -q -r "$LABELHUB_ROOT/$lock"
     printf '%s\n' "$want" >"$stamp"
+}
+
+# ---------------------------------------------------------------------------
+# Local settings file for `make run`: the first run writes .env (or
+# $LABELHUB_ENV_FILE) with DEBUG=true and a generated SECRET_KEY, readable by
+# the owner only. labelhub.settings reads that file, so `.venv/bin/python
+# manage.py ...` in a new shell finds the same settings as the server. An
+# existing file is never touched: it is the user's configuration.
+# ---------------------------------------------------------------------------
+ensure_local_env_file() {
+    local file=${LABELHUB_ENV_FILE:-$LABELHUB_ROOT/.env} key
+    [[ -e $file ]] && return 0
+    key=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')
+    (
+        umask 077
+        cat >"$file" <<EOF
+# Written by make run for local development (see .env.example for every setting).
+# labelhub.settings reads this file, so manage.py works in any shell. Not for production.
+DEBUG=true
+SECRET_KEY=$key
+EOF
+    )
+    log "wrote $file (DEBUG=true, a generated SECRET_KEY) for local development"
 }
 
 # ---------------------------------------------------------------------------

@@ -4,13 +4,17 @@
 #
 #   make run              # http://127.0.0.1:8000/
 #   make run PORT=8080
+#   make run HOST=0.0.0.0 # reachable from other machines (DEBUG server: trusted networks only;
+#                         # set ALLOWED_HOSTS to the name they use)
 #
 # - .venv from requirements.lock (skipped when up to date)
+# - .env with DEBUG=true and a generated SECRET_KEY when there is none, so
+#   manage.py commands in another shell use the same settings
 # - a private Redis (Celery broker) on a free port, data under .run/redis
 # - DEBUG=true unless DEBUG is set (environment or .env); SQLite unless
 #   DATABASE_URL is set
 # - migrate, collectstatic, seed_demo (prints the demo logins)
-# - a Celery worker and `manage.py runserver 0.0.0.0:$PORT`
+# - a Celery worker and `manage.py runserver $HOST:$PORT` (HOST: 127.0.0.1)
 # Ctrl-C stops everything this script started.
 set -euo pipefail
 LOG_PREFIX="run"
@@ -19,6 +23,7 @@ LOG_PREFIX="run"
 cd "$LABELHUB_ROOT"
 
 PORT=${PORT:-8000}
+HOST=${HOST:-127.0.0.1}
 CELERY_QUEUES=${CELERY_QUEUES:-default,imports,inference,exports}
 RUN_DIR=$LABELHUB_ROOT/.run
 PY=$LABELHUB_ROOT/.venv/bin/python
@@ -79,6 +84,7 @@ export CELERY_BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"
 # --- Django ------------------------------------------------------------------
 # DEBUG defaults to true for local work, unless set in the environment or in
 # the .env file that labelhub.settings reads.
+ensure_local_env_file
 if [[ -z ${DEBUG+x} ]] && ! grep -qsE '^[[:space:]]*(export[[:space:]]+)?DEBUG[[:space:]]*=' "${LABELHUB_ENV_FILE:-.env}"; then
     export DEBUG=true
 fi
@@ -115,7 +121,12 @@ fi
 # inside this single local worker; production runs a separate beat service.
 start_bg worker "$LABELHUB_ROOT/.venv/bin/celery" -A labelhub worker -B -s "$RUN_DIR/celerybeat-schedule" \
     -Q "$CELERY_QUEUES" -l info
-start_bg web "$PY" manage.py runserver "0.0.0.0:$PORT"
+if [[ $HOST != 127.0.0.1 && $HOST != localhost && $HOST != ::1 ]]; then
+    log "warning: the development server (DEBUG) listens on $HOST, not only on this machine"
+fi
+ADDR=$HOST
+[[ $HOST == *:* ]] && ADDR="[$HOST]"  # IPv6
+start_bg web "$PY" manage.py runserver "$ADDR:$PORT"
 
 WEB_PID=${PIDS[-1]}
 for _ in $(seq 300); do

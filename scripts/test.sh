@@ -12,7 +12,7 @@ LOG_PREFIX="test"
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$LABELHUB_ROOT"
 
-ensure_venv
+ensure_venv dev
 
 args=()
 if [[ -n ${PYTEST_ARGS:-} ]]; then

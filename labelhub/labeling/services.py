@@ -28,6 +28,7 @@ from labelhub.projects.models import GuidelineVersion, Project, Track
 from labelhub.projects.permissions import Capability, role_can
 from labelhub.projects.selectors import project_access
 from labelhub.prompts.models import Candidate, Prompt
+from labelhub.prompts.selectors import prompts_ready_for_work
 from labelhub.quality.models import Quarantine
 from labelhub.quality.services import item_check_disagreement
 
@@ -54,7 +55,7 @@ def work_items_sync(*, project: Project) -> dict:
     `candidates_per_prompt` candidates; the first K (up to 9) are compared."""
     created = {"demonstration": 0, "comparison": 0}
     if project.demonstrations_enabled:
-        missing = Prompt.objects.filter(project=project).exclude(work_items__kind=WorkKind.DEMONSTRATION)
+        missing = prompts_ready_for_work(project=project).exclude(work_items__kind=WorkKind.DEMONSTRATION)
         ids = list(missing.values_list("pk", flat=True))
         for i in range(0, len(ids), 5000):
             WorkItem.objects.bulk_create(
@@ -73,7 +74,7 @@ def work_items_sync(*, project: Project) -> dict:
     if project.comparisons_enabled:
         k = min(max(2, project.candidates_per_prompt), MAX_COMPARISON_CANDIDATES)
         ready = (
-            Prompt.objects.filter(project=project)
+            prompts_ready_for_work(project=project)
             .exclude(work_items__kind=WorkKind.COMPARISON)
             .annotate(n=Count("candidates"))
             .filter(n__gte=k)

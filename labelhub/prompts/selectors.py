@@ -1,5 +1,5 @@
 from django.db import connection
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from labelhub.core.exceptions import NotFound
@@ -8,7 +8,7 @@ from labelhub.projects.models import Project, Track
 from labelhub.projects.permissions import Capability
 from labelhub.projects.selectors import ProjectAccess
 
-from .models import Candidate, ProjectTag, Prompt, PromptImport
+from .models import Candidate, ImportStatus, ProjectTag, Prompt, PromptImport
 
 FILTER_KEYS = ("track", "tag", "q")
 
@@ -41,6 +41,14 @@ def _candidate_count():
     240 ms for a search matching 10,000 prompts of a 1M-prompt project.)"""
     counts = Candidate.objects.filter(prompt=OuterRef("pk")).order_by().values("prompt").annotate(n=Count("pk"))
     return Coalesce(Subquery(counts.values("n")), 0)
+
+
+def prompts_ready_for_work(*, project: Project) -> QuerySet[Prompt]:
+    """The project's prompts that may become work: not those of an import still being written
+    (on SQLite an import commits batch by batch; it may yet fail and delete them)."""
+    return Prompt.objects.filter(project=project).filter(
+        Q(source_import__isnull=True) | Q(source_import__status=ImportStatus.DONE)
+    )
 
 
 def prompt_get(*, project: Project, prompt_id) -> Prompt:

@@ -1,9 +1,16 @@
-"""Prompt import: validate the whole file, then write it in one transaction, or write nothing."""
+"""Prompt import: all or nothing. Any bad line fails the import before a row is visible.
+
+PostgreSQL: one pass, one transaction (writers of other rows never wait on it). SQLite has one
+writer at a time, so a long transaction would hold every labeling write for minutes: there the
+whole file is validated first, then written in short transactions of BATCH prompts. Until the
+import is done its prompts get no work items; a run that dies is resumed (dedup skips what it
+already wrote) and one that fails deletes what it wrote."""
 
 import csv
 import gc
 import logging
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -35,6 +42,11 @@ IMPORT_STALE_AFTER = timedelta(minutes=2)
 # A queued import sent this long ago while the imports queue is empty was lost by the broker.
 IMPORT_LOST_AFTER = timedelta(seconds=60)
 BATCH = 2000
+# SQLite: prompts per write transaction (about 0.2 s: every other writer waits meanwhile), and a
+# pause after each. A waiting writer polls the lock every 100 ms at most (SQLite's busy handler),
+# so without the pause the import would take the lock again first, batch after batch.
+SQLITE_BATCH = 500
+SQLITE_PAUSE_SECONDS = 0.1
 FORMATS = ("jsonl", "csv")
 
 
@@ -158,6 +170,7 @@ def _fail(import_id: int, message: str, errors: list | None = None) -> None:
     imp = PromptImport.objects.filter(pk=import_id).first()
     if imp is None:
         return
+    _discard_written(import_id)
     PromptImport.objects.filter(pk=import_id).update(
         status=ImportStatus.FAILED,
         message=message,
@@ -168,6 +181,15 @@ def _fail(import_id: int, message: str, errors: list | None = None) -> None:
     path = upload_path(imp)
     if path is not None:
         path.unlink(missing_ok=True)
+
+
+def _discard_written(import_id: int) -> None:
+    """Delete what an unfinished chunked (SQLite) import committed, a batch per transaction. Its
+    prompts have no work items yet (work_items_sync skips running imports), so no label goes."""
+    while ids := list(Prompt.objects.filter(source_import_id=import_id).values_list("pk", flat=True)[:BATCH]):
+        with transaction.atomic():
+            Candidate.objects.filter(prompt_id__in=ids).delete()
+            Prompt.objects.filter(pk__in=ids).delete()
 
 
 class _Rollback(Exception):
@@ -216,10 +238,14 @@ class _Importer:
     """One pass over the file inside one transaction: parse a chunk, dedupe it against the
     project, write it (COPY on PostgreSQL), go on. The database writes overlap with parsing the
     next chunk. After the first bad line nothing more is written, every further bad line is
-    still reported, and the transaction is rolled back: all or nothing."""
+    still reported, and the transaction is rolled back: all or nothing. The SQLite path runs it
+    twice: write=False to validate the file, then chunked=True (no caller transaction: a
+    transaction per batch)."""
 
-    def __init__(self, imp: PromptImport, project: Project, path: Path):
+    def __init__(self, imp: PromptImport, project: Project, path: Path, *, write: bool = True, chunked: bool = False):
         self.imp, self.project, self.path = imp, project, path
+        # write=False: validate only. chunked: each batch (and its tags) in its own transaction.
+        self.write, self.chunked = write, chunked
         self.errors: list[dict] = []
         self.error_count = 0
         self.seen_ids: dict[str, int] = {}
@@ -268,21 +294,36 @@ class _Importer:
                 else:
                     self.seen_hashes.add(item.content_hash)
                 self.parsed += 1
-                if not self.error_count:
+                if self.write and not self.error_count:
                     chunk.append(item)
-                    if len(chunk) >= BATCH:
+                    if len(chunk) >= (SQLITE_BATCH if self.chunked else BATCH):
                         self._flush(chunk, item.line)
                         chunk = []
-        if not self.error_count:
+        if self.write and not self.error_count:
             self._flush(chunk, None)
-            if self.tags:
-                ProjectTag.objects.bulk_create(
-                    [ProjectTag(project=self.project, name=t) for t in sorted(self.tags)], ignore_conflicts=True
-                )
+            if self.tags and not self.chunked:
+                self._write_tags()
 
     def _flush(self, chunk: list[ParsedPrompt], line: int | None) -> None:
         if not chunk:
             return
+        if self.chunked:
+            with transaction.atomic():
+                self._write(chunk)
+                self._write_tags()
+            time.sleep(SQLITE_PAUSE_SECONDS)
+        else:
+            self._write(chunk)
+        if line is not None:
+            _report_progress(self.imp.pk, line)
+
+    def _write_tags(self) -> None:
+        ProjectTag.objects.bulk_create(
+            [ProjectTag(project=self.project, name=t) for t in sorted(self.tags)], ignore_conflicts=True
+        )
+        self.tags.clear()
+
+    def _write(self, chunk: list[ParsedPrompt]) -> None:
         ids = [p.external_id for p in chunk if p.external_id is not None]
         hashes = [p.content_hash for p in chunk if p.external_id is None]
         existing_ids = _existing(self.project, "external_id", ids)
@@ -302,8 +343,6 @@ class _Importer:
         self.candidates += candidates
         for p in new:
             self.tags.update(p.tags)
-        if line is not None:
-            _report_progress(self.imp.pk, line)
 
 
 def _candidate_provenance(imp: PromptImport, p: ParsedPrompt, c: dict) -> dict:
@@ -432,27 +471,53 @@ def prompt_import_run(*, import_id: int) -> PromptImport:
         return _import_write(imp, path)
 
 
+def _mark_done(imp: PromptImport, *, created: int, skipped: int, candidates: int) -> None:
+    PromptImport.objects.filter(pk=imp.pk).update(
+        status=ImportStatus.DONE,
+        processed_lines=imp.total_lines,
+        created_count=created,
+        skipped_count=skipped,
+        candidate_count=candidates,
+        message=f"{created} prompt(s) imported, {skipped} skipped as already present.",
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+
+
+def _write_in_one_transaction(imp: PromptImport, path: Path) -> None:
+    importer = _Importer(imp, imp.project, path)
+    with transaction.atomic():
+        importer.run()
+        if importer.error_count or not importer.parsed:
+            raise _Rollback(importer)
+        _mark_done(imp, created=importer.created, skipped=importer.skipped, candidates=importer.candidates)
+
+
+def _write_in_chunks(imp: PromptImport, path: Path) -> None:
+    """Validate the whole file, then write it a batch per transaction. A resumed run skips the
+    prompts an earlier run of this import committed; the counts come from the rows themselves."""
+    check = _Importer(imp, imp.project, path, write=False)
+    check.run()
+    if check.error_count or not check.parsed:
+        raise _Rollback(check)
+    writer = _Importer(imp, imp.project, path, chunked=True)
+    writer.run()
+    if writer.error_count:  # the spooled file changed under us
+        raise _Rollback(writer)
+    created = Prompt.objects.filter(source_import=imp).count()
+    candidates = Candidate.objects.filter(prompt__source_import=imp, source=CandidateSource.IMPORTED).count()
+    _mark_done(imp, created=created, skipped=writer.parsed - created, candidates=candidates)
+
+
 def _import_write(imp: PromptImport, path: Path) -> PromptImport:
     import_id = imp.pk
+    write = _write_in_one_transaction if connection.vendor == "postgresql" else _write_in_chunks
     for attempt in range(2):
-        importer = _Importer(imp, imp.project, path)
         try:
-            with transaction.atomic():
-                importer.run()
-                if importer.error_count or not importer.parsed:
-                    raise _Rollback
-                PromptImport.objects.filter(pk=import_id).update(
-                    status=ImportStatus.DONE,
-                    processed_lines=imp.total_lines,
-                    created_count=importer.created,
-                    skipped_count=importer.skipped,
-                    candidate_count=importer.candidates,
-                    message=f"{importer.created} prompt(s) imported, {importer.skipped} skipped as already present.",
-                    finished_at=timezone.now(),
-                    updated_at=timezone.now(),
-                )
+            write(imp, path)
             break
-        except _Rollback:
+        except _Rollback as rollback:
+            importer = rollback.args[0]
             if importer.error_count:
                 listed = len(importer.errors)
                 more = f" (the first {listed} are listed)" if importer.error_count > listed else ""
