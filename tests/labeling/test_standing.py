@@ -37,8 +37,16 @@ def world(project, members, acked, make_prompts, sync):
 
 def _lose_standing(state: str, project, user, staff) -> None:
     """Put `user` in `state`: removed, demoted (to engineer), quarantined, or their lease expired
-    (the reaper freed the slot) and then removed."""
+    (the reaper freed the slot) and then removed. The `…-row` states change the membership row alone,
+    leases left live (a removal from before leases were ended, or a concurrent one): the actions
+    must refuse on the standing they read, not rely on the lease having ended."""
     membership = Membership.objects.get(project=project, user=user)
+    if state == "removed-row":
+        membership.delete()
+        return
+    if state == "demoted-row":
+        Membership.objects.filter(pk=membership.pk).update(role=Role.ENGINEER)
+        return
     if state == "expired-then-removed":
         Assignment.objects.filter(user=user).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
         assert services.assignments_expire(project=project) == 1
@@ -94,8 +102,9 @@ def _export(project) -> list[bytes]:
 
 
 ACTIONS = ["read", "draft", "demonstration", "ranking", "skip", "next"]
-STATES = ["removed", "demoted", "quarantined", "expired-then-removed"]
-EXPECTED = {"removed": 404, "expired-then-removed": 404, "demoted": 403, "quarantined": 403}
+STATES = ["removed", "demoted", "quarantined", "expired-then-removed", "removed-row", "demoted-row"]
+EXPECTED = {"removed": 404, "expired-then-removed": 404, "removed-row": 404, "demoted": 403, "demoted-row": 403,
+            "quarantined": 403}  # fmt: skip
 
 
 @pytest.mark.django_db
@@ -111,7 +120,10 @@ def test_every_assignment_action_is_refused_once_the_member_may_no_longer_label(
     _lose_standing(state, project, labeler, staff)
     before = Assignment.objects.get(pk=assignment.pk)
     taken = WorkItem.objects.get(pk=assignment.work_item_id).taken
-    assert before.status == AssignmentStatus.EXPIRED and taken == 0  # the lease ended, the slot is free
+    if state.endswith("-row"):
+        assert before.status == AssignmentStatus.ACTIVE and taken == 1
+    else:
+        assert before.status == AssignmentStatus.EXPIRED and taken == 0  # the lease ended, the slot is free
 
     response = _request(_client(via, labeler, api), action, assignment)
 
