@@ -39,6 +39,7 @@ STRENGTHS = ("much_better", "better", "slightly_better", "negligibly_better")
 AXES = ("helpful", "truthful", "harmless")
 SAFETY = ("safe", "unsafe")
 MAX_TEXT = 100_000
+LABELING_ROLES = roles_with(Capability.LABEL)
 
 
 class GuidelinesNotAcknowledged(ApplicationError):
@@ -455,13 +456,10 @@ def _ensure_live(assignment: Assignment) -> None:
         return
     if assignment.status == AssignmentStatus.EXPIRED:
         project_id, user_id = OuterRef("project_id"), assignment.user_id
-        reopen = (
-            WorkItem.objects.filter(pk=assignment.work_item_id, taken__lt=F("overlap"))
-            .filter(Exists(Membership.objects.filter(project_id=project_id, user_id=user_id,
-                                                     role__in=roles_with(Capability.LABEL))))
-            .exclude(Exists(Quarantine.objects.filter(project_id=project_id, user_id=user_id, active=True)))
-        )  # fmt: skip
-        if reopen.update(taken=F("taken") + 1):
+        labeler = Membership.objects.filter(project_id=project_id, user_id=user_id, role__in=LABELING_ROLES)
+        paused = Quarantine.objects.filter(project_id=project_id, user_id=user_id, active=True)
+        reopen = WorkItem.objects.filter(Exists(labeler), pk=assignment.work_item_id, taken__lt=F("overlap"))
+        if reopen.exclude(Exists(paused)).update(taken=F("taken") + 1):
             assignment.status = AssignmentStatus.ACTIVE
             return
         raise Conflict(
