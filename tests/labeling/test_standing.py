@@ -244,3 +244,34 @@ def test_the_workbench_page_is_refused_too(world, staff, state, status):
     client = Client()
     client.force_login(labeler)
     assert client.get(f"/projects/{project.pk}/label/").status_code == status
+
+
+ADMIN_ROUTES = ["api-delete", "api-role", "web-remove", "web-role", "api-quarantine", "web-quarantine"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("via", ADMIN_ROUTES)
+def test_the_admin_routes_end_the_leases_too(world, api, staff, via):
+    """What admins click or call (not only the services): the labeler's slot is free when it returns."""
+    project, labeler = world["project"], world["labeler"]
+    held = services.work_item_claim_next(project=project, user=labeler)
+    membership = Membership.objects.get(project=project, user=labeler)
+    web = Client()
+    web.force_login(staff)
+    if via == "api-delete":
+        response = api(staff).delete(f"/api/v1/projects/{project.pk}/members/{membership.pk}")
+    elif via == "api-role":
+        url = f"/api/v1/projects/{project.pk}/members/{membership.pk}"
+        response = api(staff).patch(url, {"role": Role.ENGINEER}, format="json")
+    elif via == "web-remove":
+        response = web.post(f"/projects/{project.pk}/members/{membership.pk}/remove/")
+    elif via == "web-role":
+        response = web.post(f"/projects/{project.pk}/members/{membership.pk}/role/", {"role": Role.ENGINEER})
+    elif via == "api-quarantine":
+        url = f"/api/v1/projects/{project.pk}/labelers/{labeler.pk}/quarantine"
+        response = api(staff).post(url, {"reason": "too fast"}, format="json")
+    else:
+        response = web.post(f"/projects/{project.pk}/quality/labelers/{labeler.pk}/quarantine/", {"reason": "fast"})
+    assert response.status_code in (200, 201, 204, 302), response.content
+    assert Assignment.objects.get(pk=held.pk).status == AssignmentStatus.EXPIRED
+    assert WorkItem.objects.get(pk=held.work_item_id).taken == 0
