@@ -1,30 +1,56 @@
 from datetime import timedelta
 
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from labelhub.accounts.models import User
-from labelhub.core.exceptions import NotFound
+from labelhub.core.exceptions import Forbidden, NotFound
 from labelhub.core.pagination import bounded_count
-from labelhub.projects.models import Project
+from labelhub.projects.models import Membership, Project
+from labelhub.projects.permissions import Capability, role_can
 from labelhub.prompts.models import Candidate
+from labelhub.quality.models import Quarantine
 
-from .models import Assignment, Label, ReviewStatus, WorkItem
+from .models import Assignment, AssignmentStatus, Label, ReviewStatus, WorkItem
+
+PAUSED = "Your labeling in this project is paused by its admins; ask them why."
+# A labeler's assignments that still lead to a label of theirs: held now, or expired and claimable
+# back (or submittable late while the slot is free). Reviewers are not shown other labels of these items.
+OPEN_TO_THEM = (AssignmentStatus.ACTIVE, AssignmentStatus.EXPIRED)
+
+
+def labeler_standing_check(*, role: str | None, quarantined: bool) -> None:
+    """May the holder of an assignment still work on it, as of now: still a member of its project
+    (404 otherwise, like any task that is not theirs), in a role that labels, not quarantined (403).
+    Every assignment action asks this, whatever the assignment's status."""
+    if role is None:
+        raise NotFound("Task not found.")
+    if not role_can(role, Capability.LABEL):
+        raise Forbidden(f"Your role ({role}) does not label in this project.")
+    if quarantined:
+        raise Forbidden(PAUSED)
 
 
 def assignment_for_item(*, user: User, work_item_id) -> Assignment:
-    """The user's own assignment on a work item (404 for anyone else: blind labeling)."""
+    """The user's own assignment on a work item (404 for anyone else: blind labeling), while they
+    may still label in its project (labeler_standing_check: same query, two subqueries)."""
     try:
         work_item_id = int(work_item_id)
     except (TypeError, ValueError) as exc:
         raise NotFound("Task not found.") from exc
+    project_id = OuterRef("work_item__project_id")
     assignment = (
         Assignment.objects.select_related("work_item__prompt", "work_item__project", "guideline_version")
         .filter(work_item_id=work_item_id, user=user)
+        .annotate(
+            member_role=Subquery(Membership.objects.filter(project_id=project_id, user=user).values("role")[:1]),
+            quarantined=Exists(Quarantine.objects.filter(project_id=project_id, user=user, active=True)),
+        )
         .first()
     )
     if assignment is None:
         raise NotFound("Task not found.")
+    labeler_standing_check(role=assignment.member_role, quarantined=assignment.quarantined)
     return assignment
 
 
@@ -74,9 +100,14 @@ def labeling_progress(*, project: Project, user: User) -> dict:
 
 
 def review_queue(*, project: Project, reviewer: User) -> QuerySet[Label]:
+    """Pending labels of others, except on items the reviewer may still label (blind labeling): an
+    item they hold, or hold expired (OPEN_TO_THEM). Items they never had are safe to show: a
+    reviewer is never served an item that has labels (services._candidate_items, the claim SQL)."""
+    still_theirs = Assignment.objects.filter(work_item=OuterRef("work_item"), user=reviewer, status__in=OPEN_TO_THEM)
     return (
         Label.objects.filter(project=project, review_status=ReviewStatus.PENDING)
         .exclude(user=reviewer)
+        .exclude(Exists(still_theirs))
         .select_related("work_item__prompt", "user")
         .order_by("id")
     )

@@ -24,8 +24,8 @@ from labelhub.accounts.models import User
 from labelhub.core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from labelhub.core.rawsql import Columns, instances
 from labelhub.core.text import first_unstorable, unstorable_reason
-from labelhub.projects.models import GuidelineVersion, Project, Track
-from labelhub.projects.permissions import Capability, role_can
+from labelhub.projects.models import GuidelineVersion, Membership, Project, Track
+from labelhub.projects.permissions import Capability, role_can, roles_with
 from labelhub.projects.selectors import project_access
 from labelhub.prompts.models import Candidate, Prompt
 from labelhub.prompts.selectors import prompts_ready_for_work
@@ -33,12 +33,14 @@ from labelhub.quality.models import Quarantine
 from labelhub.quality.services import item_check_disagreement
 
 from .models import Assignment, AssignmentStatus, Label, ReviewStatus, WorkItem, WorkKind
+from .selectors import OPEN_TO_THEM, PAUSED, labeler_standing_check
 
 MAX_COMPARISON_CANDIDATES = 9
 STRENGTHS = ("much_better", "better", "slightly_better", "negligibly_better")
 AXES = ("helpful", "truthful", "harmless")
 SAFETY = ("safe", "unsafe")
 MAX_TEXT = 100_000
+LABELING_ROLES = roles_with(Capability.LABEL)
 
 
 class GuidelinesNotAcknowledged(ApplicationError):
@@ -151,7 +153,7 @@ def _gate(version: GuidelineVersion | None, project: Project, user: User) -> Gui
         version.quarantined if version is not None
         else Quarantine.objects.filter(project=project, user=user, active=True).exists()
     ):  # fmt: skip
-        raise Forbidden("Your labeling in this project is paused by its admins; ask them why.")
+        raise Forbidden(PAUSED)
     if version is None:
         raise ApplicationError("This project has no published guidelines yet; an admin must publish them first.")
     if version.acked_number != version.number:
@@ -179,6 +181,27 @@ def assignments_expire(*, project: Project | None = None) -> int:
     return expired
 
 
+def assignments_end(*, project_id: int, user_id: int) -> int:
+    """End a member's live leases in a project at once (removed, or given a role that does not label):
+    marked expired, their slots back to the queue in the same transaction. Drafts stay stored; an
+    expired assignment is never reopened for someone who may not label (_own_assignment, the claim)."""
+    with transaction.atomic():
+        held = list(
+            Assignment.objects.select_for_update(of=("self",))
+            .filter(work_item__project_id=project_id, user_id=user_id, status=AssignmentStatus.ACTIVE)
+            .values_list("pk", "work_item_id")
+        )
+        if held:
+            Assignment.objects.filter(pk__in=[pk for pk, _item in held]).update(status=AssignmentStatus.EXPIRED)
+            WorkItem.objects.filter(pk__in=[item for _pk, item in held], taken__gt=0).update(taken=F("taken") - 1)
+    return len(held)
+
+
+def assignments_end_on_right_lost(sender, *, project: Project, user_id: int, **kwargs) -> None:
+    """Receiver of projects.signals.labeling_right_lost (connected in labeling/apps.py)."""
+    assignments_end(project_id=project.pk, user_id=user_id)
+
+
 def _kinds(project: Project) -> list[str]:
     kinds = []
     if project.comparisons_enabled:
@@ -188,12 +211,22 @@ def _kinds(project: Project) -> list[str]:
     return kinds
 
 
-def _candidate_items(project: Project, user: User, kinds: list[str], limit: int, gold: bool = False):
-    """Open items this user may take: free slot, and no assignment of theirs except an expired one."""
+# SEEN_IN_REVIEW, the blind-labeling rule the claims follow (and selectors.review_queue, the other
+# half): a user whose role reviews may have seen every label of an item they never held, so they
+# are only served items without labels; anyone else is never served an item with a label they reviewed.
+def _candidate_items(
+    project: Project, user: User, kinds: list[str], limit: int, gold: bool = False, reviews: bool = False
+):
+    """Open items this user may take: free slot, no assignment of theirs except an expired one, and
+    no label they may have seen in review (SEEN_IN_REVIEW)."""
     mine = Assignment.objects.filter(user=user, work_item=OuterRef("pk")).exclude(status=AssignmentStatus.EXPIRED)
+    seen = Label.objects.filter(work_item=OuterRef("pk"))
+    if not reviews:
+        seen = seen.filter(reviewed_by=user)
     return (
         WorkItem.objects.filter(project=project, kind__in=kinds, taken__lt=F("overlap"), is_gold=gold)
         .exclude(Exists(mine))
+        .exclude(Exists(seen))
         .order_by("id")
         .values_list("pk", flat=True)[:limit]
     )
@@ -219,7 +252,10 @@ def work_item_claim_next(
     kinds = [kind] if kind else _kinds(project)
     if not kinds:
         return None
-    claim = _claim_postgres if connection.vendor == "postgresql" else _claim_portable
+    claim = functools.partial(
+        _claim_postgres if connection.vendor == "postgresql" else _claim_portable,
+        reviews=role_can(role, Capability.REVIEW),
+    )
     # Gold items (known answers) come at the project's rate, mixed in and looking like any other
     # item; they are never handed out as ordinary work.
     gold_first = project.gold_rate > 0 and random.random() < project.gold_rate
@@ -245,10 +281,10 @@ _RETRY = "retry"
 
 
 @transaction.atomic
-def _claim_portable(project, user, kinds, gold, version):
+def _claim_portable(project, user, kinds, gold, version, reviews=False):
     """The claim in ORM steps, for SQLite (`make run`): pick, conditional UPDATE of the slot count,
     then the labeler's assignment (a fresh row, or their expired one back)."""
-    ids = list(_candidate_items(project, user, kinds, 1, gold))
+    ids = list(_candidate_items(project, user, kinds, 1, gold, reviews))
     if not ids:
         return None
     if not WorkItem.objects.filter(pk=ids[0], taken__lt=F("overlap")).update(taken=F("taken") + 1):
@@ -283,6 +319,9 @@ WITH pick AS (
       WHERE a.work_item_id = wi.id AND a.user_id = %(user)s AND a.status <> 'expired'
       OFFSET 0
     )
+    AND NOT EXISTS (
+      SELECT 1 FROM labeling_label l WHERE l.work_item_id = wi.id {seen_by} OFFSET 0
+    )
   ORDER BY wi.id
   LIMIT 1
   FOR UPDATE OF wi SKIP LOCKED
@@ -315,7 +354,10 @@ FROM item JOIN prompts_prompt p ON p.id = item.prompt_id LEFT JOIN claimed ON tr
 # anti-join which reads every assignment of the project's history, 330 ms a claim with 3M
 # assignments, bench/bench_scale.py), its slot (the conditional UPDATE), and the labeler's
 # assignment: a new row, or their expired one back (ON CONFLICT ... WHERE expired). The candidates
-# are shown in a random order per labeler.
+# are shown in a random order per labeler. Blind labeling: an item with a label this user may have
+# seen in review is skipped (SEEN_IN_REVIEW), one more index probe per open item walked.
+_SEEN_BY_REVIEWER = ""  # any label: the review queue may have shown it to them
+_SEEN_BY_OTHERS = "AND l.reviewed_by_id = %(user)s"  # no longer a reviewer: the labels they reviewed
 
 
 @functools.cache
@@ -324,7 +366,7 @@ def _claim_columns() -> tuple[Columns, ...]:
 
 
 @transaction.atomic
-def _claim_postgres(project, user, kinds, gold, version):
+def _claim_postgres(project, user, kinds, gold, version, reviews=False):
     now = timezone.now()
     params = {
         "project": project.pk, "kinds": list(kinds), "gold": gold, "user": user.pk, "now": now,
@@ -332,7 +374,9 @@ def _claim_postgres(project, user, kinds, gold, version):
     }  # fmt: skip
     columns = _claim_columns()
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL.format(claimed=columns[0], item=columns[1], prompt=columns[2]), params)
+        seen_by = _SEEN_BY_REVIEWER if reviews else _SEEN_BY_OTHERS
+        sql = _CLAIM_SQL.format(claimed=columns[0], item=columns[1], prompt=columns[2], seen_by=seen_by)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         # Nothing open for this user. (An item the pick locks has a free slot: FOR UPDATE re-checks
@@ -351,12 +395,15 @@ def _claim_postgres(project, user, kinds, gold, version):
 
 
 _OWN_ASSIGNMENT_SQL = """
-SELECT {assignment}, {item}, {project}, {prompt}, {version}
+SELECT {assignment}, {item}, {project}, {prompt}, {version}, m.role,
+  EXISTS (SELECT 1 FROM quality_quarantine q
+          WHERE q.project_id = w.project_id AND q.user_id = a.user_id AND q.active) AS quarantined
 FROM labeling_assignment a
 JOIN labeling_workitem w ON w.id = a.work_item_id
 JOIN projects_project p ON p.id = w.project_id
 JOIN prompts_prompt pr ON pr.id = w.prompt_id
 LEFT JOIN projects_guidelineversion gv ON gv.id = a.guideline_version_id
+LEFT JOIN projects_membership m ON m.project_id = w.project_id AND m.user_id = a.user_id
 WHERE a.user_id = %s AND {key} = %s
 LIMIT 1
 {lock}
@@ -374,7 +421,9 @@ def _own_assignment_columns() -> tuple[Columns, ...]:
 def _own_assignment(*, assignment_id=None, work_item_id=None, user: User, lock: bool = False) -> Assignment:
     """The user's own assignment, by its id or by its work item's id (404 for anyone else), with
     its work item, project, prompt and guideline version; `lock` holds the assignment's row
-    (FOR UPDATE) until the transaction ends. One statement: see core/rawsql.py for why it is SQL."""
+    (FOR UPDATE) until the transaction ends. Refused unless the user may still label in the project
+    (labeler_standing_check, read by the same statement: their membership's role, a quarantine).
+    One statement: see core/rawsql.py for why it is SQL."""
     try:
         if assignment_id is not None:
             key, value = "a.id", int(assignment_id)
@@ -392,7 +441,8 @@ def _own_assignment(*, assignment_id=None, work_item_id=None, user: User, lock: 
         row = cursor.fetchone()
     if row is None:
         raise NotFound("Task not found.")
-    assignment, item, project, prompt, version = instances(row, *columns)
+    labeler_standing_check(role=row[-2], quarantined=bool(row[-1]))
+    assignment, item, project, prompt, version = instances(row[:-2], *columns)
     item.project, item.prompt = project, prompt
     assignment.work_item = item
     assignment.guideline_version = version if assignment.guideline_version_id is not None else None
@@ -400,11 +450,17 @@ def _own_assignment(*, assignment_id=None, work_item_id=None, user: User, lock: 
 
 
 def _ensure_live(assignment: Assignment) -> None:
-    """The assignment may still take a label: active, or expired with its slot still free."""
+    """The assignment may still take a label: active, or expired with its slot still free. An
+    expired one is only reopened for a labeler who may still label, as of this very UPDATE (a removal,
+    demotion or quarantine that committed since _own_assignment read their standing counts too)."""
     if assignment.status == AssignmentStatus.ACTIVE:
         return
     if assignment.status == AssignmentStatus.EXPIRED:
-        if WorkItem.objects.filter(pk=assignment.work_item_id, taken__lt=F("overlap")).update(taken=F("taken") + 1):
+        project_id, user_id = OuterRef("project_id"), assignment.user_id
+        labeler = Membership.objects.filter(project_id=project_id, user_id=user_id, role__in=LABELING_ROLES)
+        paused = Quarantine.objects.filter(project_id=project_id, user_id=user_id, active=True)
+        reopen = WorkItem.objects.filter(Exists(labeler), pk=assignment.work_item_id, taken__lt=F("overlap"))
+        if reopen.exclude(Exists(paused)).update(taken=F("taken") + 1):
             assignment.status = AssignmentStatus.ACTIVE
             return
         raise Conflict(
@@ -670,6 +726,9 @@ def label_review(*, label_id, reviewer: User, accept: bool, comment: str = "") -
         raise NotFound("Label not found.") from exc
     if label.user_id == reviewer.pk:
         raise Forbidden("You cannot review your own label.")
+    if Assignment.objects.filter(work_item_id=label.work_item_id, user=reviewer, status__in=OPEN_TO_THEM).exists():
+        # Blind labeling: the item may still get their own label (see selectors.review_queue).
+        raise Conflict("You may still label this item yourself; its labels are not shown to you until you do.")
     if label.review_status != ReviewStatus.PENDING:
         raise Conflict(f"This label was already {label.review_status}.")
     comment = (comment or "").strip() if isinstance(comment, str) else ""

@@ -36,3 +36,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
 
 def role_can(role: str | None, capability: Capability) -> bool:
     return role is not None and capability in ROLE_CAPABILITIES.get(role, frozenset())
+
+
+def roles_with(capability: Capability) -> tuple[str, ...]:
+    """The roles that have `capability` (for queries that check a stored role in SQL)."""
+    return tuple(role for role, capabilities in ROLE_CAPABILITIES.items() if capability in capabilities)

@@ -15,6 +15,8 @@ from .models import (
     Role,
     Track,
 )
+from .permissions import Capability, role_can
+from .signals import labeling_right_lost
 
 MAX_GUIDELINE_CHARS = 200_000
 
@@ -184,6 +186,8 @@ def membership_set_role(*, project: Project, membership_id, role: str) -> Member
         raise Conflict("A project needs at least one admin; promote someone else first.")
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
+    if not role_can(role, Capability.LABEL):  # their live leases end now, their slots go back to the queue
+        labeling_right_lost.send(sender=Membership, project=project, user_id=membership.user_id)
     return membership
 
 
@@ -196,6 +200,7 @@ def membership_remove(*, project: Project, membership_id) -> None:
     if membership.role == Role.ADMIN and _admin_count(project) <= 1:
         raise Conflict("A project needs at least one admin; promote someone else first.")
     membership.delete()
+    labeling_right_lost.send(sender=Membership, project=project, user_id=membership.user_id)
 
 
 def _check_guideline_text(content) -> str:

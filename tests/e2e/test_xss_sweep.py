@@ -311,7 +311,7 @@ def build_world(inference_url: str) -> dict:
     # hostile flags and rationales, a skip with a hostile reason, reviews with hostile comments.
     labeling_services.work_items_sync(project=project)
     hostile_flags = project.flags[1:4]
-    for user in (other, third):
+    for user in (third, other):  # the reviewer first: reviewers are only served items without labels
         skipped = False
         while (assignment := labeling_services.work_item_claim_next(project=project, user=user)) is not None:
             item = assignment.work_item

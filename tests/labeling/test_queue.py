@@ -230,7 +230,11 @@ def test_review_reject_returns_item_to_queue_for_others(project, members, acked,
     item = WorkItem.objects.get()
     assert (item.taken, item.label_count) == (0, 0)
     assert services.work_item_claim_next(project=project, user=a) is None  # never the same labeler again
-    assert services.work_item_claim_next(project=project, user=reviewer).work_item_id == item.pk
+    # Blind labeling: the reviewer saw the item's label, so it goes to someone else.
+    assert services.work_item_claim_next(project=project, user=reviewer) is None
+    other = UserFactory(username="second-labeler")
+    project_services.membership_add(project=project, username=other.username, role=Role.LABELER)
+    assert services.work_item_claim_next(project=project, user=acked(other)).work_item_id == item.pk
     with pytest.raises(Conflict):
         services.label_review(label_id=label.pk, reviewer=reviewer, accept=True)
 

@@ -14,12 +14,21 @@ from labelhub.quality.models import QualityAction, QualityEvent, Quarantine
 
 from ..exports import builders as b
 from ..exports.test_golden import CASES
+from ..factories import UserFactory
 
 
 def _export(client, project, kind, query):
     response = client.get(f"/api/v1/projects/{project.pk}/exports/{kind}.jsonl?{query}")
     assert response.status_code == 200, response.content
     return b"".join(response.streaming_content)
+
+
+def _labeler(project, username, version):
+    """A member who labels and does not review (reviewers are served only items without labels)."""
+    user = UserFactory(username=username)
+    project_services.membership_add(project=project, username=username, role="labeler")
+    project_services.guideline_acknowledge(project=project, user=user, number=version.number)
+    return user
 
 
 # --- quarantine ------------------------------------------------------------------------------------
@@ -58,13 +67,16 @@ def test_quarantine_requeues_items_blocks_claims_and_release_restores(project, m
     project_services.guideline_acknowledge(project=project, user=reviewer, number=version.number)
     response = api(labeler).post(f"/api/v1/projects/{project.pk}/work/next", {"kind": "comparison"}, format="json")
     assert response.status_code == 403 and "paused" in response.json()["message"]
-    assert labeling.work_item_claim_next(project=project, user=reviewer).work_item_id == item.pk
+    # Not to the reviewer: they may have seen the item's label in review (blind labeling).
+    assert labeling.work_item_claim_next(project=project, user=reviewer) is None
+    other = _labeler(project, "other-labeler", version)
+    assert labeling.work_item_claim_next(project=project, user=other).work_item_id == item.pk
     with pytest.raises(Exception, match="already quarantined"):
         services.labeler_quarantine(project=project, user_id=labeler.pk, actor=staff, reason="again")
     services.labeler_release(project=project, user_id=labeler.pk, actor=staff, reason="reviewed: fine")
     assert not Quarantine.objects.filter(active=True).exists()
     item.refresh_from_db()
-    assert item.taken == 1 and item.label_count == 0  # the reviewer holds the slot; no over-filling
+    assert item.taken == 1 and item.label_count == 0  # the other labeler holds the slot; no over-filling
     assert [e.action for e in QualityEvent.objects.order_by("id")] == ["quarantine", "release"]
 
 
@@ -182,7 +194,8 @@ def test_disagreement_asks_for_more_labels_then_a_reviewer(project, members, api
     project.refresh_from_db()
     p, (a, c) = b.prompt(project, "q", candidates=["a", "b"])
     item = b.comparison(project, p, [a, c], overlap=2)
-    users = [members["labeler"], members["reviewer"], members["admin"]]
+    # Reviewers label an item only before anyone else did (blind labeling): the reviewer first.
+    users = [members["labeler"], members["reviewer"], _labeler(project, "third-labeler", version)]
 
     def submit(user, ranks, strength):
         project_services.guideline_acknowledge(project=project, user=user, number=version.number)
@@ -193,10 +206,10 @@ def test_disagreement_asks_for_more_labels_then_a_reviewer(project, members, api
             user=user, assignment_id=task.pk, payload={"ranks": ranks, "ratings": ratings, "strength": strength}
         )
 
-    submit(users[0], {str(a.pk): 1, str(c.pk): 2}, "better")
+    submit(users[1], {str(a.pk): 2, str(c.pk): 1}, "better")
     item.refresh_from_db()
     assert item.overlap == 2  # not complete yet: nothing decided
-    submit(users[1], {str(a.pk): 2, str(c.pk): 1}, "better")  # the opposite: disagreement
+    submit(users[0], {str(a.pk): 1, str(c.pk): 2}, "better")  # the opposite: disagreement
     item.refresh_from_db()
     assert item.overlap == 3 and not item.needs_adjudication
     submit(users[2], {str(a.pk): 1, str(c.pk): 2}, "negligibly_better")  # unsure, at the cap
@@ -229,7 +242,7 @@ def test_agreeing_labels_leave_the_overlap_alone(project, members, staff, publis
     version = publish(project, staff, "# v1")
     p, (a, c) = b.prompt(project, "q", candidates=["a", "b"])
     item = b.comparison(project, p, [a, c], overlap=2)
-    for user in (members["labeler"], members["reviewer"]):
+    for user in (members["reviewer"], members["labeler"]):  # a reviewer only before anyone else (blind)
         project_services.guideline_acknowledge(project=project, user=user, number=version.number)
         task = labeling.work_item_claim_next(project=project, user=user)
         ratings = {str(x.pk): {"helpful": 5, "truthful": 5, "harmless": 5} for x in (a, c)}
