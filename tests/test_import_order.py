@@ -44,6 +44,7 @@ KNOWN_EXCEPTIONS = {
     ("labelhub.prompts.services", "labelhub.labeling.tasks"),
     # labeling ↔ quality: quarantine and the disagreement check on submit
     ("labelhub.labeling.services", "labelhub.quality.models"),
+    ("labelhub.labeling.selectors", "labelhub.quality.models"),
     ("labelhub.labeling.services", "labelhub.quality.services"),
     # quality reads exports' helpers (consistent_read, ranking_pairs): they belong in core / a vocabulary module
     ("labelhub.quality.stats", "labelhub.exports.selectors"),
