@@ -317,7 +317,7 @@ def generation_feed(*, project_ids=None) -> int:
 @transaction.atomic
 def _feed_reserve(*, project_id: int) -> list[GenerationJob]:
     # FOR NO KEY UPDATE: serialises feeders of one project without blocking inserts that reference it.
-    if not Project.objects.select_for_update(no_key=True).filter(pk=project_id).exists():
+    if not list(Project.objects.select_for_update(no_key=True).filter(pk=project_id).values_list("pk", flat=True)):
         return []
     room = settings.GENERATION_MAX_IN_FLIGHT_PER_PROJECT
     room -= GenerationJob.objects.filter(_in_flight(), project_id=project_id).count()

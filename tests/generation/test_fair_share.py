@@ -91,6 +91,25 @@ def test_feeder_sends_each_project_its_share_oldest_first(
 
 
 @pytest.mark.django_db
+def test_feeders_of_one_project_take_turns(project, staff, fake_server, sent, settings):
+    """Two feeders of one project (a job finishing while the reaper runs) cannot both fill its
+    share: the project's row is locked while its jobs are reserved (FOR NO KEY UPDATE, which
+    does not block the inserts that reference the project)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    config = _config(project, fake_server.base_url)
+    prompt_ids = [_prompts(project, 1)[0].pk]
+    services.generation_batch_create(project=project, user=staff, config=config, prompt_ids=prompt_ids)
+    with CaptureQueriesContext(connection) as queries:
+        assert services.generation_feed(project_ids=[project.pk]) == 2
+    if connection.vendor == "postgresql":
+        (lock,) = [q["sql"] for q in queries if "FOR NO KEY UPDATE" in q["sql"]]
+        assert f'"{project._meta.db_table}"' in lock.split("FROM")[1].split("WHERE")[0]
+    assert len(queries) <= 7  # lock, in flight, pick, mark (+ savepoint/transaction statements)
+
+
+@pytest.mark.django_db
 def test_feeder_leaves_jobs_unsent_when_the_broker_is_down(project, staff, fake_server, monkeypatch, settings):
     from labelhub.generation import tasks
 
