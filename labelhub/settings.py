@@ -262,6 +262,24 @@ CELERY_TASK_TIME_LIMIT = 660
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Work isolation: each queue is served by a worker pool sized for its work (docs/OPERATIONS.md,
+# "Workers and queues"). `inference` waits on model servers for seconds to minutes per job (a thread
+# pool); `fast` holds what a person or a reaper waits on for seconds (connection checks, the
+# generation feeder/reaper, the other reapers); `default`, `imports` and `exports` are CPU and
+# database work (processes). No task names its queue at the call site.
+CELERY_TASK_ROUTES = {
+    "labelhub.generation.tasks.generate_candidate_task": {"queue": "inference"},
+    "labelhub.generation.tasks.model_config_check_task": {"queue": "fast"},
+    "labelhub.generation.tasks.generation_reaper_task": {"queue": "fast"},
+    "labelhub.prompts.tasks.prompt_imports_reap_task": {"queue": "fast"},
+    "labelhub.exports.tasks.exports_maintenance_task": {"queue": "fast"},
+    "labelhub.quality.tasks.project_stats_refresh_due_task": {"queue": "fast"},
+    "labelhub.prompts.tasks.prompt_import_task": {"queue": "imports"},
+    "labelhub.exports.tasks.snapshot_build_task": {"queue": "exports"},
+    "labelhub.quality.tasks.project_stats_task": {"queue": "default"},
+    "labelhub.labeling.tasks.work_items_sync_task": {"queue": "default"},
+    "labelhub.labeling.tasks.labeling_maintenance_task": {"queue": "default"},
+}
 
 # Inference (candidate generation). The embedded default is llama.cpp's server started by `make run`.
 INFERENCE_BASE_URL = env.str("INFERENCE_BASE_URL", default="http://127.0.0.1:8080/v1")
@@ -280,9 +298,14 @@ GENERATION_MAX_ATTEMPTS = env.int("GENERATION_MAX_ATTEMPTS", default=5)
 # outright frees its jobs after this plus one reaper period (30 s).
 GENERATION_LEASE_SECONDS = env.int("GENERATION_LEASE_SECONDS", default=45)
 GENERATION_MAX_JOBS_PER_BATCH = env.int("GENERATION_MAX_JOBS_PER_BATCH", default=100_000)
+# Fair share: generation jobs wait in PostgreSQL and a feeder sends each project at most this many
+# at a time (sent but not finished), so one project's big batch cannot starve another's.
+# Size it to the inference worker pool (INFERENCE_WORKER_CONCURRENCY) or a little above.
+GENERATION_MAX_IN_FLIGHT_PER_PROJECT = env.int("GENERATION_MAX_IN_FLIGHT_PER_PROJECT", default=8)
 # Exports: labels read per database round trip (memory vs round trips; rows stream either way).
 EXPORT_BATCH_LABELS = env.int("EXPORT_BATCH_LABELS", default=500)
 CELERY_BEAT_SCHEDULE = {
+    # Also the generation feeder's safety net (a finishing job feeds its project at once).
     "generation-reaper": {"task": "labelhub.generation.tasks.generation_reaper_task", "schedule": 30.0},
     "labeling-maintenance": {"task": "labelhub.labeling.tasks.labeling_maintenance_task", "schedule": 60.0},
     "imports-reaper": {"task": "labelhub.prompts.tasks.prompt_imports_reap_task", "schedule": 60.0},

@@ -107,10 +107,18 @@ PY
 
 build_server
 fetch_model
+# A polite neighbour: the web app and the workers share this machine, so by default the model
+# takes half the cores (at least one) at a lower CPU priority (nice 10): it gets every idle cycle,
+# and yields to a page being served. LLAMA_THREADS / LLAMA_NICE override (LLAMA_NICE=0: none).
+default_threads() {
+  local cores
+  cores="$(nproc)"
+  echo $((cores > 1 ? cores / 2 : 1))
+}
 if [[ "${1:-}" == "serve" ]]; then
   port="${2:?usage: embedded-model.sh serve PORT}"
-  exec "$SERVER_BIN" -m "$MODEL_FILE" --host 127.0.0.1 --port "$port" --alias smollm2-135m-instruct \
-    --parallel "${LLAMA_PARALLEL:-4}" --cont-batching --ctx-size "${LLAMA_CTX:-8192}" --threads "$(nproc)" \
-    --log-disable
+  exec nice -n "${LLAMA_NICE:-10}" "$SERVER_BIN" -m "$MODEL_FILE" --host 127.0.0.1 --port "$port" \
+    --alias smollm2-135m-instruct --parallel "${LLAMA_PARALLEL:-4}" --cont-batching --ctx-size "${LLAMA_CTX:-8192}" \
+    --threads "${LLAMA_THREADS:-$(default_threads)}" --log-disable
 fi
 echo "$SERVER_BIN $MODEL_FILE"

@@ -14,7 +14,8 @@
 # - DEBUG=true unless DEBUG is set (environment or .env); SQLite unless
 #   DATABASE_URL is set
 # - migrate, collectstatic, seed_demo (prints the demo logins)
-# - a Celery worker and `manage.py runserver $HOST:$PORT` (HOST: 127.0.0.1)
+# - three Celery workers (one per kind of work, docs/OPERATIONS.md "Workers and queues") and
+#   `manage.py runserver $HOST:$PORT` (HOST: 127.0.0.1)
 # Ctrl-C stops everything this script started.
 set -euo pipefail
 LOG_PREFIX="run"
@@ -24,7 +25,8 @@ cd "$LABELHUB_ROOT"
 
 PORT=${PORT:-8000}
 HOST=${HOST:-127.0.0.1}
-CELERY_QUEUES=${CELERY_QUEUES:-default,imports,inference,exports}
+# Inference jobs mostly wait on the model server: a thread pool this wide serves them.
+INFERENCE_WORKER_CONCURRENCY=${INFERENCE_WORKER_CONCURRENCY:-8}
 RUN_DIR=$LABELHUB_ROOT/.run
 PY=$LABELHUB_ROOT/.venv/bin/python
 
@@ -116,11 +118,16 @@ fi
 "$PY" manage.py collectstatic --noinput -v 0
 "$PY" manage.py seed_demo --generate
 
-# --- Worker and web ------------------------------------------------------------
-# -B: the periodic reaper (re-sends generation jobs a dead worker or the broker lost) runs
-# inside this single local worker; production runs a separate beat service.
-start_bg worker "$LABELHUB_ROOT/.venv/bin/celery" -A labelhub worker -B -s "$RUN_DIR/celerybeat-schedule" \
-    -Q "$CELERY_QUEUES" -l info
+# --- Workers and web -----------------------------------------------------------
+# Work isolation, as in docker-compose.yml: generation waits on the model in its own thread pool, so
+# it never holds up imports, exports, statistics or work-item sync (2 processes), nor connection
+# checks and reapers (`fast`, a small thread pool). -B: the periodic tasks (reapers, the generation
+# feeder's safety net) are scheduled from the first worker; production runs a separate beat service.
+CELERY=("$LABELHUB_ROOT/.venv/bin/celery" -A labelhub worker -l info)
+start_bg worker "${CELERY[@]}" -n "default@%h" -Q default,imports,exports -c 2 \
+    -B -s "$RUN_DIR/celerybeat-schedule"
+start_bg worker-inference "${CELERY[@]}" -n "inference@%h" -Q inference -P threads -c "$INFERENCE_WORKER_CONCURRENCY"
+start_bg worker-fast "${CELERY[@]}" -n "fast@%h" -Q fast -P threads -c 4
 if [[ $HOST != 127.0.0.1 && $HOST != localhost && $HOST != ::1 ]]; then
     log "warning: the development server (DEBUG) listens on $HOST, not only on this machine"
 fi

@@ -78,6 +78,43 @@ def start_worker(tmp_path: Path, queues: str, env: dict | None = None) -> subpro
     return _start(args, log, lambda: log.exists() and "ready" in log.read_text(), env=env)
 
 
+def compose_worker_commands() -> dict[str, list[str]]:
+    """The Celery worker services of docker-compose.yml (name → worker arguments, ${VAR:-default}
+    replaced by its default): tests start the same pools production runs."""
+    import re
+
+    import yaml
+
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    commands = {}
+    for name, service in services.items():
+        command = service.get("command") or []
+        if command[:4] == ["celery", "-A", "labelhub", "worker"]:
+            commands[name] = [re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", arg) for arg in command[4:]]
+    return commands
+
+
+def start_compose_workers(tmp_path: Path, env: dict | None = None) -> dict[str, subprocess.Popen]:
+    """Every Celery worker docker-compose.yml runs (by service name), with its queues, pool and concurrency."""
+    procs = {}
+    try:
+        for name, args in compose_worker_commands().items():
+            queues = args[args.index("-Q") + 1]
+            with app.connection_for_write() as conn:
+                for queue in queues.split(","):
+                    with contextlib.suppress(Exception):
+                        conn.default_channel.queue_purge(queue)
+            log = tmp_path / f"{name}.log"
+            argv = [sys.executable, "-m", "celery", "-A", "labelhub", "worker", *args,
+                    "--without-gossip", "--without-mingle", "--without-heartbeat"]  # fmt: skip
+            procs[name] = _start(argv, log, lambda log=log: log.exists() and "ready" in log.read_text(), env=env)
+    except BaseException:
+        for proc in procs.values():
+            stop(proc)
+        raise
+    return procs
+
+
 def start_beat(tmp_path: Path, env: dict | None = None) -> subprocess.Popen:
     """Celery beat with the production schedule (settings.CELERY_BEAT_SCHEDULE)."""
     log = tmp_path / "beat.log"

@@ -33,7 +33,11 @@ def test_compose_services_and_redis_persistence():
     config = yaml.safe_load(COMPOSE_FILE.read_text())
     services = config["services"]
     assert {"postgres", "redis", "web", "worker", "beat", "inference", "migrate"} <= set(services)
-    assert "inference" in services["worker"]["command"][services["worker"]["command"].index("-Q") + 1]
+    # Work isolation: generation has its own (thread) pool; checks and reapers theirs.
+    queues = {name: services[name]["command"][services[name]["command"].index("-Q") + 1] for name in services
+              if name.startswith("worker")}  # fmt: skip
+    assert queues == {"worker": "default,imports,exports", "worker-inference": "inference", "worker-fast": "fast"}
+    assert "threads" in services["worker-inference"]["command"]
 
     redis_command = services["redis"]["command"]
     if isinstance(redis_command, str):
@@ -41,7 +45,7 @@ def test_compose_services_and_redis_persistence():
     assert "--appendonly" in redis_command
     assert redis_command[redis_command.index("--appendonly") + 1] == "yes"
 
-    for name in ("web", "worker"):
+    for name in ("web", "worker", "worker-inference", "worker-fast"):
         depends_on = services[name]["depends_on"]
         assert depends_on["migrate"]["condition"] == "service_completed_successfully"
         assert depends_on["postgres"]["condition"] == "service_healthy"

@@ -11,7 +11,7 @@ from labelhub.projects.permissions import Capability
 from labelhub.projects.selectors import project_access
 
 from . import selectors, services
-from .models import JobStatus
+from .models import DISPLAY_STATUSES, RETRYING, JobStatus
 
 
 class ModelConfigOutput(serializers.Serializer):
@@ -161,12 +161,19 @@ class BatchOutput(serializers.Serializer):
     completion_tokens = serializers.IntegerField()
     tokens_per_s = serializers.FloatField(allow_null=True)
     eta_seconds = serializers.IntegerField(allow_null=True)
+    waiting_behind = serializers.IntegerField(
+        allow_null=True, help_text="While none of its jobs runs: how many jobs start before its next one."
+    )
     errors = serializers.ListField(child=serializers.DictField())
+    retrying = serializers.ListField(
+        child=serializers.DictField(), help_text="Jobs waiting to be tried again: attempts so far and the last error."
+    )
 
 
 def batch_payload(batch) -> dict:
     progress = selectors.batch_progress(batch=batch)
-    failed = selectors.batch_jobs(batch=batch, status=JobStatus.FAILED)[:20]
+    failed = selectors.batch_jobs(batch=batch, status=JobStatus.FAILED)[:20] if progress.failed else []
+    retrying = selectors.batch_jobs(batch=batch, status=RETRYING)[:20] if progress.retrying else []
     return {
         "id": batch.pk,
         "project_id": batch.project_id,
@@ -179,6 +186,7 @@ def batch_payload(batch) -> dict:
         "counts": {
             "total": progress.total,
             "queued": progress.queued,
+            "retrying": progress.retrying,
             "running": progress.running,
             "done": progress.done,
             "failed": progress.failed,
@@ -186,7 +194,11 @@ def batch_payload(batch) -> dict:
         "completion_tokens": progress.completion_tokens,
         "tokens_per_s": progress.tokens_per_s,
         "eta_seconds": progress.eta_seconds,
+        "waiting_behind": progress.waiting_behind,
         "errors": [{"job_id": j.pk, "prompt_id": j.prompt_id, "error": j.error} for j in failed],
+        "retrying": [
+            {"job_id": j.pk, "prompt_id": j.prompt_id, "attempts": j.attempts, "last_error": j.error} for j in retrying
+        ],
     }
 
 
@@ -239,7 +251,7 @@ class JobOutput(serializers.Serializer):
     id = serializers.IntegerField()
     prompt_id = serializers.IntegerField()
     sample_index = serializers.IntegerField()
-    status = serializers.CharField()
+    status = serializers.CharField(source="display_status", help_text="queued, retrying, running, done or failed")
     attempts = serializers.IntegerField()
     error = serializers.CharField()
     started_at = serializers.DateTimeField(allow_null=True)
@@ -248,7 +260,7 @@ class JobOutput(serializers.Serializer):
 
 class BatchJobsApi(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("status", str, enum=JobStatus.values), OpenApiParameter("page", int)],
+        parameters=[OpenApiParameter("status", str, enum=DISPLAY_STATUSES), OpenApiParameter("page", int)],
         responses=JobOutput(many=True),
         summary="Jobs of a batch",
     )
@@ -258,8 +270,8 @@ class BatchJobsApi(APIView):
         )
         check_query_params(request, {"status", "page", "page_size"})
         job_status = request.query_params.get("status", "")
-        if job_status and job_status not in JobStatus.values:
-            raise ApplicationError("Unknown status.", extra={"allowed": JobStatus.values})
+        if job_status and job_status not in DISPLAY_STATUSES:
+            raise ApplicationError("Unknown status.", extra={"allowed": list(DISPLAY_STATUSES)})
         paginator = Pagination()
         page = paginator.paginate_queryset(selectors.batch_jobs(batch=batch, status=job_status), request, view=self)
         return paginator.get_paginated_response(JobOutput(page, many=True).data)

@@ -108,6 +108,21 @@ class JobStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# Shown, not stored: a queued job that already ran and failed, waiting for its next attempt (or
+# sent again after its worker was lost). Pages and the API count it apart from never-run jobs.
+RETRYING = "retrying"
+DISPLAY_STATUSES = (JobStatus.QUEUED.value, RETRYING, *(s for s in JobStatus.values if s != JobStatus.QUEUED))
+
+
+def display_status_filter(status: str) -> models.Q:
+    """The rows a shown status stands for (queued: never run yet; retrying: queued after a failure)."""
+    if status == JobStatus.QUEUED:
+        return models.Q(status=JobStatus.QUEUED, attempts=0)
+    if status == RETRYING:
+        return models.Q(status=JobStatus.QUEUED, attempts__gt=0)
+    return models.Q(status=status)
+
+
 class GenerationJob(BaseModel):
     """One sample: (prompt, config, sample index) is unique, so a slot is generated at most once.
 
@@ -139,7 +154,22 @@ class GenerationJob(BaseModel):
         indexes = [
             models.Index(fields=["batch", "status"], name="generation_job_batch_status"),
             models.Index(fields=["status", "lease_expires_at"], name="generation_job_reaper"),
+            # The feeder (services.generation_feed): each project's backlog in order, and what it has in flight.
+            models.Index(
+                fields=["project", "id"],
+                condition=models.Q(status=JobStatus.QUEUED, dispatched_at__isnull=True),
+                name="generation_job_backlog",
+            ),
+            models.Index(
+                fields=["project"],
+                condition=models.Q(status__in=[JobStatus.QUEUED, JobStatus.RUNNING], dispatched_at__isnull=False),
+                name="generation_job_in_flight",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"job {self.pk} ({self.status})"
+
+    @property
+    def display_status(self) -> str:
+        return RETRYING if self.status == JobStatus.QUEUED and self.attempts else self.status

@@ -12,7 +12,7 @@ from labelhub.projects.permissions import Capability
 from labelhub.projects.selectors import project_object_access
 from labelhub.prompts.models import Candidate
 
-from .models import GenerationBatch, GenerationJob, JobStatus, ModelConfig
+from .models import RETRYING, GenerationBatch, GenerationJob, JobStatus, ModelConfig, display_status_filter
 
 
 def model_config_list(*, project: Project) -> QuerySet[ModelConfig]:
@@ -64,7 +64,8 @@ def job_get_for_user(*, user: User, job_id, capability: Capability) -> Generatio
 @dataclass(frozen=True)
 class BatchProgress:
     total: int
-    queued: int
+    queued: int  # never run yet
+    retrying: int  # failed at least once, waiting for the next attempt
     running: int
     done: int
     failed: int
@@ -73,10 +74,13 @@ class BatchProgress:
     eta_seconds: int | None
     started_at: datetime | None
     finished_at: datetime | None
+    # Jobs that start before this batch's next one, while none of its jobs is running (else None):
+    # older waiting jobs of its project, and every job already sent to the workers (fair share).
+    waiting_behind: int | None = None
 
     @property
     def finished(self) -> bool:
-        return self.queued == 0 and self.running == 0
+        return self.queued == 0 and self.retrying == 0 and self.running == 0
 
     @property
     def percent(self) -> int:
@@ -84,10 +88,11 @@ class BatchProgress:
 
 
 def batch_progress(*, batch: GenerationBatch) -> BatchProgress:
-    """Counts, throughput and ETA in two queries, whatever the batch size."""
+    """Counts, throughput and ETA in two queries, whatever the batch size (two more while it waits)."""
     counts = GenerationJob.objects.filter(batch=batch).aggregate(
         total=Count("id"),
-        queued=Count("id", filter=Q(status=JobStatus.QUEUED)),
+        queued=Count("id", filter=display_status_filter(JobStatus.QUEUED)),
+        retrying=Count("id", filter=display_status_filter(RETRYING)),
         running=Count("id", filter=Q(status=JobStatus.RUNNING)),
         done=Count("id", filter=Q(status=JobStatus.DONE)),
         failed=Count("id", filter=Q(status=JobStatus.FAILED)),
@@ -96,16 +101,17 @@ def batch_progress(*, batch: GenerationBatch) -> BatchProgress:
     )
     tokens = Candidate.objects.filter(generation_job__batch=batch).aggregate(t=Sum("completion_tokens"))["t"] or 0
     started, last = counts["started"], counts["finished"]
-    finished = counts["queued"] == 0 and counts["running"] == 0
+    remaining = counts["queued"] + counts["retrying"] + counts["running"]
+    finished = remaining == 0
     end = last if finished and last else timezone.now()
     elapsed = (end - started).total_seconds() if started else 0
     tps = tokens / elapsed if elapsed > 0 and tokens else None
     completed = counts["done"] + counts["failed"]
-    remaining = counts["queued"] + counts["running"]
     eta = int(elapsed / completed * remaining) if completed and remaining and elapsed > 0 else None
     return BatchProgress(
         total=counts["total"],
         queued=counts["queued"],
+        retrying=counts["retrying"],
         running=counts["running"],
         done=counts["done"],
         failed=counts["failed"],
@@ -114,13 +120,29 @@ def batch_progress(*, batch: GenerationBatch) -> BatchProgress:
         eta_seconds=eta,
         started_at=started,
         finished_at=last if finished else None,
+        waiting_behind=_waiting_behind(batch) if counts["queued"] and not counts["running"] else None,
     )
 
 
+def _waiting_behind(batch: GenerationBatch) -> int | None:
+    """None once the batch has a job with the workers; else how many jobs will start before its next
+    one: its project's older waiting jobs (the feeder sends a project's jobs oldest first) and the
+    jobs already sent to the workers, of every project."""
+    mine = GenerationJob.objects.filter(batch=batch, status=JobStatus.QUEUED)
+    first = mine.filter(dispatched_at__isnull=True).order_by("id").values_list("id", flat=True).first()
+    if first is None or mine.filter(dispatched_at__isnull=False, attempts=0).exists():
+        return None
+    return GenerationJob.objects.filter(
+        Q(project_id=batch.project_id, status=JobStatus.QUEUED, dispatched_at__isnull=True, id__lt=first)
+        | Q(status__in=[JobStatus.QUEUED, JobStatus.RUNNING], dispatched_at__isnull=False)
+    ).count()
+
+
 def batch_jobs(*, batch: GenerationBatch, status: str = "") -> QuerySet[GenerationJob]:
+    """A batch's jobs; `status` is a shown status (models.DISPLAY_STATUSES: queued, retrying, ...)."""
     qs = GenerationJob.objects.filter(batch=batch).select_related("prompt").order_by("id")
     if status:
-        qs = qs.filter(status=status)
+        qs = qs.filter(display_status_filter(status))
     return qs
 
 

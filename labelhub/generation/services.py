@@ -6,6 +6,9 @@ Invariants:
   duplicate or superseded message is a no-op;
 - no network I/O inside a transaction; jobs are sent to the broker after commit, and the reaper
   re-sends what the broker lost (never sent, queue wiped, worker killed);
+- fair share: jobs wait in PostgreSQL and the feeder sends each project at most
+  GENERATION_MAX_IN_FLIGHT_PER_PROJECT at a time, oldest first, so the broker queue never holds one
+  project's whole batch in front of another project's jobs;
 - a running job holds a short lease that a heartbeat thread renews while the model answers, so a
   worker killed outright (SIGKILL, OOM, host lost) frees its jobs within a lease plus one reaper
   period (~75 s by default), however long the model may take.
@@ -20,7 +23,7 @@ from datetime import timedelta
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Count, F, Max, Q
+from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 
 from labelhub.accounts.models import User
@@ -52,8 +55,6 @@ CONFIG_FIELDS = (
 )  # fmt: skip
 # A queued job that was sent this long ago while the broker queue is empty was lost by the broker.
 LOST_AFTER = timedelta(seconds=60)
-# Jobs created but never sent (broker down at commit) are re-sent after this.
-UNSENT_AFTER = timedelta(seconds=10)
 # The heartbeat renews a running job's lease this often (a third of the lease: two missed beats are fine).
 LEASE_RENEW_FRACTION = 3
 # A connection check still "running" after this was lost (worker killed, never picked up): the
@@ -160,7 +161,7 @@ def model_config_check_start(*, config: ModelConfig) -> ModelConfig:
 
     def send():
         try:
-            model_config_check_task.apply_async(kwargs={"config_id": config_id}, queue="inference")
+            model_config_check_task.apply_async(kwargs={"config_id": config_id})  # the `fast` queue
         except Exception as exc:  # noqa: BLE001 - any broker failure
             logger.error("could not enqueue connection check for config %s: %s", config_id, type(exc).__name__)
             ModelConfig.objects.filter(pk=config_id).update(
@@ -304,45 +305,88 @@ def generation_batch_create(
         for k in range(n)
     ]
     GenerationJob.objects.bulk_create(jobs, batch_size=2000)
-    batch_id = batch.pk
-    transaction.on_commit(lambda: generation_dispatch(job_filter=Q(batch_id=batch_id, dispatched_at__isnull=True)))
+    project_id = project.pk
+    transaction.on_commit(lambda: generation_feed(project_ids=[project_id]))
     return batch
 
 
-def generation_dispatch(*, job_filter: Q) -> int:
-    """Send queued jobs to the `inference` queue. Called after commit; never inside a transaction.
-    A broker failure leaves the rest unsent (dispatched_at NULL): the reaper sends them later."""
-    from .tasks import generate_candidate_task
+# --- the feeder (fair share between projects) ----------------------------------------------------
 
+
+def _backlog() -> Q:
+    """Jobs waiting in PostgreSQL for the feeder."""
+    return Q(status=JobStatus.QUEUED, dispatched_at__isnull=True)
+
+
+def _in_flight() -> Q:
+    """Jobs sent to the broker and not finished: waiting in the queue, running, or backing off to retry."""
+    return Q(status__in=[JobStatus.QUEUED, JobStatus.RUNNING], dispatched_at__isnull=False)
+
+
+def generation_feed(*, project_ids=None) -> int:
+    """Send each project's oldest waiting jobs to the `inference` queue, topping it up to
+    GENERATION_MAX_IN_FLIGHT_PER_PROJECT jobs in flight. Every project with a backlog when
+    project_ids is None. Called after commit, never inside a transaction: by batch creation and
+    retries, by a job as it finishes (its project only) and by the reaper every 30 s.
+
+    Jobs are reserved (dispatched_at set) in a short transaction under the project's row lock, then
+    sent; a broker failure un-reserves the unsent ones, which the reaper sends later."""
+    if project_ids is None:
+        waiting = GenerationJob.objects.filter(_backlog(), project_id=OuterRef("pk"))
+        project_ids = Project.objects.filter(Exists(waiting)).order_by("pk").values_list("pk", flat=True)
     sent = 0
-    rows = (
-        GenerationJob.objects.filter(job_filter, status=JobStatus.QUEUED)
+    for project_id in list(project_ids):
+        reserved = _feed_reserve(project_id=project_id)
+        count = _feed_send(reserved)
+        sent += count
+        if count < len(reserved):
+            break  # the broker is down: leave the other projects to the reaper
+    return sent
+
+
+@transaction.atomic
+def _feed_reserve(*, project_id: int) -> list[GenerationJob]:
+    # FOR NO KEY UPDATE: serialises feeders of one project without blocking inserts that reference it.
+    if not list(Project.objects.select_for_update(no_key=True).filter(pk=project_id).values_list("pk", flat=True)):
+        return []
+    room = settings.GENERATION_MAX_IN_FLIGHT_PER_PROJECT
+    room -= GenerationJob.objects.filter(_in_flight(), project_id=project_id).count()
+    if room <= 0:
+        return []
+    jobs = list(
+        GenerationJob.objects.filter(_backlog(), project_id=project_id)
         .select_related("model_config")
         .only("id", "task_id", "model_config__max_tokens")
-        .order_by("id")
+        .order_by("id")[:room]
     )
-    done_ids: list[int] = []
-    try:
-        for job in rows.iterator(chunk_size=2000):
-            limit = job.model_config.timeout_seconds
+    if jobs:
+        GenerationJob.objects.filter(pk__in=[j.pk for j in jobs]).update(dispatched_at=timezone.now())
+    return jobs
+
+
+def _feed_send(jobs: list[GenerationJob]) -> int:
+    from .tasks import generate_candidate_task
+
+    for i, job in enumerate(jobs):
+        limit = job.model_config.timeout_seconds
+        try:
             generate_candidate_task.apply_async(
-                kwargs={"job_id": job.pk},
-                task_id=job.task_id,
-                queue="inference",
-                soft_time_limit=limit + 30,
-                time_limit=limit + 60,
+                kwargs={"job_id": job.pk}, task_id=job.task_id, soft_time_limit=limit + 30, time_limit=limit + 60
             )
-            done_ids.append(job.pk)
-            sent += 1
-            if len(done_ids) >= 500:
-                GenerationJob.objects.filter(pk__in=done_ids).update(dispatched_at=timezone.now())
-                done_ids = []
-    except Exception as exc:  # noqa: BLE001 - any broker failure: the reaper retries
-        logger.warning("broker unavailable while dispatching generation jobs (%s); the reaper will resend", exc)
-    finally:
-        if done_ids:
-            GenerationJob.objects.filter(pk__in=done_ids).update(dispatched_at=timezone.now())
-    return sent
+        except Exception as exc:  # noqa: BLE001 - any broker failure: the reaper sends them later
+            logger.warning("broker unavailable while sending generation jobs (%s); the reaper will resend", exc)
+            for unsent in jobs[i:]:
+                GenerationJob.objects.filter(pk=unsent.pk, task_id=unsent.task_id, status=JobStatus.QUEUED).update(
+                    dispatched_at=None
+                )
+            return i
+    return len(jobs)
+
+
+def generation_feed_after_job(*, job_id: int) -> int:
+    """A job finished (done or failed): its project has room for the next one."""
+    project_id = GenerationJob.objects.filter(pk=job_id).values_list("project_id", flat=True).first()
+    return generation_feed(project_ids=[project_id]) if project_id else 0
 
 
 # --- running one job -----------------------------------------------------------------------------
@@ -474,8 +518,13 @@ def _transient(job: GenerationJob, task_id: str, message: str, retry_after: floa
         _finish(job, task_id, JobStatus.FAILED, f"Gave up after {job.attempts} attempts. Last error: {message}")
         return JobOutcome(JobStatus.FAILED)
     delay = _backoff(job.attempts, retry_after)
+    # Shown as "retrying" (queued with attempts > 0). dispatched_at is when the retry comes due, so
+    # the reaper does not take a job backing off (its message held by the worker) for a lost one.
     GenerationJob.objects.filter(pk=job.pk, task_id=task_id, status=JobStatus.RUNNING).update(
-        status=JobStatus.QUEUED, error=f"Attempt {job.attempts} failed, retrying: {message}", lease_expires_at=None
+        status=JobStatus.QUEUED,
+        error=f"Attempt {job.attempts} failed, retrying: {message}",
+        lease_expires_at=None,
+        dispatched_at=timezone.now() + timedelta(seconds=delay),
     )
     return JobOutcome(JobStatus.QUEUED, retry_in=delay)
 
@@ -495,8 +544,8 @@ def generation_job_retry(*, job: GenerationJob) -> GenerationJob:
     )
     if not updated:
         raise Conflict("Only failed jobs can be retried.")
-    job_id = job.pk
-    transaction.on_commit(lambda: generation_dispatch(job_filter=Q(pk=job_id)))
+    project_id = job.project_id
+    transaction.on_commit(lambda: generation_feed(project_ids=[project_id]))
     job.refresh_from_db()
     return job
 
@@ -513,8 +562,8 @@ def generation_batch_retry_failed(*, batch: GenerationBatch) -> int:
             finished_at=None,
         )
     if ids:
-        batch_id = batch.pk
-        transaction.on_commit(lambda: generation_dispatch(job_filter=Q(batch_id=batch_id, dispatched_at__isnull=True)))
+        project_id = batch.project_id
+        transaction.on_commit(lambda: generation_feed(project_ids=[project_id]))
     return len(ids)
 
 
@@ -529,9 +578,9 @@ def generation_reap() -> dict:
     """Re-send what was lost. Runs every 30 s (Celery beat) and by `manage.py generation_reaper`.
 
     - RUNNING jobs whose lease expired (worker killed): back to QUEUED with a new task id;
-    - QUEUED jobs never sent (broker down at commit);
     - QUEUED jobs sent a while ago while the broker's queue is empty (Redis lost its queue);
-    - connection checks "running" for longer than any check can: failed (model_config_checks_reap)."""
+    - connection checks "running" for longer than any check can: failed (model_config_checks_reap);
+    then feeds every project with waiting jobs (never sent: broker down at commit; or sent back above)."""
     now = timezone.now()
     expired = GenerationJob.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now)
     orphaned = 0
@@ -557,5 +606,5 @@ def generation_reap() -> dict:
             lost += GenerationJob.objects.filter(pk=job.pk, task_id=job.task_id, status=JobStatus.QUEUED).update(
                 task_id=str(uuid.uuid4()), dispatched_at=None
             )
-    sent = generation_dispatch(job_filter=Q(dispatched_at__isnull=True, created_at__lt=now - UNSENT_AFTER))
+    sent = generation_feed()
     return {"orphaned": orphaned, "lost": lost, "sent": sent, "checks_failed": model_config_checks_reap()}

@@ -2,18 +2,22 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from . import services
+from .models import JobStatus
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
 def generate_candidate_task(self, *, job_id: int) -> str:
     """Generate one candidate. Time limits are set per message from the config's max_tokens
-    (see services.generation_dispatch); retries keep the task id, so they stay the job's own."""
+    (see services.generation_feed); retries keep the task id, so they stay the job's own. A job
+    that finished makes room for its project's next one (fair share)."""
     try:
         outcome = services.generation_job_run(job_id=job_id, task_id=self.request.id)
     except SoftTimeLimitExceeded:
         outcome = services.generation_job_timed_out(job_id=job_id, task_id=self.request.id)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
+    if outcome.status in (JobStatus.DONE, JobStatus.FAILED):
+        services.generation_feed_after_job(job_id=job_id)
     return outcome.status
 
 

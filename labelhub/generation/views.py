@@ -26,7 +26,7 @@ from labelhub.prompts.selectors import candidates_shown
 
 from . import selectors, services
 from .forms import BatchStartForm, ModelConfigForm
-from .models import JobStatus
+from .models import RETRYING, JobStatus
 
 CANDIDATES_PER_PAGE = 50
 FAILED_SHOWN = 100
@@ -240,6 +240,8 @@ def batch_detail(request, access, batch_id: int):
     the poll that sees the batch finish reloads the page once to show the results."""
     batch = _batch_for_project(request, access, batch_id)
     context = project_context(access, "generation", **_progress_context(batch))
+    if context["progress"].retrying:
+        context["retrying_jobs"] = selectors.batch_jobs(batch=batch, status=RETRYING)[:FAILED_SHOWN]
     if request.htmx:
         response = render(request, "generation/batch_detail.html#batch-progress", context)
         if context["progress"].finished and request.GET.get("poll"):

@@ -303,6 +303,9 @@ def build_world(inference_url: str) -> dict:
         generation_services.generation_job_run(job_id=job.pk, task_id=job.task_id)
     assert GenerationJob.objects.filter(batch=bad_batch, status=JobStatus.FAILED).exists()
     assert GenerationJob.objects.filter(batch=bad_batch, status=JobStatus.QUEUED).exists()  # still polling
+    # A job waiting for its next attempt shows its last error (the batch page's retrying table): hostile.
+    waiting = GenerationJob.objects.filter(batch=bad_batch, status=JobStatus.QUEUED).order_by("-id").first()
+    GenerationJob.objects.filter(pk=waiting.pk).update(attempts=1, error=ALL)
     # The services refuse markup characters in a base URL; a row stored before that rule (or written
     # by hand) must still render inert.
     ModelConfig.objects.filter(pk=good.pk).update(base_url=inference_url + '/v1/"><svg onload=alert(1)>{{1337*1337}}')

@@ -2,7 +2,6 @@
 or a clean stored error, never a stuck job; a job runs once per slot."""
 
 import pytest
-from django.db.models import Q
 
 from labelhub.generation import services
 from labelhub.generation.models import GenerationJob, JobStatus
@@ -43,7 +42,7 @@ def test_batch_creates_one_job_per_slot_and_dispatches_on_commit(
     jobs = GenerationJob.objects.filter(batch=batch)
     assert jobs.count() == 6
     assert sorted(jobs.values_list("prompt_id", "sample_index")) == sorted((p.pk, i) for p in prompts for i in range(2))
-    assert len(sent) == 6 and {c["queue"] for c in sent} == {"inference"}
+    assert len(sent) == 6 and all("queue" not in c for c in sent)  # routed by CELERY_TASK_ROUTES
     assert {c["task_id"] for c in sent} == set(jobs.values_list("task_id", flat=True))
     assert (
         sent[0]["soft_time_limit"] == config.timeout_seconds + 30 and sent[0]["time_limit"] > sent[0]["soft_time_limit"]
@@ -253,7 +252,7 @@ def test_reaper_resends_unsent_and_orphaned_jobs(project, staff, prompts, fake_s
 
     monkeypatch.setattr(tasks.generate_candidate_task, "apply_async", down)
     batch = services.generation_batch_create(project=project, user=staff, config=config, prompt_ids=[prompts[0].pk])
-    services.generation_dispatch(job_filter=Q(batch=batch))
+    services.generation_feed(project_ids=[project.pk])
     assert GenerationJob.objects.filter(batch=batch, dispatched_at__isnull=True).count() == 2
     # Broker back: the reaper sends them (once they are older than a few seconds).
     monkeypatch.setattr(tasks.generate_candidate_task, "apply_async", lambda **kw: sent.append(kw))
@@ -306,8 +305,8 @@ def test_reaper_resends_jobs_the_broker_lost(project, staff, prompts, fake_serve
     from django.utils import timezone
 
     config = make_config(fake_server.base_url)
-    batch = services.generation_batch_create(project=project, user=staff, config=config, prompt_ids=[prompts[0].pk])
-    services.generation_dispatch(job_filter=Q(batch=batch))
+    services.generation_batch_create(project=project, user=staff, config=config, prompt_ids=[prompts[0].pk])
+    services.generation_feed(project_ids=[project.pk])
     GenerationJob.objects.update(
         dispatched_at=timezone.now() - timedelta(minutes=5), created_at=timezone.now() - timedelta(minutes=6)
     )

@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def worker(tmp_path):
     require_services()
-    proc = start_worker(tmp_path, "inference,default")
+    proc = start_worker(tmp_path, "inference,default,fast")
     yield proc
     stop(proc)
 
@@ -95,7 +95,7 @@ def test_sigkill_of_the_whole_worker_is_recovered_within_two_minutes(
     killed_at = time.monotonic()
     fake_server.delay = 0.2
     (tmp_path / "second").mkdir()
-    second = start_worker(tmp_path / "second", "inference,default")
+    second = start_worker(tmp_path / "second", "inference,default,fast")
     beat = start_beat(tmp_path)
     try:
         _wait(lambda: _done(batch), timeout=150, what="the reaper and the second worker", worker=second)
@@ -127,16 +127,14 @@ def test_redis_restarted_empty_jobs_are_sent_again_from_postgres(project, staff,
     with app.connection_for_write() as conn:
         conn.default_channel.client.flushdb()  # messages, bindings, everything
     assert broker_queue_length("inference") == 0
-    worker = start_worker(tmp_path, "inference,default")
+    worker = start_worker(tmp_path, "inference,default,fast")
     try:
-        # As if the jobs had been sent minutes ago (the reaper waits LOST_AFTER, and UNSENT_AFTER for new jobs).
-        zero = __import__("datetime").timedelta(seconds=0)
-        saved = services.LOST_AFTER, services.UNSENT_AFTER
-        services.LOST_AFTER = services.UNSENT_AFTER = zero
+        # As if the jobs had been sent minutes ago (the reaper waits LOST_AFTER).
+        saved, services.LOST_AFTER = services.LOST_AFTER, __import__("datetime").timedelta(seconds=0)
         try:
             assert services.generation_reap() == {"orphaned": 0, "lost": 2, "sent": 2, "checks_failed": 0}
         finally:
-            services.LOST_AFTER, services.UNSENT_AFTER = saved
+            services.LOST_AFTER = saved
         _wait(lambda: _done(batch), what="the re-sent jobs", worker=worker)
     finally:
         stop(worker)
@@ -177,11 +175,7 @@ def test_broker_down_at_enqueue_then_back(project, staff, fake_server, make_conf
         reset_pools()
     time.sleep(1.5)
     assert fake_server.requests == 0
-    services.UNSENT_AFTER, saved = __import__("datetime").timedelta(seconds=0), services.UNSENT_AFTER
-    try:
-        assert services.generation_reap()["sent"] == 2
-    finally:
-        services.UNSENT_AFTER = saved
+    assert services.generation_reap()["sent"] == 2
     _wait(lambda: _done(batch), what="the jobs after the broker came back", worker=worker)
     assert Candidate.objects.filter(generation_job__batch=batch).count() == 2
 
