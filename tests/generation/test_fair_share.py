@@ -23,7 +23,7 @@ from labelhub.generation.selectors import batch_progress
 from labelhub.prompts.models import Candidate, Prompt
 
 from ..processes import require_services, start_compose_workers, stop, wait_for
-from .fake_openai import FakeOpenAI
+from .fake_openai import FakeOpenAI, allow_inference_server
 
 
 def _prompts(project, n, tag=""):
@@ -195,8 +195,9 @@ def _inference(procs):
 
 
 @pytest.fixture
-def hanging_server():
+def hanging_server(settings, monkeypatch):
     server = FakeOpenAI().start()
+    allow_inference_server(settings, monkeypatch, server.host_port)  # before the workers start: they inherit it
     server.mode = "hang"  # every completion waits (up to 2 minutes) until the test releases it
     yield server
     server.stop()
