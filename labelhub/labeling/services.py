@@ -11,7 +11,6 @@ The hot path (a claim, a submit: what every labeler does all day) is five SQL st
 the heavier ones written out (see core/rawsql.py); tests/labeling/test_hot_path.py pins the count.
 """
 
-import difflib
 import functools
 import random
 from datetime import timedelta
@@ -21,6 +20,7 @@ from django.db.models import Count, Exists, F, OuterRef
 from django.utils import timezone
 
 from labelhub.accounts.models import User
+from labelhub.core.diff import unified_text
 from labelhub.core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from labelhub.core.rawsql import Columns, instances
 from labelhub.core.text import first_unstorable, unstorable_reason
@@ -539,11 +539,7 @@ def demonstration_submit(
         )
     _ensure_live(assignment)
     original = source.content if source else ""
-    diff = (
-        "\n".join(difflib.unified_diff(original.splitlines(), content.splitlines(), "original", "edited", lineterm=""))
-        if source
-        else ""
-    )
+    diff = unified_text(original, content, old_label="original", new_label="edited") if source else ""
     label = Label.objects.create(
         **_label_base(assignment, user), content=content, source_candidate=source, original_content=original, diff=diff
     )

@@ -196,8 +196,10 @@ def guideline_diff(request, access):
         "mode": request.GET.get("mode") or "unified",
     }
     form = GuidelineDiffForm(data, numbers=numbers)
-    diff = selectors.guideline_diff(project=project, old_number=data["from"], new_number=data["to"])
     mode = "side" if data["mode"] == "side" else "unified"
+    diff = selectors.guideline_diff(
+        project=project, old_number=data["from"], new_number=data["to"], side_by_side=mode == "side"
+    )
     context = project_context(access, "guidelines", diff=diff, form=form, mode=mode)
     return render(request, "projects/guideline_diff.html", context)
 
