@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import NotFound
+from labelhub.core.ids import id_or_404
 from labelhub.core.pagination import bounded_count
 from labelhub.projects.models import Project
 from labelhub.prompts.models import Candidate
@@ -14,10 +15,7 @@ from .models import Assignment, Label, ReviewStatus, WorkItem
 
 def assignment_for_item(*, user: User, work_item_id) -> Assignment:
     """The user's own assignment on a work item (404 for anyone else: blind labeling)."""
-    try:
-        work_item_id = int(work_item_id)
-    except (TypeError, ValueError) as exc:
-        raise NotFound("Task not found.") from exc
+    work_item_id = id_or_404(work_item_id, label="Task")
     assignment = (
         Assignment.objects.select_related("work_item__prompt", "work_item__project", "guideline_version")
         .filter(work_item_id=work_item_id, user=user)

@@ -22,6 +22,7 @@ from django.utils import timezone
 from labelhub.accounts.models import User
 from labelhub.core.diff import unified_text
 from labelhub.core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+from labelhub.core.ids import id_or_404, parse_id
 from labelhub.core.rawsql import Columns, instances
 from labelhub.core.text import first_unstorable, unstorable_reason
 from labelhub.projects.models import GuidelineVersion, Project, Track
@@ -374,13 +375,10 @@ def _own_assignment(*, assignment_id=None, work_item_id=None, user: User, lock: 
     """The user's own assignment, by its id or by its work item's id (404 for anyone else), with
     its work item, project, prompt and guideline version; `lock` holds the assignment's row
     (FOR UPDATE) until the transaction ends. One statement: see core/rawsql.py for why it is SQL."""
-    try:
-        if assignment_id is not None:
-            key, value = "a.id", int(assignment_id)
-        else:
-            key, value = "a.work_item_id", int(work_item_id)
-    except (TypeError, ValueError) as exc:
-        raise NotFound("Task not found.") from exc
+    if assignment_id is not None:
+        key, value = "a.id", id_or_404(assignment_id, label="Task")
+    else:
+        key, value = "a.work_item_id", id_or_404(work_item_id, label="Task")
     columns = _own_assignment_columns()
     sql = _OWN_ASSIGNMENT_SQL.format(
         assignment=columns[0], item=columns[1], project=columns[2], prompt=columns[3], version=columns[4], key=key,
@@ -525,10 +523,7 @@ def demonstration_submit(
     content = _text(content, "content")
     source = None
     if source_candidate_id not in (None, ""):
-        try:
-            source_candidate_id = int(source_candidate_id)
-        except (TypeError, ValueError) as exc:
-            raise ApplicationError("source_candidate must be a candidate id.") from exc
+        source_candidate_id = parse_id(source_candidate_id, field="source_candidate")
         source = Candidate.objects.filter(pk=source_candidate_id, prompt_id=assignment.work_item.prompt_id).first()
         if source is None:
             raise ApplicationError("source_candidate is not a candidate of this prompt.")
@@ -652,10 +647,7 @@ def ranking_submit(*, user: User, payload: dict, assignment_id=None, work_item_i
 def label_review(*, label_id, reviewer: User, accept: bool, comment: str = "") -> Label:
     """Accept a label, or reject it with a comment: its slot is freed and the item goes back to the
     queue for others (the original labeler never gets it again)."""
-    try:
-        label_id = int(label_id)
-    except (TypeError, ValueError) as exc:
-        raise NotFound("Label not found.") from exc
+    label_id = id_or_404(label_id, label="Label")
     label = Label.objects.select_for_update().filter(pk=label_id).first()
     if label is None:
         raise NotFound("Label not found.")

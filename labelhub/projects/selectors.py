@@ -6,6 +6,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from labelhub.accounts.models import User
 from labelhub.core.diff import MAX_ROWS, DiffRow, diff_lines, side_by_side_rows, unified_lines
 from labelhub.core.exceptions import Forbidden, NotFound
+from labelhub.core.ids import id_or_404
 from labelhub.core.rawsql import Columns, instances
 
 from .models import GuidelineAcknowledgement, GuidelineVersion, Membership, Project
@@ -40,10 +41,7 @@ def project_access(*, user: User, project_id, capability: Capability = Capabilit
     403 if they are a member whose role lacks `capability`."""
     if not getattr(user, "is_authenticated", False):
         raise NotFound("Project not found.")
-    try:
-        project_id = int(project_id)
-    except (TypeError, ValueError) as exc:
-        raise NotFound("Project not found.") from exc
+    project_id = id_or_404(project_id, label="Project")
     with connection.cursor() as cursor:
         cursor.execute(_ACCESS_SQL.format(_PROJECT_COLUMNS), [project_id, user.pk])
         row = cursor.fetchone()
@@ -59,10 +57,7 @@ def project_access(*, user: User, project_id, capability: Capability = Capabilit
 def project_object_access(*, user: User, queryset: QuerySet, object_id, label: str, capability: Capability):
     """An object addressed by its own id (not under /projects/<id>/), seen by `user`: 404 unless
     they are a member of its project, 403 if their role lacks `capability`. Returns (object, access)."""
-    try:
-        object_id = int(object_id)
-    except (TypeError, ValueError) as exc:
-        raise NotFound(f"{label} not found.") from exc
+    object_id = id_or_404(object_id, label=label)
     obj = queryset.filter(pk=object_id).first()
     if obj is None:
         raise NotFound(f"{label} not found.")
@@ -86,10 +81,7 @@ def guideline_version_current(*, project: Project) -> GuidelineVersion | None:
 
 
 def guideline_version_get(*, project: Project, number) -> GuidelineVersion:
-    try:
-        number = int(number)
-    except (TypeError, ValueError) as exc:
-        raise NotFound("Guideline version not found.") from exc
+    number = id_or_404(number, label="Guideline version")
     version = GuidelineVersion.objects.filter(project=project, number=number).select_related("published_by").first()
     if version is None:
         raise NotFound(f"Guideline version {number} not found.")
