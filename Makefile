@@ -17,7 +17,7 @@ export PORT HOST PYTEST_ARGS BENCH_ARGS
 
 LINT_PATHS := labelhub tests bench
 
-.PHONY: help venv run test lint bench-import bench-generation bench-labeling bench-load bench-hot-path bench-export bench-scale clean distclean
+.PHONY: help venv run test lint bench-import bench-generation bench-labeling bench-load bench-hot-path bench-export bench-scale bench-diff clean distclean
 
 help:
 	@echo "make run            local server (DEBUG, SQLite, embedded Redis + Celery worker) on $(HOST):$(PORT); HOST=0.0.0.0 to expose it"
@@ -30,6 +30,7 @@ help:
 	@echo "make bench-hot-path    claim + submit in-process: ms and SQL statements per request, prepared statements on/off"
 	@echo "make bench-export      streaming JSONL export of 1M preference pairs vs PostgreSQL COPY; BENCH_ARGS='--labels 20000'"
 	@echo "make bench-scale       pages and claims of a 1M-prompt/3M-label project vs a 10k one; BENCH_ARGS='--prompts 100000 --labels 300000'"
+	@echo "make bench-diff        guideline diffs at their worst (200,000 characters): core.diff alone and API/web/gate; BENCH_ARGS='--difflib'"
 	@echo "make venv           create .venv from requirements-dev.lock (no-op when up to date); make run installs requirements.lock only"
 	@echo "make clean          remove caches, collected static files and .run/"
 	@echo "make distclean      clean, plus .venv, db.sqlite3 and media/"
@@ -68,6 +69,9 @@ bench-export: venv
 
 bench-scale: venv
 	DEBUG="$${DEBUG:-true}" PYTHONPATH="$(CURDIR)" bash scripts/with-services.sh .venv/bin/python bench/bench_scale.py $$BENCH_ARGS
+
+bench-diff: venv
+	DEBUG="$${DEBUG:-true}" PYTHONPATH="$(CURDIR)" bash scripts/with-services.sh .venv/bin/python bench/bench_diff.py $$BENCH_ARGS
 
 clean:
 	rm -rf .run staticfiles test-results .pytest_cache .ruff_cache

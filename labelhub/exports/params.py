@@ -169,7 +169,7 @@ def _datetime(raw, key: str) -> datetime | None:
         raise _error(key, "A date-time between the years 1 and 9999 in UTC.") from exc
 
 
-_VERSION = re.compile(r"^(>=)?\s*(\d{1,6})$")
+_VERSION = re.compile(r"(>=)?\s*([0-9]{1,6})", re.ASCII)  # fullmatch: ASCII digits only, no "\n" after
 
 
 def _versions(raw) -> tuple[tuple[int, ...], int | None]:
@@ -178,7 +178,7 @@ def _versions(raw) -> tuple[tuple[int, ...], int | None]:
         return (), None
     exact, minimum = set(), None
     for value in values:
-        match = _VERSION.match(value)
+        match = _VERSION.fullmatch(value)
         if not match:
             raise _error("guideline_version", "A version number, several (2,3), or a lower bound (>=2).")
         if match.group(1):

@@ -23,6 +23,7 @@ from django.db.models import Q, TextField, Value
 
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import ApplicationError, Forbidden, NotFound
+from labelhub.core.ids import is_id, parse_id
 from labelhub.core.streaming import iter_rows
 from labelhub.labeling.models import Label, ReviewStatus, WorkItem
 from labelhub.projects.models import GuidelineVersion, Project
@@ -93,14 +94,14 @@ def export_params_for_project(*, project: Project, kind: str, raw: dict[str, lis
         if not values:
             resolved[key] = ()
             continue
-        ids = {int(v) for v in values if v.isdigit()}
-        names = {v for v in values if not v.isdigit()}
+        ids = {parse_id(v) for v in values if is_id(v)}  # "²" or "١٢" is a name (not found), not a 500
+        names = {v for v in values if not is_id(v)}
         in_project = Q(memberships__project=project) | Q(pk__in=Label.objects.filter(project=project).values("user_id"))
         found = dict(
             User.objects.filter(Q(pk__in=ids) | Q(username__in=names)).filter(in_project).values_list("username", "pk")
         )
         by_id = set(found.values())
-        unknown = [v for v in values if not (v in found or (v.isdigit() and int(v) in by_id))]
+        unknown = [v for v in values if not (v in found or (is_id(v) and parse_id(v) in by_id))]
         if unknown:
             field_name = "labeler" if key == "labelers" else "exclude_labeler"
             raise ApplicationError(

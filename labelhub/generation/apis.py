@@ -3,6 +3,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labelhub.api.fields import IdField
 from labelhub.api.pagination import Pagination
 from labelhub.api.utils import check_query_params, validated_input
 from labelhub.core.exceptions import ApplicationError
@@ -204,10 +205,8 @@ def batch_payload(batch) -> dict:
 
 class BatchListCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
-        model_config = serializers.IntegerField()
-        prompt_ids = serializers.ListField(
-            child=serializers.IntegerField(min_value=1), required=False, max_length=100_000
-        )
+        model_config = IdField()
+        prompt_ids = serializers.ListField(child=IdField(), required=False, max_length=100_000)
         fewer_than = serializers.IntegerField(min_value=1, max_value=9, required=False)
 
     @extend_schema(responses=BatchOutput(many=True), summary="Recent generation batches (admins, engineers)")

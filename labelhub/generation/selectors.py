@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import NotFound
+from labelhub.core.ids import id_or_404
 from labelhub.core.pagination import keyset_page
 from labelhub.projects.models import Project
 from labelhub.projects.permissions import Capability
@@ -20,10 +21,7 @@ def model_config_list(*, project: Project) -> QuerySet[ModelConfig]:
 
 
 def model_config_get(*, project: Project, config_id) -> ModelConfig:
-    try:
-        config_id = int(config_id)
-    except (TypeError, ValueError) as exc:
-        raise NotFound("Model config not found.") from exc
+    config_id = id_or_404(config_id, label="Model config")
     config = ModelConfig.objects.filter(project=project, pk=config_id).first()
     if config is None:
         raise NotFound("Model config not found.")

@@ -20,6 +20,7 @@ from django.views.decorators.vary import vary_on_headers
 from labelhub.core.exceptions import ApplicationError, Forbidden, NotFound
 from labelhub.core.forms import apply_service_error
 from labelhub.core.htmx import partial
+from labelhub.core.ids import is_id, parse_id
 from labelhub.projects.decorators import project_context, project_view
 from labelhub.projects.permissions import Capability
 from labelhub.prompts.selectors import candidates_shown
@@ -207,10 +208,8 @@ def batch_start(request, access):
             # From a prompt's page: back there, with the reason.
             errors = [e for field_errors in form.errors.values() for e in field_errors]
             messages.error(request, " ".join(errors) or "Could not start the batch.")
-            try:
-                return redirect("projects:prompts:detail", project_id=project.pk, prompt_id=int(prompt_id))
-            except ValueError:
-                pass
+            if is_id(prompt_id):
+                return redirect("projects:prompts:detail", project_id=project.pk, prompt_id=parse_id(prompt_id))
     context = project_context(access, "generation", form=form, configs=configs)
     return render(request, "generation/batch_start.html", context, status=400 if form.is_bound else 200)
 

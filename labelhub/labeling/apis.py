@@ -4,6 +4,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labelhub.api.fields import IdField
 from labelhub.api.pagination import NewestFirstCursorPagination
 from labelhub.api.utils import validated_input
 from labelhub.core.exceptions import ApplicationError
@@ -116,7 +117,7 @@ class TaskDetailApi(APIView):
 class DemonstrationSubmitApi(APIView):
     class InputSerializer(serializers.Serializer):
         content = serializers.CharField(trim_whitespace=False, max_length=100_000)
-        source_candidate = serializers.IntegerField(required=False, allow_null=True)
+        source_candidate = IdField(required=False, allow_null=True)
 
     @extend_schema(
         request=InputSerializer,

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import Forbidden, NotFound
+from labelhub.core.ids import id_or_404
 from labelhub.core.pagination import bounded_count
 from labelhub.projects.models import Membership, Project
 from labelhub.projects.permissions import Capability, role_can
@@ -34,10 +35,7 @@ def labeler_standing_check(*, role: str | None, quarantined: bool) -> None:
 def assignment_for_item(*, user: User, work_item_id) -> Assignment:
     """The user's own assignment on a work item (404 for anyone else: blind labeling), while they
     may still label in its project (labeler_standing_check: same query, two subqueries)."""
-    try:
-        work_item_id = int(work_item_id)
-    except (TypeError, ValueError) as exc:
-        raise NotFound("Task not found.") from exc
+    work_item_id = id_or_404(work_item_id, label="Task")
     project_id = OuterRef("work_item__project_id")
     assignment = (
         Assignment.objects.select_related("work_item__prompt", "work_item__project", "guideline_version")

@@ -11,7 +11,6 @@ The hot path (a claim, a submit: what every labeler does all day) is five SQL st
 the heavier ones written out (see core/rawsql.py); tests/labeling/test_hot_path.py pins the count.
 """
 
-import difflib
 import functools
 import random
 from datetime import timedelta
@@ -21,7 +20,9 @@ from django.db.models import Count, Exists, F, OuterRef
 from django.utils import timezone
 
 from labelhub.accounts.models import User
+from labelhub.core.diff import unified_text
 from labelhub.core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+from labelhub.core.ids import id_or_404, parse_id
 from labelhub.core.rawsql import Columns, instances
 from labelhub.core.text import first_unstorable, unstorable_reason
 from labelhub.projects.models import GuidelineVersion, Membership, Project, Track
@@ -424,13 +425,10 @@ def _own_assignment(*, assignment_id=None, work_item_id=None, user: User, lock: 
     (FOR UPDATE) until the transaction ends. Refused unless the user may still label in the project
     (labeler_standing_check, read by the same statement: their membership's role, a quarantine).
     One statement: see core/rawsql.py for why it is SQL."""
-    try:
-        if assignment_id is not None:
-            key, value = "a.id", int(assignment_id)
-        else:
-            key, value = "a.work_item_id", int(work_item_id)
-    except (TypeError, ValueError) as exc:
-        raise NotFound("Task not found.") from exc
+    if assignment_id is not None:
+        key, value = "a.id", id_or_404(assignment_id, label="Task")
+    else:
+        key, value = "a.work_item_id", id_or_404(work_item_id, label="Task")
     columns = _own_assignment_columns()
     sql = _OWN_ASSIGNMENT_SQL.format(
         assignment=columns[0], item=columns[1], project=columns[2], prompt=columns[3], version=columns[4], key=key,
@@ -582,10 +580,7 @@ def demonstration_submit(
     content = _text(content, "content")
     source = None
     if source_candidate_id not in (None, ""):
-        try:
-            source_candidate_id = int(source_candidate_id)
-        except (TypeError, ValueError) as exc:
-            raise ApplicationError("source_candidate must be a candidate id.") from exc
+        source_candidate_id = parse_id(source_candidate_id, field="source_candidate")
         source = Candidate.objects.filter(pk=source_candidate_id, prompt_id=assignment.work_item.prompt_id).first()
         if source is None:
             raise ApplicationError("source_candidate is not a candidate of this prompt.")
@@ -596,11 +591,7 @@ def demonstration_submit(
         )
     _ensure_live(assignment)
     original = source.content if source else ""
-    diff = (
-        "\n".join(difflib.unified_diff(original.splitlines(), content.splitlines(), "original", "edited", lineterm=""))
-        if source
-        else ""
-    )
+    diff = unified_text(original, content, old_label="original", new_label="edited") if source else ""
     label = Label.objects.create(
         **_label_base(assignment, user), content=content, source_candidate=source, original_content=original, diff=diff
     )
@@ -713,10 +704,7 @@ def ranking_submit(*, user: User, payload: dict, assignment_id=None, work_item_i
 def label_review(*, label_id, reviewer: User, accept: bool, comment: str = "") -> Label:
     """Accept a label, or reject it with a comment: its slot is freed and the item goes back to the
     queue for others (the original labeler never gets it again)."""
-    try:
-        label_id = int(label_id)
-    except (TypeError, ValueError) as exc:
-        raise NotFound("Label not found.") from exc
+    label_id = id_or_404(label_id, label="Label")
     label = Label.objects.select_for_update().filter(pk=label_id).first()
     if label is None:
         raise NotFound("Label not found.")

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from labelhub.core.diff import MAX_ROWS
 from labelhub.core.exceptions import ApplicationError
 from labelhub.projects import selectors as project_selectors
 from labelhub.projects import services as project_services
@@ -41,6 +42,8 @@ def _workbench_url(project_id: int) -> str:
 
 # Workbench ------------------------------------------------------------------------------------
 
+GATE_INLINE_CHARS = 20_000  # the gate renders the whole new version under its diff up to this size
+
 
 @project_view(Capability.LABEL)
 @require_GET
@@ -55,8 +58,10 @@ def workbench(request, access):
         context["gate"] = True
         if acked:
             context["diff"] = project_selectors.guideline_diff(
-                project=project, old_number=acked, new_number=current.number
+                project=project, old_number=acked, new_number=current.number, side_by_side=False
             )
+            # Markdown costs ~20 µs a line: a long version is linked, not rendered under the diff.
+            context["inline_full"] = len(current.content) <= GATE_INLINE_CHARS
     elif current is not None:
         context["progress"] = selectors.labeling_progress(project=project, user=request.user)
         context["wb_config"] = {
@@ -117,8 +122,9 @@ def work_items_sync(request, access):
 
 
 def _diff_lines(diff: str) -> list[tuple[str, str]]:
-    """A stored unified diff as (css class, line) pairs, rendered escaped by the template."""
-    return project_selectors.classify_diff_lines(diff.splitlines())
+    """A stored unified diff as (css class, line) pairs, rendered escaped by the template (its first
+    MAX_ROWS lines: a page of reviews stays small)."""
+    return project_selectors.classify_diff_lines(diff.splitlines()[:MAX_ROWS])
 
 
 def _review_item(label, candidates: dict) -> dict:

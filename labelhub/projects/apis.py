@@ -223,6 +223,7 @@ class GuidelineDiffApi(APIView):
         new = serializers.IntegerField()
         added = serializers.IntegerField()
         removed = serializers.IntegerField()
+        coarse = serializers.BooleanField(help_text="Some regions are shown replaced whole (large or repetitive text).")
         unified = serializers.CharField()
 
     @extend_schema(
@@ -231,7 +232,7 @@ class GuidelineDiffApi(APIView):
             OpenApiParameter("to", int, required=True, description="Newer version"),
         ],
         responses=OutputSerializer,
-        summary="Unified diff between two versions",
+        summary="Unified diff between two versions (linear time; `coarse` when regions are shown replaced whole)",
     )
     def get(self, request, project_id):
         access = selectors.project_access(user=request.user, project_id=project_id)
@@ -240,6 +241,8 @@ class GuidelineDiffApi(APIView):
             project=access.project,
             old_number=request.query_params.get("from"),
             new_number=request.query_params.get("to"),
+            max_rows=None,
+            side_by_side=False,
         )
         return Response(
             {
@@ -247,6 +250,7 @@ class GuidelineDiffApi(APIView):
                 "new": diff.new.number,
                 "added": diff.added,
                 "removed": diff.removed,
+                "coarse": diff.coarse,
                 "unified": "\n".join(line for _, line in diff.unified),
             }
         )

@@ -1,11 +1,12 @@
-import difflib
 from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from labelhub.accounts.models import User
+from labelhub.core.diff import MAX_ROWS, DiffRow, diff_lines, side_by_side_rows, unified_lines
 from labelhub.core.exceptions import Forbidden, NotFound
+from labelhub.core.ids import id_or_404
 from labelhub.core.rawsql import Columns, instances
 
 from .models import GuidelineAcknowledgement, GuidelineVersion, Membership, Project
@@ -40,10 +41,7 @@ def project_access(*, user: User, project_id, capability: Capability = Capabilit
     403 if they are a member whose role lacks `capability`."""
     if not getattr(user, "is_authenticated", False):
         raise NotFound("Project not found.")
-    try:
-        project_id = int(project_id)
-    except (TypeError, ValueError) as exc:
-        raise NotFound("Project not found.") from exc
+    project_id = id_or_404(project_id, label="Project")
     with connection.cursor() as cursor:
         cursor.execute(_ACCESS_SQL.format(_PROJECT_COLUMNS), [project_id, user.pk])
         row = cursor.fetchone()
@@ -59,10 +57,7 @@ def project_access(*, user: User, project_id, capability: Capability = Capabilit
 def project_object_access(*, user: User, queryset: QuerySet, object_id, label: str, capability: Capability):
     """An object addressed by its own id (not under /projects/<id>/), seen by `user`: 404 unless
     they are a member of its project, 403 if their role lacks `capability`. Returns (object, access)."""
-    try:
-        object_id = int(object_id)
-    except (TypeError, ValueError) as exc:
-        raise NotFound(f"{label} not found.") from exc
+    object_id = id_or_404(object_id, label=label)
     obj = queryset.filter(pk=object_id).first()
     if obj is None:
         raise NotFound(f"{label} not found.")
@@ -98,10 +93,7 @@ def guideline_version_current(*, project: Project) -> GuidelineVersion | None:
 
 
 def guideline_version_get(*, project: Project, number) -> GuidelineVersion:
-    try:
-        number = int(number)
-    except (TypeError, ValueError) as exc:
-        raise NotFound("Guideline version not found.") from exc
+    number = id_or_404(number, label="Guideline version")
     version = GuidelineVersion.objects.filter(project=project, number=number).select_related("published_by").first()
     if version is None:
         raise NotFound(f"Guideline version {number} not found.")
@@ -131,17 +123,6 @@ def guideline_acknowledgements(*, project: Project) -> dict[int, int | None]:
 
 
 @dataclass(frozen=True)
-class DiffRow:
-    """One row of a side-by-side diff. `kind` is equal / insert / delete / replace."""
-
-    kind: str
-    left_no: int | None
-    left: str
-    right_no: int | None
-    right: str
-
-
-@dataclass(frozen=True)
 class GuidelineDiff:
     old: GuidelineVersion | None
     new: GuidelineVersion
@@ -149,6 +130,8 @@ class GuidelineDiff:
     side_by_side: list[DiffRow]
     added: int
     removed: int
+    coarse: bool  # some regions shown replaced whole (versions too large or repetitive), see core.diff
+    truncated: bool  # unified / side_by_side cut at max_rows; added and removed count everything
 
 
 def classify_diff_lines(lines) -> list[tuple[str, str]]:
@@ -169,45 +152,26 @@ def classify_diff_lines(lines) -> list[tuple[str, str]]:
     return rows
 
 
-def diff_texts(old_text: str, new_text: str, *, old_label: str, new_label: str, context: int = 3):
-    """Pure: a unified diff and side-by-side rows of two texts (strings only, no HTML)."""
-    a, b = old_text.splitlines(), new_text.splitlines()
-    unified = classify_diff_lines(
-        difflib.unified_diff(a, b, fromfile=old_label, tofile=new_label, lineterm="", n=context)
-    )
-    rows: list[DiffRow] = []
-    added = removed = 0
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
-        if tag == "equal":
-            rows.extend(DiffRow("equal", i1 + k + 1, a[i1 + k], j1 + k + 1, b[j1 + k]) for k in range(i2 - i1))
-            continue
-        removed += i2 - i1
-        added += j2 - j1
-        for k in range(max(i2 - i1, j2 - j1)):
-            left_ok, right_ok = i1 + k < i2, j1 + k < j2
-            kind = tag if (left_ok and right_ok) else ("delete" if left_ok else "insert")
-            rows.append(
-                DiffRow(
-                    kind,
-                    i1 + k + 1 if left_ok else None,
-                    a[i1 + k] if left_ok else "",
-                    j1 + k + 1 if right_ok else None,
-                    b[j1 + k] if right_ok else "",
-                )
-            )
-    return unified, rows, added, removed
-
-
-def guideline_diff(*, project: Project, old_number, new_number) -> GuidelineDiff:
-    """Diff between two versions. old_number may be 0/None: the diff from nothing."""
+def guideline_diff(
+    *, project: Project, old_number, new_number, max_rows: int | None = MAX_ROWS, side_by_side: bool = True
+) -> GuidelineDiff:
+    """Diff between two versions (old_number 0/None: the diff from nothing), in time linear in their
+    size (core.diff); at most `max_rows` unified lines and side-by-side rows (None: all)."""
     new = guideline_version_get(project=project, number=new_number)
     old = None
     if old_number not in (None, "", 0, "0"):
         old = guideline_version_get(project=project, number=old_number)
-    unified, rows, added, removed = diff_texts(
-        old.content if old else "",
-        new.content,
-        old_label=f"v{old.number}" if old else "(nothing)",
-        new_label=f"v{new.number}",
+    diff = diff_lines(old.content if old else "", new.content)
+    old_label = f"v{old.number}" if old else "(nothing)"
+    unified, cut = unified_lines(diff, old_label=old_label, new_label=f"v{new.number}", max_rows=max_rows)
+    rows, cut_rows = side_by_side_rows(diff, max_rows=max_rows) if side_by_side else ([], False)
+    return GuidelineDiff(
+        old=old,
+        new=new,
+        unified=classify_diff_lines(unified),
+        side_by_side=rows,
+        added=diff.added,
+        removed=diff.removed,
+        coarse=diff.coarse,
+        truncated=cut or cut_rows,
     )
-    return GuidelineDiff(old=old, new=new, unified=unified, side_by_side=rows, added=added, removed=removed)

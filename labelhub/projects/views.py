@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from labelhub.core.exceptions import ApplicationError
 from labelhub.core.forms import apply_service_error
 from labelhub.core.htmx import partial
+from labelhub.core.ids import is_id, parse_id
 from labelhub.prompts.selectors import prompt_count
 
 from . import selectors, services
@@ -186,18 +187,17 @@ def guideline_diff(request, access):
     if not numbers:
         return render(request, "projects/guideline_diff.html", project_context(access, "guidelines", diff=None))
     to = request.GET.get("to") or numbers[0]
-    try:
-        default_from = max(int(to) - 1, 0)
-    except ValueError:
-        default_from = 0
+    default_from = max(parse_id(to) - 1, 0) if is_id(to) else 0
     data = {
         "to": to,
         "from": request.GET.get("from") or default_from,
         "mode": request.GET.get("mode") or "unified",
     }
     form = GuidelineDiffForm(data, numbers=numbers)
-    diff = selectors.guideline_diff(project=project, old_number=data["from"], new_number=data["to"])
     mode = "side" if data["mode"] == "side" else "unified"
+    diff = selectors.guideline_diff(
+        project=project, old_number=data["from"], new_number=data["to"], side_by_side=mode == "side"
+    )
     context = project_context(access, "guidelines", diff=diff, form=form, mode=mode)
     return render(request, "projects/guideline_diff.html", context)
 

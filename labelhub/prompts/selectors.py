@@ -3,6 +3,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from labelhub.core.exceptions import NotFound
+from labelhub.core.ids import id_or_404
 from labelhub.core.pagination import BoundedCount, bounded_count, keyset_page
 from labelhub.projects.models import Project, Track
 from labelhub.projects.permissions import Capability
@@ -52,10 +53,7 @@ def prompts_ready_for_work(*, project: Project) -> QuerySet[Prompt]:
 
 
 def prompt_get(*, project: Project, prompt_id) -> Prompt:
-    try:
-        prompt_id = int(prompt_id)
-    except (TypeError, ValueError) as exc:
-        raise NotFound("Prompt not found.") from exc
+    prompt_id = id_or_404(prompt_id, label="Prompt")
     prompt = Prompt.objects.filter(project=project, pk=prompt_id).select_related("created_by").first()
     if prompt is None:
         raise NotFound("Prompt not found.")
@@ -110,10 +108,7 @@ def prompt_tag_names(*, project: Project, limit: int = 200) -> list[str]:
 
 
 def prompt_import_get(*, project: Project, import_id) -> PromptImport:
-    try:
-        import_id = int(import_id)
-    except (TypeError, ValueError) as exc:
-        raise NotFound("Import not found.") from exc
+    import_id = id_or_404(import_id, label="Import")
     imp = PromptImport.objects.filter(project=project, pk=import_id).first()
     if imp is None:
         raise NotFound("Import not found.")

@@ -5,6 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labelhub.api.fields import IdField
 from labelhub.api.pagination import NewestFirstCursorPagination
 from labelhub.api.utils import check_query_params, validated_input
 from labelhub.projects.permissions import Capability
@@ -57,7 +58,7 @@ class GoldInput(serializers.Serializer):
     """Documentation of the body (validated by the service, which knows the item's candidates)."""
 
     pairs = serializers.ListField(
-        child=serializers.ListField(child=serializers.IntegerField(), min_length=2, max_length=2),
+        child=serializers.ListField(child=IdField(), min_length=2, max_length=2),
         required=False,
         help_text="[[better, worse], …] candidate ids.",
     )
@@ -108,7 +109,7 @@ class GoldListApi(APIView):
 
 
 class AdjudicateInput(serializers.Serializer):
-    keep_label = serializers.IntegerField(help_text="The label to keep; the item's other labels are rejected.")
+    keep_label = IdField(help_text="The label to keep; the item's other labels are rejected.")
     comment = serializers.CharField(max_length=2000)
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+from labelhub.core.ids import InvalidId, id_or_404, parse_id
 from labelhub.core.text import unstorable_reason
 from labelhub.exports.formats import ranking_pairs
 from labelhub.labeling.models import Assignment, AssignmentStatus, Label, ReviewStatus, WorkItem, WorkKind
@@ -54,10 +55,7 @@ def _event(project_id: int, action: str, *, actor=None, subject=None, work_item_
 
 
 def _member(project: Project, user_id) -> User:
-    try:
-        user_id = int(user_id)
-    except (TypeError, ValueError) as exc:
-        raise NotFound("Labeler not found.") from exc
+    user_id = id_or_404(user_id, label="Labeler")
     member = Membership.objects.select_related("user").filter(project=project, user_id=user_id).first()
     if member is None and not Label.objects.filter(project=project, user_id=user_id).exists():
         raise NotFound("Labeler not found.")
@@ -117,10 +115,7 @@ def labeler_release(*, project: Project, user_id, actor: User, reason: str) -> Q
 
 
 def _comparison_item(work_item_id, user: User, capability: Capability) -> WorkItem:
-    try:
-        work_item_id = int(work_item_id)
-    except (TypeError, ValueError) as exc:
-        raise NotFound("Work item not found.") from exc
+    work_item_id = id_or_404(work_item_id, label="Work item")
     item = WorkItem.objects.select_for_update().select_related("project").filter(pk=work_item_id).first()
     if item is None:
         raise NotFound("Work item not found.")
@@ -299,8 +294,8 @@ def item_adjudicate(*, work_item_id, reviewer: User, keep_label_id, comment: str
         .exclude(review_status=ReviewStatus.REJECTED)
     }
     try:
-        keep = labels[int(keep_label_id)]
-    except (KeyError, TypeError, ValueError):
+        keep = labels[parse_id(keep_label_id, field="keep_label")]
+    except (KeyError, InvalidId):
         raise ApplicationError(
             "Keep one of the item's labels.", extra={"allowed": sorted(labels), "fields": {"keep_label": ["Unknown."]}}
         ) from None

@@ -35,6 +35,7 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from labelhub.core.exceptions import ApplicationError, Forbidden, NotFound
 from labelhub.core.forms import apply_service_error
+from labelhub.core.ids import is_id, parse_id
 from labelhub.core.pagination import bounded_count, keyset_page
 from labelhub.exports.formats import ranking_pairs
 from labelhub.labeling.models import Label, ReviewStatus, WorkItem, WorkKind
@@ -440,7 +441,7 @@ def gold_card(
         return None
     gold = GoldStandard.objects.filter(work_item=item).select_related("created_by").first() if item.is_gold else None
     ids = [str(c) for c in item.candidate_ids]
-    candidates = {c.pk: c for c in Candidate.objects.filter(pk__in=[int(c) for c in ids if c.isdigit()])}
+    candidates = {c.pk: c for c in Candidate.objects.filter(pk__in=[parse_id(c) for c in ids if is_id(c)])}
     answers = _answers(ids, candidates)
     if form is None:
         form = GoldForm(candidate_ids=ids, flags=access.project.flags, initial=_gold_initial(gold, ids))
@@ -566,7 +567,7 @@ def _gold_page(request, access, *, failed: dict | None = None, status: int = 200
             flags=flags if isinstance(flags, dict) else {},
             all_bad=all_bad,
         )
-    wanted = {int(c) for gold in golds for c in gold.work_item.candidate_ids if str(c).isdigit()}
+    wanted = {parse_id(str(c)) for gold in golds for c in gold.work_item.candidate_ids if is_id(str(c))}
     candidates = {c.pk: c for c in Candidate.objects.filter(pk__in=wanted).only("pk", "content")}
     rows = []
     for gold in golds:
