@@ -2,6 +2,7 @@ import os
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from rest_framework.test import APIClient
 
 from labelhub.accounts.services import api_token_create
@@ -22,6 +23,30 @@ settings.STORAGES = {
     **settings.STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+
+@pytest.fixture
+def client_for():
+    """client_for(user) → a logged-in test client; client_for(None) → anonymous."""
+
+    def make(user=None):
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def fake_server(settings, monkeypatch):
+    """A fake OpenAI-compatible server (tests/generation/fake_openai.py) that model configs may reach."""
+    from .generation.fake_openai import FakeOpenAI, allow_inference_server
+
+    server = FakeOpenAI().start()
+    allow_inference_server(settings, monkeypatch, server.host_port)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(autouse=True)

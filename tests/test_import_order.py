@@ -1,10 +1,10 @@
 """Apps import in one direction: core → accounts → projects → prompts → generation, labeling → quality → exports.
 
 A module may import from its own app and from the apps below it. `integrations` sits beside core (no domain);
-`api` is the HTTP layer on top, except its request helpers (`api.utils`, `api.pagination`), which every app's
-API module uses and which import nothing above core. The few imports against the order that exist today are
-listed in KNOWN_EXCEPTIONS; the test fails on any new one, and on a listed one that is gone (so the list only
-shrinks). Removing them is tracked in docs/DEVELOPING.md.
+`api` is the HTTP layer on top, except its request helpers (`api.utils`, `api.fields`, `api.pagination`),
+which every app's API module uses and which import nothing above core. The few imports against the order that
+exist today are listed in KNOWN_EXCEPTIONS; the test fails on any new one, and on a listed one that is gone (so
+the list only shrinks). Removing them is tracked in docs/DEVELOPING.md.
 """
 
 import ast
@@ -25,8 +25,8 @@ RANK = {
     "exports": 6,
     "api": 7,
 }
-# HTTP helpers with no domain: input validation and pagination, imported by every app's apis.py.
-INFRASTRUCTURE = {"labelhub.api.utils", "labelhub.api.pagination"}
+# HTTP helpers with no domain: input validation, id fields and pagination, imported by every app's apis.py.
+INFRASTRUCTURE = {"labelhub.api.utils", "labelhub.api.pagination", "labelhub.api.fields"}
 
 # Modules that wire every app together, like settings and urls: the demo loader.
 COMPOSITION_ROOTS = {"labelhub.core.management.commands.seed_demo"}

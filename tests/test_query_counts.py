@@ -4,7 +4,6 @@ a LIMIT). bench/bench_scale.py measures the time; these tests pin the query coun
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -56,16 +55,6 @@ def world(project, members, staff, publish):
                 comparisons += 1
 
     return {"project": project, "claimer": claimer, "admin": members[Role.ADMIN], "grow": grow, "version": version}
-
-
-@pytest.fixture
-def client_for():
-    def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 def _queries(fn) -> list[dict]:

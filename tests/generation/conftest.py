@@ -2,16 +2,6 @@ import pytest
 
 from labelhub.generation import services
 
-from .fake_openai import FakeOpenAI, allow_inference_server
-
-
-@pytest.fixture
-def fake_server(settings, monkeypatch):
-    server = FakeOpenAI().start()
-    allow_inference_server(settings, monkeypatch, server.host_port)
-    yield server
-    server.stop()
-
 
 @pytest.fixture
 def make_config(project):

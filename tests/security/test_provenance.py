@@ -12,7 +12,6 @@ bytes must hold no marker; admins and engineers get every stored provenance fiel
 import json
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -26,7 +25,6 @@ from labelhub.projects.permissions import Capability, role_can
 from labelhub.prompts import selectors as prompt_selectors
 from labelhub.prompts import services as prompt_services
 from labelhub.prompts.models import Candidate, Prompt
-from tests.generation.fake_openai import FakeOpenAI, allow_inference_server
 
 pytestmark = pytest.mark.django_db
 
@@ -45,24 +43,6 @@ MARKERS = [CONFIG_NAME, MODEL_ID, BASE_URL, "baseurl-qz7w", SYSTEM_PROMPT, CHECK
 MARKERS += [IMPORTED_MODEL, REPORTED_MODEL]
 # Keys of a candidate's provenance (and words of its summary) that must not reach a blind viewer.
 PROVENANCE_KEYS = ["model_name", "finish_reason", "prompt_tokens", "completion_tokens", "latency_ms", "sanitized"]
-
-
-@pytest.fixture
-def client_for():
-    def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
-
-
-@pytest.fixture
-def fake_server(settings, monkeypatch):
-    server = FakeOpenAI().start()
-    allow_inference_server(settings, monkeypatch, server.host_port)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

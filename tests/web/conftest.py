@@ -5,7 +5,6 @@ Data is made through the services (see tests/conftest.py for staff, project, mem
 import json
 
 import pytest
-from django.test import Client
 
 from labelhub.prompts import services as prompt_services
 
@@ -13,19 +12,6 @@ GUIDELINES_V1 = "# Labeling guidelines\n\nBe helpful.\n\n## Tone\n\nBe kind.\n"
 GUIDELINES_V2 = (
     "# Labeling guidelines\n\nBe helpful and truthful.\n\n## Tone\n\nBe kind.\n\n## Safety\n\nRefuse harm.\n"
 )
-
-
-@pytest.fixture
-def client_for():
-    """client_for(user) → a logged-in test client; client_for(None) → anonymous."""
-
-    def make(user=None):
-        client = Client()
-        if user is not None:
-            client.force_login(user)
-        return client
-
-    return make
 
 
 def jsonl(records: list[dict]) -> bytes:
