@@ -6,11 +6,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from labelhub.labeling import services as labeling_services
 from labelhub.labeling.models import Label
-from labelhub.projects import services as project_services
-from labelhub.projects.models import Membership, Role
-from labelhub.prompts.models import Candidate, Prompt
+from labelhub.projects.models import Role
 
 pytestmark = pytest.mark.django_db
 
@@ -29,24 +26,6 @@ def _assert_json_error(response, statuses=(400, 404)):
     body = response.json()
     assert set(body) == {"message", "extra"} and body["message"]
     return body
-
-
-@pytest.fixture
-def ready(project, staff, members):
-    """Guidelines acknowledged by everyone, three prompts with a candidate each, demonstration items."""
-    version = project_services.guideline_version_publish(project=project, user=staff, change_note="v1", content="# G")
-    for user in [*members.values(), staff]:
-        if Membership.objects.filter(project=project, user=user).exists():
-            project_services.guideline_acknowledge(project=project, user=user, number=version.number)
-    project.comparisons_enabled = False
-    project.save()
-    for i in range(3):
-        prompt = Prompt.objects.create(
-            project=project, messages=[{"role": "user", "content": f"q{i}"}], text=f"q{i}", content_hash=f"{i:064d}"
-        )
-        Candidate.objects.create(prompt=prompt, content=f"a{i}", source="imported")
-    labeling_services.work_items_sync(project=project)
-    return project
 
 
 @pytest.fixture
@@ -71,9 +50,9 @@ def test_a_forged_cursor_is_a_404_on_every_list(lists, position):
 
 def test_a_real_cursor_still_pages(ready, lists):
     client, path = lists[0]
-    first = client.get(path, {"page_size": 2}).json()
+    first = client.get(path, {"page_size": 4}).json()  # six prompts (the `ready` fixture)
     second = client.get(first["next"]).json()
-    assert len(first["results"]) == 2 and len(second["results"]) == 1
+    assert len(first["results"]) == 4 and len(second["results"]) == 2
     assert client.get(path, {"cursor": _cursor("7")}).status_code == 200  # a well-formed id: a page
 
 

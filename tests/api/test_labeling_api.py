@@ -2,31 +2,12 @@
 
 import pytest
 
-from labelhub.labeling import services
 from labelhub.labeling.models import Label, WorkItem
 from labelhub.projects import services as project_services
 from labelhub.projects.models import Membership, Role
-from labelhub.prompts.models import Candidate, Prompt
 from tests.factories import UserFactory
 
 ADMIN, LABELER, REVIEWER, ENGINEER = Role.ADMIN, Role.LABELER, Role.REVIEWER, Role.ENGINEER
-
-
-@pytest.fixture
-def ready(project, staff, members):
-    version = project_services.guideline_version_publish(project=project, user=staff, change_note="v1", content="# G")
-    for user in [*members.values(), staff]:
-        if Membership.objects.filter(project=project, user=user).exists():
-            project_services.guideline_acknowledge(project=project, user=user, number=version.number)
-    project.comparisons_enabled = False
-    project.save()
-    for i in range(6):
-        p = Prompt.objects.create(
-            project=project, messages=[{"role": "user", "content": f"q{i}"}], text=f"q{i}", content_hash=f"{i:064d}"
-        )
-        Candidate.objects.create(prompt=p, content=f"a{i}", source="imported")
-    services.work_items_sync(project=project)
-    return project
 
 
 @pytest.mark.django_db
