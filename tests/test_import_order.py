@@ -48,8 +48,6 @@ KNOWN_EXCEPTIONS = {
     ("labelhub.labeling.services", "labelhub.quality.services"),
     # quality reads exports' helpers (consistent_read, ranking_pairs): they belong in core / a vocabulary module
     ("labelhub.quality.stats", "labelhub.exports.selectors"),
-    ("labelhub.quality.services", "labelhub.exports.formats"),
-    ("labelhub.quality.views", "labelhub.exports.formats"),
 }
 
 

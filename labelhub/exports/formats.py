@@ -28,6 +28,8 @@ from datetime import datetime
 
 import orjson
 
+from labelhub.projects.rubric import ranking_pairs
+
 STRENGTH_MARGIN = {"much_better": 3, "better": 2, "slightly_better": 1, "negligibly_better": 0}
 KTO_BAD_AT_OR_BELOW = 3
 KTO_GOOD_AT_OR_ABOVE = 5
@@ -140,32 +142,6 @@ def hh_turn_marker(text: str) -> bool:
 
 
 # --- pairs ---------------------------------------------------------------------------------------
-
-
-def ranking_pairs(ranks: dict, mode: str) -> list[tuple[str, str]]:
-    """(better, worse) candidate-id pairs from a ranking; ties never form a pair. Deterministic:
-    by rank level, then by candidate id."""
-    levels: dict[int, list[str]] = {}
-    for cid, rank in ranks.items():
-        levels.setdefault(rank, []).append(str(cid))
-    order = sorted(levels)
-    for ids in levels.values():
-        ids.sort(key=lambda c: (len(c), c))
-    if len(order) < 2:
-        return []
-    if mode == "adjacent":
-        steps = [(order[i], [order[i + 1]]) for i in range(len(order) - 1)]
-    elif mode == "best-vs-rest":
-        steps = [(order[0], order[1:])]
-    else:
-        steps = [(order[i], order[i + 1 :]) for i in range(len(order) - 1)]
-    return [
-        (a, b)
-        for better, worse_levels in steps
-        for worse in worse_levels
-        for a in levels[better]
-        for b in levels[worse]
-    ]
 
 
 def label_pairs(label: LabelRecord, mode: str) -> list[tuple[str, str]]:

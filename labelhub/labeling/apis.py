@@ -28,8 +28,14 @@ class TaskOutput(serializers.Serializer):
     lease_expires_at = serializers.DateTimeField()
     claimed_at = serializers.DateTimeField()
     draft = serializers.JSONField(allow_null=True)
-    flags = serializers.ListField(child=serializers.CharField())
-    needs_safety = serializers.BooleanField()
+    schema = serializers.JSONField(
+        help_text="The labeling schema of this task's guideline version (questions, tracks, ranking, strength, safety)."
+    )
+    questions = serializers.ListField(
+        child=serializers.CharField(), help_text="Names of the schema's questions asked on this task's track."
+    )
+    needs_safety = serializers.BooleanField(help_text="This track requires a safety verdict per candidate.")
+    flags = serializers.ListField(child=serializers.CharField(), help_text="The options of the `flags` question.")
 
 
 class LabelOutput(serializers.Serializer):
@@ -42,8 +48,8 @@ class LabelOutput(serializers.Serializer):
     source_candidate_id = serializers.IntegerField(allow_null=True)
     ranks = serializers.DictField()
     all_bad = serializers.BooleanField()
-    ratings = serializers.DictField()
-    flags = serializers.DictField()
+    ratings = serializers.DictField(help_text="Candidate id → {question: answer} (every question but `flags`).")
+    flags = serializers.DictField(help_text="Candidate id → options ticked in the `flags` question.")
     strength = serializers.CharField()
     safety = serializers.DictField()
     rationale = serializers.CharField()
@@ -53,25 +59,36 @@ class LabelOutput(serializers.Serializer):
 
 
 class RankingInput(serializers.Serializer):
-    """Documentation of the ranking body (validated by labeling.services, which knows the item)."""
+    """Documentation of the ranking body. It is validated against the schema of the task's guideline
+    version by labelhub.projects.rubric (unknown question, value out of range, missing required answer
+    → 400 naming the question)."""
 
     ranks = serializers.DictField(
         child=serializers.IntegerField(min_value=1, max_value=9),
-        help_text="Candidate id → rank, 1 = best; ties share a rank. Optional when all_bad.",
+        help_text="Candidate id → rank, 1 = best; ties share a rank (if the schema allows). Optional when all_bad.",
     )
     all_bad = serializers.BooleanField(required=False)
-    ratings = serializers.DictField(
-        child=serializers.DictField(child=serializers.IntegerField(min_value=1, max_value=7)),
-        help_text="Candidate id → {helpful, truthful, harmless}, each 1..7.",
-    )
-    flags = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
-    strength = serializers.ChoiceField(choices=list(services.STRENGTHS), required=False, help_text="K = 2 only.")
-    safety = serializers.DictField(
-        child=serializers.ChoiceField(choices=list(services.SAFETY)),
+    answers = serializers.DictField(
+        child=serializers.DictField(),
         required=False,
-        help_text="Candidate id → safe/unsafe; required on the harmless and red-team tracks.",
+        help_text="Candidate id → {question name: answer}: an integer for a scale, true/false for binary, an "
+        "option for choice, a list of options for multi, text for text.",
     )
-    rationale = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    ratings = serializers.DictField(
+        child=serializers.DictField(), required=False, help_text="Accepted as a synonym of `answers`."
+    )
+    flags = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Candidate id → options of the `flags` question (same as answers[id].flags).",
+    )
+    strength = serializers.CharField(required=False, help_text="K = 2 only: a level of the schema's strength levels.")
+    safety = serializers.DictField(
+        child=serializers.ChoiceField(choices=["safe", "unsafe"]),
+        required=False,
+        help_text="Candidate id → safe/unsafe; required on the tracks the schema names (`needs_safety`).",
+    )
+    rationale = serializers.CharField(required=False, allow_blank=True)
 
 
 class SyncOutput(serializers.Serializer):

@@ -9,6 +9,7 @@ from labelhub.core.ids import id_or_404
 from labelhub.core.pagination import bounded_count
 from labelhub.projects.models import Membership, Project
 from labelhub.projects.permissions import Capability, role_can
+from labelhub.projects.rubric import FLAGS, Schema, schema_of
 from labelhub.prompts.models import Candidate
 from labelhub.quality.models import Quarantine
 
@@ -52,6 +53,12 @@ def assignment_for_item(*, user: User, work_item_id) -> Assignment:
     return assignment
 
 
+def assignment_schema(assignment: Assignment) -> Schema:
+    """The labeling schema a task was claimed under (its guideline version's; parsed once per process)."""
+    version = assignment.guideline_version
+    return schema_of(version.schema if version is not None else None)
+
+
 def task_payload(*, assignment: Assignment) -> dict:
     """What a labeler sees for one task: the conversation and the candidates in their display order.
     Nothing about other labelers' labels (blind labeling)."""
@@ -64,7 +71,8 @@ def task_payload(*, assignment: Assignment) -> dict:
     # Demonstrations may start from a candidate ("fix this answer"): offer the prompt's candidates.
     if not ordered and item.kind == "demonstration":
         ordered = list(Candidate.objects.filter(prompt=prompt).only("pk", "content").order_by("id")[:9])
-    project = item.project
+    schema = assignment_schema(assignment)
+    flags = schema.question(FLAGS)
     return {
         "id": item.pk,
         "assignment_id": assignment.pk,
@@ -78,8 +86,11 @@ def task_payload(*, assignment: Assignment) -> dict:
         "lease_expires_at": assignment.lease_expires_at,
         "claimed_at": assignment.claimed_at,
         "draft": assignment.draft,
-        "flags": list(project.flags or []),
-        "needs_safety": prompt.track in ("harmless", "red-team"),
+        "schema": schema.as_dict(),
+        "questions": [q.name for q in schema.questions_for(prompt.track)],
+        "needs_safety": schema.needs_safety(prompt.track),
+        # Before schemas: the flags question's options (kept for API clients written then).
+        "flags": list(flags.options) if flags is not None and flags.applies_to(prompt.track) else [],
     }
 
 

@@ -25,8 +25,9 @@ from labelhub.core.exceptions import ApplicationError, Conflict, Forbidden, NotF
 from labelhub.core.ids import id_or_404, parse_id
 from labelhub.core.rawsql import Columns, instances
 from labelhub.core.text import first_unstorable, unstorable_reason
-from labelhub.projects.models import GuidelineVersion, Membership, Project, Track
+from labelhub.projects.models import GuidelineVersion, Membership, Project
 from labelhub.projects.permissions import Capability, role_can, roles_with
+from labelhub.projects.rubric import SchemaInvalid
 from labelhub.projects.selectors import project_access
 from labelhub.prompts.models import Candidate, Prompt
 from labelhub.prompts.selectors import prompts_ready_for_work
@@ -34,12 +35,9 @@ from labelhub.quality.models import Quarantine
 from labelhub.quality.services import item_check_disagreement
 
 from .models import Assignment, AssignmentStatus, Label, ReviewStatus, WorkItem, WorkKind
-from .selectors import OPEN_TO_THEM, PAUSED, labeler_standing_check
+from .selectors import OPEN_TO_THEM, PAUSED, assignment_schema, labeler_standing_check
 
 MAX_COMPARISON_CANDIDATES = 9
-STRENGTHS = ("much_better", "better", "slightly_better", "negligibly_better")
-AXES = ("helpful", "truthful", "harmless")
-SAFETY = ("safe", "unsafe")
 MAX_TEXT = 100_000
 LABELING_ROLES = roles_with(Capability.LABEL)
 
@@ -119,7 +117,7 @@ def _ensure_labeler(project: Project, user: User) -> str:
 
 
 _LABELER_STATE_SQL = """
-SELECT v.id, v.project_id, v.number, v.published_by_id, v.published_at,
+SELECT v.id, v.project_id, v.number, v.published_by_id, v.published_at, v.schema,
   (SELECT MAX(gv.number) FROM projects_guidelineacknowledgement ack
      JOIN projects_guidelineversion gv ON gv.id = ack.version_id
    WHERE ack.user_id = %(user)s AND gv.project_id = %(project)s) AS acked_number,
@@ -136,7 +134,7 @@ LIMIT 1
 
 
 def _labeler_state(project: Project, user: User) -> GuidelineVersion | None:
-    """The project's current guideline version (its text deferred), with what a claim checks about
+    """The project's current guideline version (its text deferred, its labeling schema read), with what a claim checks about
     the user: `acked_number`, the highest version they acknowledged; `quarantined`; `held_id`, the
     live assignment they hold. One query (SQL written out: as an annotated queryset, compiling it
     cost more than running it, on every claim); None when the project has no guidelines yet."""
@@ -599,84 +597,17 @@ def demonstration_submit(
     return label
 
 
-def _validate_ranking(item: WorkItem, project: Project, payload: dict) -> dict:
-    allowed = {"ranks", "all_bad", "ratings", "flags", "strength", "safety", "rationale"}
-    if not isinstance(payload, dict):
-        raise ApplicationError("A ranking is a JSON object.")
-    unknown = set(payload) - allowed
-    if unknown:
-        raise ApplicationError(f"Unknown field(s): {', '.join(sorted(unknown))}.", extra={"allowed": sorted(allowed)})
-    ids = [str(c) for c in item.candidate_ids]
-    k = len(ids)
-    errors: dict[str, list[str]] = {}
-    all_bad = payload.get("all_bad", False)
-    if not isinstance(all_bad, bool):
-        errors["all_bad"] = ["true or false."]
-    ranks = payload.get("ranks") or {}
-    if not isinstance(ranks, dict):
-        errors["ranks"] = ["An object: candidate id → rank (1 = best; ties share a rank)."]
-        ranks = {}
-    ranks = {str(key): value for key, value in ranks.items()}
-    if not all_bad or ranks:
-        if set(ranks) != set(ids):
-            errors["ranks"] = [f"Rank every candidate: {', '.join(ids)}."]
-        elif any(isinstance(r, bool) or not isinstance(r, int) or not 1 <= r <= k for r in ranks.values()):
-            errors["ranks"] = [f"Ranks are integers from 1 to {k}."]
-    ratings = payload.get("ratings") or {}
-    if not isinstance(ratings, dict):
-        ratings = {}
-        errors["ratings"] = ["An object: candidate id → {helpful, truthful, harmless}."]
-    ratings = {str(key): value for key, value in ratings.items()}
-    if set(ratings) != set(ids):
-        errors.setdefault("ratings", [f"Rate every candidate: {', '.join(ids)}."])
-    else:
-        for cid, axes in ratings.items():
-            if (
-                not isinstance(axes, dict)
-                or set(axes) != set(AXES)
-                or any(isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 7 for v in axes.values())
-            ):
-                errors["ratings"] = [f"Candidate {cid}: helpful, truthful and harmless, each 1 to 7."]
-                break
-    flags = payload.get("flags") or {}
-    if not isinstance(flags, dict):
-        flags = {}
-        errors["flags"] = ["An object: candidate id → list of flags."]
-    flags = {str(key): value for key, value in flags.items()}
-    allowed_flags = set(project.flags or [])
-    for cid, values in flags.items():
-        if cid not in ids or not isinstance(values, list) or any(v not in allowed_flags for v in values):
-            errors["flags"] = [f"Flags per candidate, from: {', '.join(project.flags or [])}."]
-            break
-    flags = {cid: sorted(set(v)) for cid, v in flags.items() if v}
-    strength = payload.get("strength") or ""
-    if strength and (k != 2 or strength not in STRENGTHS):
-        errors["strength"] = [f"Only for two candidates; one of {', '.join(STRENGTHS)}."]
-    if k == 2 and not all_bad and ranks and len(set(ranks.values())) == 2 and not strength and "ranks" not in errors:
-        errors["strength"] = ["Say how much better the preferred answer is."]
-    safety = payload.get("safety") or {}
-    if not isinstance(safety, dict):
-        safety = {}
-    safety = {str(key): value for key, value in safety.items()}
-    if item.prompt.track in (Track.HARMLESS, Track.RED_TEAM):
-        if set(safety) != set(ids) or any(v not in SAFETY for v in safety.values()):
-            errors["safety"] = ["Give every candidate a safety verdict: safe or unsafe."]
-    elif safety and (not set(safety) <= set(ids) or any(v not in SAFETY for v in safety.values())):
-        errors["safety"] = ["safe or unsafe, per candidate."]
-    rationale = payload.get("rationale") or ""
-    if not isinstance(rationale, str) or len(rationale) > 2000 or unstorable_reason(rationale):
-        errors["rationale"] = ["Text of at most 2,000 characters."]
-    if errors:
-        raise ApplicationError("The ranking is incomplete or invalid.", extra={"fields": errors})
-    return {
-        "ranks": ranks,
-        "all_bad": all_bad,
-        "ratings": ratings,
-        "flags": flags,
-        "strength": strength,
-        "safety": safety,
-        "rationale": rationale.strip(),
-    }
+def _validate_ranking(assignment: Assignment, payload) -> dict:
+    """The Label columns of a comparison submission, checked against the schema of the guideline
+    version the task was claimed under (rubric.Schema.validate_comparison: the one place it is done)."""
+    item = assignment.work_item
+    try:
+        comparison = assignment_schema(assignment).validate_comparison(
+            candidate_ids=item.candidate_ids, track=item.prompt.track, payload=payload
+        )
+    except SchemaInvalid as exc:
+        raise ApplicationError(str(exc), extra={"fields": exc.fields}) from exc
+    return comparison.label_fields()
 
 
 @transaction.atomic
@@ -685,7 +616,7 @@ def ranking_submit(*, user: User, payload: dict, assignment_id=None, work_item_i
     item = assignment.work_item
     if item.kind != WorkKind.COMPARISON:
         raise ApplicationError("This task is a demonstration; submit an answer.")
-    data = _validate_ranking(item, item.project, payload)
+    data = _validate_ranking(assignment, payload)
     existing = _existing_label(assignment)
     if existing is not None:
         same = all(getattr(existing, key) == value for key, value in data.items())

@@ -114,11 +114,20 @@ class Membership(BaseModel):
         return f"{self.user} · {self.role} · {self.project}"
 
 
+def default_schema() -> dict:
+    """The HHH preset's labeling schema (labelhub.projects.rubric), for drafts made without a preset."""
+    from labelhub.projects.rubric_presets import hhh_schema
+
+    return hhh_schema()
+
+
 class GuidelineDraft(BaseModel):
-    """The one editable copy of a project's guidelines; publishing freezes it into a version."""
+    """The one editable copy of a project's guidelines and labeling schema; publishing freezes both
+    into a version."""
 
     project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="guideline_draft")
     content = models.TextField(blank=True)
+    schema = models.JSONField(default=default_schema, help_text="The labeling schema (see projects/rubric.py).")
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -128,7 +137,8 @@ class GuidelineDraft(BaseModel):
 
 
 class GuidelineVersion(models.Model):
-    """A published, immutable version of a project's guidelines (Markdown).
+    """A published, immutable version of a project's guidelines (Markdown) and of its labeling schema
+    (the questions labels made under it answer: a label's guideline version is its schema version).
 
     Immutability is enforced by a database trigger (see migration 0002): an UPDATE raises.
     """
@@ -136,6 +146,7 @@ class GuidelineVersion(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="guideline_versions")
     number = models.PositiveIntegerField()
     content = models.TextField()
+    schema = models.JSONField(default=default_schema, help_text="The labeling schema, frozen with the text.")
     change_note = models.CharField(max_length=500)
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -9,8 +9,9 @@ from labelhub.core.exceptions import Forbidden, NotFound
 from labelhub.core.ids import id_or_404
 from labelhub.core.rawsql import Columns, instances
 
-from .models import GuidelineAcknowledgement, GuidelineVersion, Membership, Project
+from .models import GuidelineAcknowledgement, GuidelineDraft, GuidelineVersion, Membership, Project
 from .permissions import Capability, role_can
+from .rubric import Schema, schema_of
 
 
 def project_list_for_user(*, user: User) -> QuerySet[Project]:
@@ -90,6 +91,15 @@ def guideline_version_list(*, project: Project) -> QuerySet[GuidelineVersion]:
 
 def guideline_version_current(*, project: Project) -> GuidelineVersion | None:
     return GuidelineVersion.objects.filter(project=project).order_by("-number").first()
+
+
+def project_schema(*, project: Project) -> Schema:
+    """The labeling schema new work follows: the current published version's, or the draft's before
+    anything is published (then the HHH preset if the project has no draft)."""
+    row = GuidelineVersion.objects.filter(project=project).order_by("-number").values("schema").first()
+    if row is None:
+        row = GuidelineDraft.objects.filter(project=project).values("schema").first()
+    return schema_of(row["schema"] if row else None)
 
 
 def guideline_version_get(*, project: Project, number) -> GuidelineVersion:

@@ -16,6 +16,8 @@ from .models import (
     Track,
 )
 from .permissions import Capability, role_can
+from .rubric import DEFAULT_PRESET, PRESETS, Schema, SchemaInvalid, preset_guidelines
+from .rubric_presets import hhh_schema
 from .signals import labeling_right_lost
 
 MAX_GUIDELINE_CHARS = 200_000
@@ -49,14 +51,20 @@ def project_create(
     demonstration_overlap: int = 1,
     comparison_overlap: int = 3,
     candidates_per_prompt: int = 2,
+    preset: str = DEFAULT_PRESET,
 ) -> Project:
-    """Site staff create projects; the creator becomes the project's first admin."""
+    """Site staff create projects; the creator becomes the project's first admin. The guideline draft
+    starts from a preset (rubric.PRESETS): its labeling schema and a short guideline text to edit."""
     if not user.is_staff:
         raise Forbidden("Only site staff can create projects.")
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise ApplicationError(
             "A project needs a name of 1 to 200 characters.", extra={"fields": {"name": ["Required."]}}
+        )
+    if preset not in PRESETS:
+        raise ApplicationError(
+            f"Unknown preset {preset!r}.", extra={"fields": {"preset": [f"One of: {', '.join(PRESETS)}."]}}
         )
     tracks = _validate_settings(
         tracks=list(Track.values) if tracks is None else tracks,
@@ -74,7 +82,8 @@ def project_create(
         created_by=user,
     )
     Membership.objects.create(project=project, user=user, role=Role.ADMIN)
-    GuidelineDraft.objects.create(project=project, content="", updated_by=user)
+    schema = hhh_schema(tracks=tracks) if preset == DEFAULT_PRESET else PRESETS[preset].as_dict()
+    GuidelineDraft.objects.create(project=project, content=preset_guidelines(preset), schema=schema, updated_by=user)
     return project
 
 
@@ -219,11 +228,24 @@ def guideline_draft_get(*, project: Project) -> GuidelineDraft:
     return draft
 
 
+def labeling_schema_check(data) -> Schema:
+    """A schema from an admin, or a 400 naming each problem (field paths such as "questions.2.max")."""
+    try:
+        return Schema.parse(data)
+    except SchemaInvalid as exc:
+        raise ApplicationError(str(exc), extra={"fields": {f"schema.{k}": v for k, v in exc.fields.items()}}) from exc
+
+
 @transaction.atomic
-def guideline_draft_save(*, project: Project, user: User, content: str) -> GuidelineDraft:
-    content = _check_guideline_text(content)
+def guideline_draft_save(*, project: Project, user: User, content: str | None = None, schema=None) -> GuidelineDraft:
+    """Save the draft's text and/or its labeling schema (validated whole: an invalid schema saves nothing)."""
+    content = None if content is None else _check_guideline_text(content)
+    parsed = None if schema is None else labeling_schema_check(schema)
     draft, _ = GuidelineDraft.objects.select_for_update().get_or_create(project=project)
-    draft.content = content
+    if content is not None:
+        draft.content = content
+    if parsed is not None:
+        draft.schema = parsed.as_dict()
     draft.updated_by = user
     draft.save()
     return draft
@@ -233,7 +255,7 @@ def guideline_draft_save(*, project: Project, user: User, content: str) -> Guide
 def guideline_version_publish(
     *, project: Project, user: User, change_note: str, content: str | None = None
 ) -> GuidelineVersion:
-    """Freeze the draft (or `content`) into version N+1.
+    """Freeze the draft (or `content`) and the draft's labeling schema into version N+1.
 
     The project row is locked, so concurrent publishes queue up and get N+1, N+2; the unique
     (project, number) constraint is the backstop. The publisher acknowledges what they publish.
@@ -246,18 +268,19 @@ def guideline_version_publish(
         )
     if len(change_note) > 500:
         raise ApplicationError("Change notes are at most 500 characters.")
+    draft = GuidelineDraft.objects.filter(project=project).first()
     if content is None:
-        draft = GuidelineDraft.objects.filter(project=project).first()
         content = draft.content if draft else ""
     content = _check_guideline_text(content)
+    schema = labeling_schema_check(draft.schema if draft else PRESETS[DEFAULT_PRESET].as_dict()).as_dict()
     if not content.strip():
         raise ApplicationError("Guidelines cannot be empty.", extra={"fields": {"content": ["Required."]}})
     current = GuidelineVersion.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0
     latest = GuidelineVersion.objects.filter(project=project, number=current).first()
-    if latest is not None and latest.content == content:
+    if latest is not None and latest.content == content and latest.schema == schema:
         raise Conflict(f"Nothing changed since version {current}.")
     version = GuidelineVersion.objects.create(
-        project=project, number=current + 1, content=content, change_note=change_note, published_by=user
+        project=project, number=current + 1, content=content, schema=schema, change_note=change_note, published_by=user
     )
     GuidelineDraft.objects.update_or_create(project=project, defaults={"content": content, "updated_by": user})
     GuidelineAcknowledgement.objects.get_or_create(user=user, version=version)

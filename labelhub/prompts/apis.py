@@ -8,9 +8,8 @@ from rest_framework.views import APIView
 from labelhub.api.pagination import NewestFirstCursorPagination
 from labelhub.api.utils import check_query_params
 from labelhub.core.exceptions import ApplicationError
-from labelhub.projects.models import Track
 from labelhub.projects.permissions import Capability
-from labelhub.projects.selectors import project_access
+from labelhub.projects.selectors import project_access, project_schema
 
 from . import selectors, services
 from .models import ImportStatus, MessageRole
@@ -89,7 +88,7 @@ class PromptDetailProvenanceOutput(_PromptDetailFields):
 class PromptListApi(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("track", str, enum=Track.values),
+            OpenApiParameter("track", str, description="A track of the project's labeling schema."),
             OpenApiParameter("tag", str),
             OpenApiParameter("q", str, description="Search in the last user message"),
             OpenApiParameter("cursor", str),
@@ -102,8 +101,9 @@ class PromptListApi(APIView):
         access = project_access(user=request.user, project_id=project_id)
         check_query_params(request, {*selectors.FILTER_KEYS, "cursor", "page_size"})
         track = request.query_params.get("track", "")
-        if track and track not in Track.values:
-            raise ApplicationError("Unknown track.", extra={"allowed": Track.values})
+        allowed = project_schema(project=access.project).track_names
+        if track and track not in allowed:
+            raise ApplicationError("Unknown track.", extra={"allowed": allowed})
         qs = selectors.prompt_list(
             project=access.project,
             track=track,

@@ -1,7 +1,6 @@
 from django import forms
 
 from labelhub.core.forms import Form
-from labelhub.projects.models import Track
 
 ALLOWED_SUFFIXES = (".jsonl", ".ndjson", ".csv")
 
@@ -18,10 +17,9 @@ class PromptFilterForm(Form):
         widget=forms.SearchInput(attrs={"placeholder": "Search the last user message", "autocomplete": "off"}),
     )
 
-    def __init__(self, *args, tracks: list[str], tags: list[str], **kwargs):
+    def __init__(self, *args, tracks: list[tuple[str, str]], tags: list[str], **kwargs):
         super().__init__(*args, **kwargs)
-        labels = dict(Track.choices)
-        self.fields["track"].choices = [("", "All tracks"), *((t, labels.get(t, t)) for t in tracks)]
+        self.fields["track"].choices = [("", "All tracks"), *tracks]
         selected = (self.data.get("tag") or "")[:64]
         if selected and selected not in tags:  # e.g. a tag chip link beyond the listed tags
             tags = [*tags, selected]

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from labelhub.core.models import BaseModel
-from labelhub.projects.models import Project, Track
+from labelhub.projects.models import Project
 
 
 class MessageRole(models.TextChoices):
@@ -21,7 +21,7 @@ class Prompt(BaseModel):
     # The last user message, denormalised for lists and search (the conversation stays in `messages`).
     text = models.TextField()
     tags = models.JSONField(default=list, blank=True)
-    track = models.CharField(max_length=16, choices=Track.choices, default=Track.HELPFUL)
+    track = models.CharField(max_length=40, default="helpful")  # a track of the project's labeling schema
     metadata = models.JSONField(default=dict, blank=True)
     content_hash = models.CharField(max_length=64)
     # Audit pointers: no index (only read per prompt) and no database FK constraint (Django applies
@@ -59,7 +59,6 @@ class Prompt(BaseModel):
                 condition=models.Q(external_id__isnull=True),
                 name="prompt_unique_hash_without_external_id",
             ),
-            models.CheckConstraint(condition=models.Q(track__in=Track.values), name="prompt_track_valid"),
         ]
         indexes = [
             models.Index(fields=["project", "id"], name="prompt_project_id"),

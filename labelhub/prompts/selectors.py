@@ -5,7 +5,7 @@ from django.db.models.functions import Coalesce
 from labelhub.core.exceptions import NotFound
 from labelhub.core.ids import id_or_404
 from labelhub.core.pagination import BoundedCount, bounded_count, keyset_page
-from labelhub.projects.models import Project, Track
+from labelhub.projects.models import Project
 from labelhub.projects.permissions import Capability
 from labelhub.projects.selectors import ProjectAccess
 
@@ -26,8 +26,6 @@ def prompt_list(*, project: Project, track: str = "", tag: str = "", q: str = ""
     """Prompts of one project, newest first, with their candidate count (one query per page)."""
     qs = Prompt.objects.filter(project=project)
     if track:
-        if track not in Track.values:
-            return qs.none()
         qs = qs.filter(track=track)
     if tag:
         qs = _with_tag(qs, tag)

@@ -28,6 +28,7 @@ from labelhub.core.broker import broker_queue_length
 from labelhub.core.exceptions import ApplicationError
 from labelhub.core.heartbeat import heartbeat
 from labelhub.projects.models import Project
+from labelhub.projects.selectors import project_schema
 
 from .models import Candidate, CandidateSource, ImportStatus, ProjectTag, Prompt, PromptImport
 from .parsing import LineError, ParsedPrompt, parse_csv, parse_jsonl
@@ -270,8 +271,8 @@ class _Importer:
                 gc.enable()
 
     def _run(self) -> None:
-        tracks = self.project.tracks or ["helpful"]
-        default_track = "helpful" if "helpful" in tracks else tracks[0]
+        tracks = project_schema(project=self.project).track_names
+        default_track = tracks[0]
         parser = parse_csv if self.imp.file_format == "csv" else parse_jsonl
         chunk: list[ParsedPrompt] = []
         with open(self.path, "rb") as stream:

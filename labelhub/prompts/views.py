@@ -13,6 +13,7 @@ from labelhub.core.htmx import partial
 from labelhub.generation.selectors import model_config_list
 from labelhub.projects.decorators import project_context, project_view
 from labelhub.projects.permissions import Capability
+from labelhub.projects.selectors import project_schema
 from labelhub.quality.views import gold_card
 
 from . import selectors, services
@@ -36,7 +37,8 @@ def prompt_list(request, access):
     """Filters (track, tag, q) and keyset pages (?before=<id>). An htmx request gets the
     #prompt-table partial only. A constant number of queries whatever the page size."""
     project = access.project
-    form = PromptFilterForm(request.GET, tracks=project.tracks, tags=selectors.prompt_tag_names(project=project))
+    tracks = [(t.name, t.label) for t in project_schema(project=project).tracks]
+    form = PromptFilterForm(request.GET, tracks=tracks, tags=selectors.prompt_tag_names(project=project))
     filters = form.filters()
     prompts, next_before = selectors.prompt_page(
         project=project, before=request.GET.get("before"), size=PAGE_SIZE, **filters

@@ -16,10 +16,10 @@ from labelhub.accounts.models import User
 from labelhub.core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from labelhub.core.ids import InvalidId, id_or_404, parse_id
 from labelhub.core.text import unstorable_reason
-from labelhub.exports.formats import ranking_pairs
 from labelhub.labeling.models import Assignment, AssignmentStatus, Label, ReviewStatus, WorkItem, WorkKind
 from labelhub.projects.models import Membership, Project
 from labelhub.projects.permissions import Capability
+from labelhub.projects.rubric import ranking_pairs
 from labelhub.projects.selectors import project_access
 
 from . import metrics

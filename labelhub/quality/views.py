@@ -37,10 +37,10 @@ from labelhub.core.exceptions import ApplicationError, Forbidden, NotFound
 from labelhub.core.forms import apply_service_error
 from labelhub.core.ids import is_id, parse_id
 from labelhub.core.pagination import bounded_count, keyset_page
-from labelhub.exports.formats import ranking_pairs
 from labelhub.labeling.models import Label, ReviewStatus, WorkItem, WorkKind
 from labelhub.projects.decorators import project_context, project_view
 from labelhub.projects.permissions import Capability
+from labelhub.projects.rubric import ranking_pairs
 from labelhub.projects.selectors import ProjectAccess
 from labelhub.prompts.models import Candidate
 

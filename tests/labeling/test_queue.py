@@ -120,7 +120,8 @@ def test_ranking_submit_validates_and_is_idempotent(project, members, acked, mak
     ids = [str(c) for c in item.candidate_ids]
     with pytest.raises(ApplicationError) as exc:
         services.ranking_submit(assignment_id=assignment.pk, user=user, payload={"ranks": {ids[0]: 1}})
-    assert {"ranks", "ratings"} <= set(exc.value.extra["fields"])
+    # Each missing required question is named (the schema's questions, not a fixed "ratings" field).
+    assert {"ranks", "helpful", "truthful", "harmless"} <= set(exc.value.extra["fields"])
     with pytest.raises(ApplicationError) as exc:
         services.ranking_submit(assignment_id=assignment.pk, user=user, payload=_ranking(item, strength=""))
     assert "strength" in exc.value.extra["fields"]
