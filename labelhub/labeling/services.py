@@ -134,10 +134,11 @@ LIMIT 1
 
 
 def _labeler_state(project: Project, user: User) -> GuidelineVersion | None:
-    """The project's current guideline version (its text deferred, its labeling schema read), with what a claim checks about
-    the user: `acked_number`, the highest version they acknowledged; `quarantined`; `held_id`, the
-    live assignment they hold. One query (SQL written out: as an annotated queryset, compiling it
-    cost more than running it, on every claim); None when the project has no guidelines yet."""
+    """The project's current guideline version (its text deferred; its labeling schema read), with
+    what a claim checks about the user: `acked_number`, the highest version they acknowledged;
+    `quarantined`; `held_id`, the live assignment they hold. One query (SQL written out: as an
+    annotated queryset, compiling it cost more than running it, on every claim); None when the
+    project has no guidelines yet."""
     params = {
         "project": project.pk, "user": user.pk,
         "now": connection.ops.adapt_datetimefield_value(timezone.now()),
