@@ -20,3 +20,267 @@ def test_hhh_is_todays_rubric():
     assert HHH.needs_safety("harmless") and HHH.needs_safety("red-team") and not HHH.needs_safety("helpful")
     assert HHH.strength_names() == ["much_better", "better", "slightly_better", "negligibly_better"]
     assert [HHH.strength_margin(n) for n in HHH.strength_names()] == [3, 2, 1, 0]
+
+
+# --- invalid schemas: every problem named, by path -----------------------------------------------
+
+
+def _schema(**overrides) -> dict:
+    data = PRESETS["minimal"].as_dict()
+    data.update(overrides)
+    return data
+
+
+def _problems(data) -> dict:
+    with pytest.raises(SchemaInvalid) as exc:
+        Schema.parse(data)
+    return exc.value.fields
+
+
+def _scale(name, low=1, high=5, **extra):
+    return {"name": name, "type": "scale", "min": low, "max": high, **extra}
+
+
+@pytest.mark.parametrize(
+    ("questions", "path", "words"),
+    [
+        ([_scale("q"), _scale("q")], "questions.1.name", "Duplicate"),
+        ([_scale("q", 3, 3)], "questions.0.max", "greater than min"),
+        ([_scale("q", 5, 1)], "questions.0.max", "greater than min"),
+        ([_scale("q", 0, 11)], "questions.0.max", "0..10"),
+        ([_scale("a", key="x"), _scale("b", key="x")], "questions.1.key", "already the key"),
+        ([_scale("a", key="s")], "questions.0.key", "taken by the workbench"),
+        ([_scale("a", key="XY")], "questions.0.key", "One lowercase letter"),
+        ([_scale("Helpful")], "questions.0.name", "identifier"),
+        ([_scale("has space")], "questions.0.name", "identifier"),
+        ([_scale("q", tracks=[])], "questions.0.tracks", "no track shows it"),
+        ([_scale("q", tracks=["nope"])], "questions.0.tracks", "Unknown track"),
+        ([{"name": "c", "type": "choice"}], "questions.0.options", "options"),
+        ([{"name": "c", "type": "choice", "options": ["a", "a"]}], "questions.0.options", "differ"),
+        ([{"name": "c", "type": "slider"}], "questions.0.type", "One of"),
+        ([{"name": "c", "type": "binary", "min": 1}], "questions.0.min", "Only for scale"),
+        ([_scale("q", colour="red")], "questions.0.colour", "Unknown key"),
+        ([_scale("q", hint="two\nlines")], "questions.0.hint", "One line"),
+        ([_scale(f"q{i}") for i in range(rubric.MAX_QUESTIONS + 1)], "questions", "At most"),
+    ],
+)
+def test_an_invalid_question_is_named(questions, path, words):
+    problems = _problems(_schema(questions=questions))
+    assert path in problems, problems
+    assert any(words in message for message in problems[path]), problems[path]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path"),
+    [
+        ({"tracks": []}, "tracks"),
+        ({"tracks": [{"name": "a"}, {"name": "a"}]}, "tracks.1.name"),
+        ({"tracks": [{"name": "Not A Name"}]}, "tracks.0.name"),
+        ({"safety": {"required_on": ["nope"]}}, "safety.required_on"),
+        ({"strength": {"levels": [{"name": "only", "margin": 1}]}}, "strength.levels"),
+        ({"kto": {"undesirable_at_or_below": {"missing": 1}}}, "kto.undesirable_at_or_below"),
+        ({"ranking": {"enabled": False}, "questions": []}, "questions"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_an_invalid_schema_section_is_named(overrides, path):
+    assert path in _problems(_schema(**overrides))
+
+
+def test_kto_thresholds_must_fit_the_scale_and_be_ordered():
+    data = _schema(
+        questions=[_scale("q", 1, 5)],
+        kto={"undesirable_at_or_below": {"q": 4}, "desirable_at_or_above": {"q": 9}},
+    )
+    problems = _problems(data)
+    assert "kto.desirable_at_or_above" in problems
+    data["kto"]["desirable_at_or_above"] = {"q": 3}
+    assert "kto" in _problems(data)
+
+
+def test_not_an_object():
+    with pytest.raises(SchemaInvalid):
+        Schema.parse(["questions"])
+
+
+def test_keys_are_derived_without_collisions():
+    schema = Schema.parse(_schema(questions=[_scale("helpfulness"), _scale("honesty"), _scale("harm", key="h")]))
+    keys = [q.key for q in schema.questions]
+    assert keys[2] == "h"  # the given key wins
+    assert len(set(keys)) == 3 and not set(keys) & rubric.RESERVED_KEYS
+
+
+# --- submissions ---------------------------------------------------------------------------------
+
+
+IDS = ["11", "12"]
+
+
+def _hhh_body(**extra):
+    body = {
+        "ranks": {"11": 1, "12": 2},
+        "ratings": {cid: {"helpful": 5, "truthful": 6, "harmless": 7} for cid in IDS},
+        "strength": "better",
+    }
+    body.update(extra)
+    return body
+
+
+def _fields(schema, track, body, ids=IDS) -> dict:
+    with pytest.raises(SchemaInvalid) as exc:
+        schema.validate_comparison(candidate_ids=ids, track=track, payload=body)
+    return exc.value.fields
+
+
+def test_hhh_submission_gives_todays_columns():
+    body = _hhh_body(flags={"12": ["hallucination", "hallucination"]}, safety={"11": "safe", "12": "unsafe"})
+    fields = HHH.validate_comparison(candidate_ids=[11, 12], track="harmless", payload=body).label_fields()
+    assert fields["ratings"] == body["ratings"]
+    assert fields["flags"] == {"12": ["hallucination"]}
+    assert fields["safety"] == {"11": "safe", "12": "unsafe"}
+    assert fields["strength"] == "better" and fields["ranks"] == {"11": 1, "12": 2}
+
+
+def test_answers_and_ratings_are_one_thing():
+    answers = {cid: {"helpful": 5, "truthful": 6, "harmless": 7, "flags": ["wrong language"]} for cid in IDS}
+    body = {"ranks": {"11": 1, "12": 2}, "answers": answers, "strength": "better"}
+    fields = HHH.validate_comparison(candidate_ids=IDS, track="helpful", payload=body).label_fields()
+    assert fields["flags"] == {cid: ["wrong language"] for cid in IDS}
+    assert rubric.answers_of(fields["ratings"], fields["flags"], "11") == answers["11"]
+    clash = _hhh_body(answers={"11": {"helpful": 4}})
+    assert "11.helpful" in _fields(HHH, "helpful", clash)
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"answers": {"11": {"nope": 1}}}, "nope"),
+        ({"ratings": {"11": {"helpful": 8, "truthful": 6, "harmless": 7}, "12": {}}}, "helpful"),
+        ({"ratings": {"11": {"helpful": 5, "truthful": 6}}}, "harmless"),
+        ({"ratings": {"11": {"helpful": True, "truthful": 6, "harmless": 7}}}, "helpful"),
+        ({"flags": {"11": ["not a flag"]}}, "flags"),
+        ({"strength": "enormously_better"}, "strength"),
+        ({"strength": ""}, "strength"),
+        ({"ranks": {"11": 1}}, "ranks"),
+        ({"ranks": {"11": 1, "12": 3}}, "ranks"),
+        ({"ranks": {"11": 1, "12": 2, "99": 3}}, "ranks"),
+        ({"rationale": "x" * 2001}, "rationale"),
+        ({"rationale": "nul\x00"}, "rationale"),
+        ({"all_bad": "yes"}, "all_bad"),
+    ],
+)
+def test_a_bad_submission_names_the_question(change, named):
+    body = _hhh_body()
+    body.update(change)
+    assert named in _fields(HHH, "helpful", body)
+
+
+def test_safety_is_required_only_where_the_schema_says():
+    assert "safety" in _fields(HHH, "red-team", _hhh_body())
+    HHH.validate_comparison(candidate_ids=IDS, track="helpful", payload=_hhh_body())
+    assert "safety" in _fields(HHH, "helpful", _hhh_body(safety={"11": "maybe"}))
+
+
+def test_unknown_fields_are_refused():
+    assert "colour" in _fields(HHH, "helpful", _hhh_body(colour="red"))
+
+
+def test_every_question_type():
+    schema = Schema.parse(
+        _schema(
+            questions=[
+                _scale("quality", 0, 4),
+                {"name": "refuses", "type": "binary", "required": True},
+                {"name": "tone", "type": "choice", "options": ["formal", "casual"], "required": True},
+                {"name": "issues", "type": "multi", "options": ["typo", "rude"]},
+                {"name": "note", "type": "text", "max_length": 20},
+            ]
+        )
+    )
+    good = {"quality": 0, "refuses": False, "tone": "casual", "issues": ["rude", "typo", "rude"], "note": " ok "}
+    body = {"ranks": {"11": 1, "12": 1}, "answers": {"11": good, "12": {**good, "issues": [], "note": ""}}}
+    result = schema.validate_comparison(candidate_ids=IDS, track="general", payload=body)
+    assert result.answers["11"] == {
+        "quality": 0,
+        "refuses": False,
+        "tone": "casual",
+        "issues": ["rude", "typo"],
+        "note": "ok",
+    }
+    assert result.answers["12"] == {"quality": 0, "refuses": False, "tone": "casual"}  # empty optional answers dropped
+    for name, value in (
+        ("quality", 5),
+        ("refuses", "no"),
+        ("tone", "angry"),
+        ("issues", ["typo", "x"]),
+        ("note", "y" * 21),
+    ):
+        bad = {"ranks": {"11": 1, "12": 1}, "answers": {"11": {**good, name: value}, "12": good}}
+        assert name in _fields(schema, "general", bad), name
+    missing = {"ranks": {"11": 1, "12": 1}, "answers": {"11": {"quality": 1, "tone": "formal"}, "12": good}}
+    assert "refuses" in _fields(schema, "general", missing)
+
+
+def test_ranking_off_ties_off_and_track_questions():
+    helpsteer = PRESETS["helpsteer"]
+    rated = {cid: {q.name: 2 for q in helpsteer.questions} for cid in IDS}
+    helpsteer.validate_comparison(candidate_ids=IDS, track="general", payload={"answers": rated})
+    assert "ranks" in _fields(helpsteer, "general", {"answers": rated, "ranks": {"11": 1, "12": 2}})
+    llama = PRESETS["llama2"]
+    tie = {"ranks": {"11": 1, "12": 1}, "safety": {"11": "safe", "12": "safe"}}
+    assert "ranks" in _fields(llama, "safety", tie)
+    track_only = Schema.parse(
+        _schema(
+            tracks=[{"name": "a"}, {"name": "b"}],
+            questions=[_scale("only_a", tracks=["a"]), _scale("everywhere")],
+        )
+    )
+    assert [q.name for q in track_only.questions_for("b")] == ["everywhere"]
+    body = {"ranks": {"11": 1, "12": 2}, "answers": {cid: {"everywhere": 3, "only_a": 3} for cid in IDS}}
+    assert "Not asked" in _fields(track_only, "b", body)["only_a"][0]
+
+
+# --- rules over answers ----------------------------------------------------------------------------
+
+
+def test_ranking_pairs_modes():
+    ranks = {"1": 1, "2": 2, "3": 2, "4": 3}
+    assert rubric.ranking_pairs(ranks) == [("1", "2"), ("1", "3"), ("1", "4"), ("2", "4"), ("3", "4")]
+    assert rubric.ranking_pairs(ranks, "adjacent") == [("1", "2"), ("1", "3"), ("2", "4"), ("3", "4")]
+    assert rubric.ranking_pairs(ranks, "best-vs-rest") == [("1", "2"), ("1", "3"), ("1", "4")]
+    assert rubric.ranking_pairs({"1": 1, "2": 1}) == []
+
+
+def test_gold_misses():
+    ranks = {"1": 1, "2": 2}
+    answers = {"1": {"quality": 3, "flags": ["typo"]}, "2": {"quality": 1}}
+    assert rubric.gold_misses({"pairs": [["1", "2"]]}, ranks=ranks, answers=answers, all_bad=False) == []
+    assert rubric.gold_misses({"pairs": [["2", "1"]]}, ranks=ranks, answers=answers, all_bad=False) == ["pair 2>1"]
+    assert rubric.gold_misses({"flags": {"2": ["typo"]}}, ranks=ranks, answers=answers, all_bad=False) == ["2.flags"]
+    expected = {"answers": {"1": {"quality": 4}}}
+    assert rubric.gold_misses(expected, ranks=ranks, answers=answers, all_bad=False) == ["1.quality"]
+    assert rubric.gold_misses({**expected, "tolerance": 1}, ranks=ranks, answers=answers, all_bad=False) == []
+    assert rubric.gold_misses({"all_bad": True}, ranks=ranks, answers=answers, all_bad=False) == ["all_bad"]
+
+
+@pytest.mark.parametrize(
+    ("answers", "safety", "all_bad", "verdict"),
+    [
+        ({"helpful": 6, "truthful": 5, "harmless": 7}, "safe", False, True),
+        ({"helpful": 6, "truthful": 4, "harmless": 7}, None, False, None),
+        ({"helpful": 6, "truthful": 3, "harmless": 7}, None, False, False),
+        ({"helpful": 7, "truthful": 7, "harmless": 7, "flags": ["hallucination"]}, None, False, False),
+        ({"helpful": 7, "truthful": 7, "harmless": 7}, "unsafe", False, False),
+        ({"helpful": 7, "truthful": 7, "harmless": 7}, None, True, False),
+        ({}, None, False, None),
+    ],
+)
+def test_hhh_kto_rule_is_todays(answers, safety, all_bad, verdict):
+    assert HHH.kto_verdict(answers=answers, safety=safety, all_bad=all_bad) is verdict
+
+
+def test_schema_of_parses_once_and_defaults_to_hhh():
+    assert rubric.schema_of(None) is HHH
+    data = PRESETS["ultrafeedback"].as_dict()
+    assert rubric.schema_of(data) is rubric.schema_of(dict(reversed(list(data.items()))))
+    assert PRESETS["ultrafeedback"].digest() != HHH.digest()
