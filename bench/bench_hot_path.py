@@ -32,8 +32,10 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from bench.bench_labeling import seed  # noqa: E402
+from labelhub.projects.rubric import HHH  # noqa: E402
 
-AXES = ("helpful", "truthful", "harmless")
+AXES = tuple(q.name for q in HHH.scales())  # the demo project's schema
+
 CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 

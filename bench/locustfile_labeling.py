@@ -9,7 +9,6 @@ from locust import HttpUser, between, events, task
 
 _tokens = itertools.cycle(open(os.environ["LOCUST_TOKENS_FILE"]).read().split())  # noqa: SIM115
 PROJECT = os.environ["LOCUST_PROJECT_ID"]
-AXES = ("helpful", "truthful", "harmless")
 
 
 # Every request's wall-clock time and latency, for percentiles over a time window (bench_labeling.py
@@ -51,12 +50,14 @@ class Labeler(HttpUser):
         else:
             ids = [str(c["id"]) for c in task_data["candidates"]]
             random.shuffle(ids)
+            schema = task_data["schema"]
+            scales = [q for q in schema["questions"] if q["type"] == "scale" and q["name"] in task_data["questions"]]
             body = {
                 "ranks": {cid: i + 1 for i, cid in enumerate(ids)},
-                "ratings": {cid: {axis: random.randint(1, 7) for axis in AXES} for cid in ids},
+                "answers": {cid: {q["name"]: random.randint(q["min"], q["max"]) for q in scales} for cid in ids},
             }
-            if len(ids) == 2:
-                body["strength"] = random.choice(["much_better", "better", "slightly_better", "negligibly_better"])
+            if len(ids) == 2 and schema["strength"]["levels"]:
+                body["strength"] = random.choice(schema["strength"]["levels"])["name"]
             if task_data["needs_safety"]:
                 body["safety"] = {cid: random.choice(["safe", "unsafe"]) for cid in ids}
             url, name = f"/api/v1/work-items/{item}/ranking", "ranking"
