@@ -182,8 +182,8 @@ def forward(apps, schema_editor):
         for p in Project.objects.only("pk", "flags", "tracks")
         if schema_for(p.flags, p.tracks) != HHH
     ]
-    if not custom:
-        return
+    # Always, even with nothing to change: on SQLite, AddField above rebuilt the table and its trigger went
+    # with the old one; this puts it back.
     _versions_writable(schema_editor, True)
     for project_id, schema in custom:
         GuidelineDraft.objects.filter(project_id=project_id).update(schema=schema)
