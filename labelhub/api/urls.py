@@ -1,7 +1,6 @@
 from csp.decorators import csp_update
 from django.urls import path
 
-from labelhub.accounts import apis as accounts
 from labelhub.exports import apis as exports
 from labelhub.generation import apis as generation
 from labelhub.labeling import apis as labeling
@@ -12,7 +11,7 @@ from labelhub.quality import apis as quality
 from .schema_views import SchemaApi, SchemaDocsApi
 
 urlpatterns = [
-    path("v1/me", accounts.MeApi.as_view(), name="me"),
+    path("v1/me", projects.MeApi.as_view(), name="me"),
     path("v1/projects", projects.ProjectListCreateApi.as_view(), name="projects"),
     path("v1/projects/<id:project_id>", projects.ProjectDetailApi.as_view(), name="project"),
     path("v1/projects/<id:project_id>/members", projects.MembershipListCreateApi.as_view(), name="members"),

@@ -10,7 +10,6 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
@@ -18,19 +17,19 @@ from itertools import groupby
 
 import orjson
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q, TextField, Value
 
 from labelhub.accounts.models import User
+from labelhub.core.db import consistent_read
 from labelhub.core.exceptions import ApplicationError, Forbidden, NotFound
 from labelhub.core.ids import is_id, parse_id
 from labelhub.core.streaming import iter_rows
-from labelhub.labeling.models import Label, ReviewStatus, WorkItem
+from labelhub.labeling.models import Label, Quarantine, ReviewStatus, WorkItem
 from labelhub.projects.models import GuidelineVersion, Project
 from labelhub.projects.permissions import Capability
 from labelhub.projects.selectors import ProjectAccess, project_access
 from labelhub.prompts.models import Candidate
-from labelhub.quality.models import Quarantine
 
 from .formats import CandidateRecord, LabelRecord, group_lines
 from .params import ExportParams, export_params_parse
@@ -408,21 +407,6 @@ def _batch_lines(batch: list[list[LabelRecord]], params: ExportParams, stats: Ex
             stats.labels += len(group)
             stats.guideline_versions.update(label.guideline_version for label in group)
             stats.labelers.update(label.labeler_id for label in group)
-
-
-@contextmanager
-def consistent_read():
-    """One snapshot of the database for a whole export: a REPEATABLE READ, READ ONLY transaction on
-    PostgreSQL (rows committed meanwhile stay invisible). Already inside a transaction (tests), it
-    reuses it. SQLite (development) serialises writers for the duration instead."""
-    if connection.in_atomic_block:
-        yield
-        return
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        yield
 
 
 def export_stream(*, project: Project, params: ExportParams, chunk_bytes: int | None = None) -> Iterator[bytes]:

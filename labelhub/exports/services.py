@@ -26,12 +26,13 @@ from django.utils import timezone
 import labelhub
 from labelhub.accounts.models import User
 from labelhub.core.broker import broker_queue_length
+from labelhub.core.db import consistent_read
 from labelhub.core.exceptions import Conflict
 from labelhub.projects.models import Project
 
 from .models import ExportSnapshot, SnapshotStatus
 from .params import allowed_keys
-from .selectors import ExportStats, consistent_read, export_lines, export_params_for_project, labels_for_export
+from .selectors import ExportStats, export_lines, export_params_for_project, labels_for_export
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import views
 
-# Included by labelhub/projects/urls.py under projects/<id:project_id>/exports/,
+# Included by labelhub/urls.py under projects/<id:project_id>/exports/,
 # so the names are "projects:exports:<name>".
 app_name = "exports"
 

@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import views
 
-# Included by labelhub/projects/urls.py under projects/<id:project_id>/generation/,
+# Included by labelhub/urls.py under projects/<id:project_id>/generation/,
 # so the names are "projects:generation:<name>".
 app_name = "generation"
 

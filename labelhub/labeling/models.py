@@ -152,3 +152,34 @@ class Label(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.kind} label {self.pk}"
+
+
+class Quarantine(BaseModel):
+    """A labeler set aside in a project: their labels leave exports by default, the items they
+    labeled go back to the queue for others, and they cannot claim new work until released.
+
+    A labeler's standing in a project, read by every claim and submit, so it lives here; quality
+    control writes it (quality.services.labeler_quarantine / labeler_release, with their events)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="quarantines")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quarantines")
+    active = models.BooleanField(default=True)
+    reason = models.TextField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+    release_reason = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "quality_quarantine"  # moved from the quality app (labeling 0005): same table, same rows
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "user"], condition=models.Q(active=True), name="quarantine_one_active"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"quarantine of user {self.user_id} in project {self.project_id}"

@@ -11,9 +11,8 @@ from labelhub.projects.models import Membership, Project
 from labelhub.projects.permissions import Capability, role_can
 from labelhub.projects.rubric import FLAGS, Schema, schema_of
 from labelhub.prompts.models import Candidate
-from labelhub.quality.models import Quarantine
 
-from .models import Assignment, AssignmentStatus, Label, ReviewStatus, WorkItem
+from .models import Assignment, AssignmentStatus, Label, Quarantine, ReviewStatus, WorkItem
 
 PAUSED = "Your labeling in this project is paused by its admins; ask them why."
 # A labeler's assignments that still lead to a label of theirs: held now, or expired and claimable

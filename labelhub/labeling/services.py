@@ -31,11 +31,10 @@ from labelhub.projects.rubric import SchemaInvalid
 from labelhub.projects.selectors import project_access
 from labelhub.prompts.models import Candidate, Prompt
 from labelhub.prompts.selectors import prompts_ready_for_work
-from labelhub.quality.models import Quarantine
-from labelhub.quality.services import item_check_disagreement
 
-from .models import Assignment, AssignmentStatus, Label, ReviewStatus, WorkItem, WorkKind
+from .models import Assignment, AssignmentStatus, Label, Quarantine, ReviewStatus, WorkItem, WorkKind
 from .selectors import OPEN_TO_THEM, PAUSED, assignment_schema, labeler_standing_check
+from .signals import comparison_item_completed
 
 MAX_COMPARISON_CANDIDATES = 9
 MAX_TEXT = 100_000
@@ -624,8 +623,8 @@ def ranking_submit(*, user: User, payload: dict, assignment_id=None, work_item_i
         return _idempotent(existing, same)
     _ensure_live(assignment)
     label = Label.objects.create(**_label_base(assignment, user), **data)
-    if _finish(assignment):  # the item has all its labels: do they agree?
-        item_check_disagreement(work_item_id=item.pk)
+    if _finish(assignment):  # the item has all its labels: quality checks whether they agree
+        comparison_item_completed.send(sender=Label, work_item_id=item.pk)
     return label
 
 

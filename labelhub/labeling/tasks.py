@@ -1,8 +1,12 @@
+import logging
+
 from celery import shared_task
 
 from labelhub.projects.models import Project
 
 from . import services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(soft_time_limit=300, time_limit=330)
@@ -19,3 +23,12 @@ def labeling_maintenance_task() -> dict:
 def work_items_sync_task(*, project_id: int) -> dict:
     project = Project.objects.filter(pk=project_id).first()
     return services.work_items_sync(project=project) if project else {}
+
+
+def work_items_sync_on_import(sender, *, project_id: int, **kwargs) -> None:
+    """Receiver of prompts.signals.prompts_imported (connected in labeling/apps.py), run on commit:
+    the new prompts become work items. The periodic maintenance task catches up if the send fails."""
+    try:
+        work_items_sync_task.apply_async(kwargs={"project_id": project_id})
+    except Exception as exc:  # noqa: BLE001 - the periodic task will do it
+        logger.warning("could not queue the work item sync for project %s: %s", project_id, type(exc).__name__)

@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import views
 
-# Included by labelhub/projects/urls.py under projects/<id:project_id>/label/,
+# Included by labelhub/urls.py under projects/<id:project_id>/label/,
 # so the names are "projects:labeling:<name>".
 app_name = "labeling"
 

@@ -3,6 +3,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labelhub.accounts import apis as accounts_apis
 from labelhub.api.pagination import Pagination
 from labelhub.api.utils import check_query_params, validated_input
 
@@ -33,6 +34,23 @@ class ProjectOutput(serializers.Serializer):
 def _project_out(project, role: str) -> dict:
     project.my_role = role
     return ProjectOutput(project).data
+
+
+# /api/v1/me: the user's own fields (accounts) and the projects they belong to, with their role. (No
+# docstring: it would become the operation's description in the API schema.)
+class MeApi(accounts_apis.MeApi):
+    class OutputSerializer(accounts_apis.MeApi.OutputSerializer):
+        projects = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(responses=OutputSerializer, summary="Who am I, and my roles")
+    def get(self, request):
+        return super().get(request)
+
+    def me(self, user) -> dict:
+        projects = [
+            {"id": p.id, "name": p.name, "role": p.my_role} for p in selectors.project_list_for_user(user=user)[:500]
+        ]
+        return {**super().me(user), "projects": projects}
 
 
 class ProjectListCreateApi(APIView):

@@ -1,12 +1,10 @@
-from django.urls import include, path
-
-from labelhub.generation import views as generation_views
+from django.urls import path
 
 from . import views
 
-app_name = "projects"
-
-P = "projects/<id:project_id>/"
+# The projects app's own pages. labelhub/urls.py (the composition root) routes them in the "projects"
+# namespace together with the pages of the apps above projects under a project (PROJECT_PREFIX).
+PROJECT_PREFIX = P = "projects/<id:project_id>/"
 
 urlpatterns = [
     path("", views.project_list, name="list"),
@@ -21,11 +19,4 @@ urlpatterns = [
     path(P + "guidelines/diff/", views.guideline_diff, name="guideline-diff"),
     path(P + "guidelines/edit/", views.guideline_edit, name="guideline-edit"),
     path(P + "guidelines/acknowledge/", views.guideline_acknowledge, name="guideline-acknowledge"),
-    path(P + "prompts/", include("labelhub.prompts.urls")),
-    path(P + "generation/", include("labelhub.generation.urls")),
-    path(P + "label/", include("labelhub.labeling.urls")),
-    path(P + "exports/", include("labelhub.exports.urls")),
-    path(P + "quality/", include("labelhub.quality.urls")),
-    # The batch id the API returns → its page in its project (404 unless a member).
-    path("generation-batches/<id:batch_id>/", generation_views.batch_redirect, name="generation-batch"),
 ]

@@ -14,7 +14,6 @@ from labelhub.core.exceptions import ApplicationError
 from labelhub.core.forms import apply_service_error
 from labelhub.core.htmx import partial
 from labelhub.core.ids import is_id, parse_id
-from labelhub.prompts.selectors import prompt_count
 
 from . import selectors, services
 from .decorators import project_context, project_view
@@ -58,7 +57,6 @@ def project_detail(request, access):
         current=current,
         acknowledged_number=acked,
         needs_ack=current is not None and acked != current.number,
-        prompt_count=prompt_count(project=project),
         member_count=selectors.membership_list(project=project).count(),
     )
     return render(request, "projects/detail.html", context)

@@ -32,6 +32,7 @@ from labelhub.projects.selectors import project_schema
 
 from .models import Candidate, CandidateSource, ImportStatus, ProjectTag, Prompt, PromptImport
 from .parsing import LineError, ParsedPrompt, parse_csv, parse_jsonl
+from .signals import prompts_imported
 
 logger = logging.getLogger(__name__)
 
@@ -587,13 +588,5 @@ def prompt_imports_reap() -> dict:
 
 
 def _queue_work_items_sync(project_id: int) -> None:
-    """New prompts become labeling work; the periodic maintenance task catches up if this fails."""
-    from labelhub.labeling.tasks import work_items_sync_task
-
-    def send():
-        try:
-            work_items_sync_task.apply_async(kwargs={"project_id": project_id})
-        except Exception as exc:  # noqa: BLE001 - the periodic task will do it
-            logger.warning("could not queue the work item sync for project %s: %s", project_id, type(exc).__name__)
-
-    transaction.on_commit(send)
+    """New prompts become labeling work: once committed, labeling queues its sync (prompts.signals)."""
+    transaction.on_commit(lambda: prompts_imported.send(sender=PromptImport, project_id=project_id))

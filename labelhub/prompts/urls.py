@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import views
 
-# Included by labelhub/projects/urls.py under projects/<id:project_id>/prompts/,
+# Included by labelhub/urls.py under projects/<id:project_id>/prompts/,
 # so the names are "projects:prompts:<name>".
 app_name = "prompts"
 

@@ -10,24 +10,15 @@ from django.views.decorators.vary import vary_on_headers
 from labelhub.core.exceptions import ApplicationError
 from labelhub.core.forms import apply_service_error
 from labelhub.core.htmx import partial
-from labelhub.generation.selectors import model_config_list
 from labelhub.projects.decorators import project_context, project_view
 from labelhub.projects.permissions import Capability
 from labelhub.projects.selectors import project_schema
-from labelhub.quality.views import gold_card
 
 from . import selectors, services
 from .forms import PromptFilterForm, PromptImportForm
 from .models import ImportStatus
 
 PAGE_SIZE = 50
-
-
-def _generate_configs(access) -> list:
-    """Active model configs, for the admins' "Generate candidates" forms (none for other roles)."""
-    if not access.can(Capability.MANAGE):
-        return []
-    return [c for c in model_config_list(project=access.project) if c.is_active]
 
 
 @project_view()
@@ -51,7 +42,6 @@ def prompt_list(request, access):
         next_before=next_before,
         is_first_page=not request.GET.get("before"),
         filtered=any(filters.values()),
-        generate_configs=[] if request.htmx else _generate_configs(access),
     )
     # base.html sets htmx's refreshOnHistoryMiss, so a history restore reloads the page rather
     # than asking for it with HX-Request (which would get the partial alone).
@@ -69,10 +59,10 @@ def prompt_detail(request, access, prompt_id: int):
     return prompt_detail_page(request, access, prompt)
 
 
-def prompt_detail_page(request, access, prompt, *, gold: dict | None = None, status: int = 200):
-    """One prompt: conversation, candidates, metadata, and for admins the "Gold answer" card of its
-    comparison item (`gold`: the card as labelhub.quality.views.gold_card builds it, given when a
-    refused gold form is shown again)."""
+def prompt_detail_page(request, access, prompt, *, status: int = 200, **fragments):
+    """One prompt: conversation, candidates, metadata. Apps above prompts add their fragments through
+    template tags (generation's "Generate" buttons, quality's "Gold answer" card); `fragments` is
+    context for them when their own view renders this page again (a refused gold form: `gold`)."""
     candidates = selectors.candidates_shown(access=access, candidates=selectors.prompt_candidates(prompt=prompt))
     context = project_context(
         access,
@@ -80,8 +70,7 @@ def prompt_detail_page(request, access, prompt, *, gold: dict | None = None, sta
         prompt=prompt,
         metadata=_pretty(prompt.metadata) if prompt.metadata else "",
         candidates=candidates,
-        generate_configs=_generate_configs(access),
-        gold=gold if gold is not None else gold_card(access, prompt),
+        **fragments,
     )
     return render(request, "prompts/detail.html", context, status=status)
 

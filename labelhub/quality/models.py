@@ -41,33 +41,6 @@ class QualityEvent(models.Model):
         return f"{self.action} in project {self.project_id}"
 
 
-class Quarantine(BaseModel):
-    """A labeler set aside in a project: their labels leave exports by default, the items they
-    labeled go back to the queue for others, and they cannot claim new work until released."""
-
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="quarantines")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quarantines")
-    active = models.BooleanField(default=True)
-    reason = models.TextField()
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    released_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    released_at = models.DateTimeField(null=True, blank=True)
-    release_reason = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["project", "user"], condition=models.Q(active=True), name="quarantine_one_active"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"quarantine of user {self.user_id} in project {self.project_id}"
-
-
 class GoldStandard(BaseModel):
     """The expected answer of a gold comparison item: pairs that must be ordered (better, worse),
     flags that must be ticked per candidate, and/or whether "all bad" is expected."""

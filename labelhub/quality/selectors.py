@@ -1,11 +1,11 @@
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import Forbidden
-from labelhub.labeling.models import Label, ReviewStatus, WorkItem
+from labelhub.labeling.models import Label, Quarantine, ReviewStatus, WorkItem
 from labelhub.projects.models import Project
 from labelhub.projects.permissions import Capability
 from labelhub.projects.selectors import ProjectAccess, project_access
 
-from .models import GoldStandard, ProjectStats, Quarantine
+from .models import GoldStandard, ProjectStats
 
 
 def stats_access(*, user: User, project_id) -> ProjectAccess:

@@ -1,7 +1,8 @@
 """Quality control writes: quarantine, gold items, adaptive overlap and adjudication, and the
 precomputed statistics. Every change a person (or the system) makes is logged as a QualityEvent.
 
-This module must not import labelhub.labeling.services (which calls into it)."""
+Labeling sits below quality and never imports it: the disagreement check runs on its signal
+(labeling.signals.comparison_item_completed, connected in quality/apps.py)."""
 
 from __future__ import annotations
 
@@ -16,14 +17,15 @@ from labelhub.accounts.models import User
 from labelhub.core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from labelhub.core.ids import InvalidId, id_or_404, parse_id
 from labelhub.core.text import unstorable_reason
-from labelhub.labeling.models import Assignment, AssignmentStatus, Label, ReviewStatus, WorkItem, WorkKind
+from labelhub.labeling.models import Label, Quarantine, ReviewStatus, WorkItem, WorkKind
+from labelhub.labeling.services import assignments_end
 from labelhub.projects.models import Membership, Project
 from labelhub.projects.permissions import Capability
 from labelhub.projects.rubric import ranking_pairs
 from labelhub.projects.selectors import project_access
 
 from . import metrics
-from .models import GoldStandard, ProjectStats, QualityAction, QualityEvent, Quarantine
+from .models import GoldStandard, ProjectStats, QualityAction, QualityEvent
 
 logger = logging.getLogger(__name__)
 
@@ -75,11 +77,7 @@ def labeler_quarantine(*, project: Project, user_id, actor: User, reason: str) -
             quarantine = Quarantine.objects.create(project=project, user=subject, reason=reason, created_by=actor)
     except IntegrityError:
         raise Conflict(f"{subject.username} is already quarantined in this project.") from None
-    # Live leases end now; their slots are freed.
-    held = Assignment.objects.filter(work_item__project=project, user=subject, status=AssignmentStatus.ACTIVE)
-    held_items = list(held.values_list("work_item_id", flat=True))
-    held.update(status=AssignmentStatus.EXPIRED)
-    WorkItem.objects.filter(pk__in=held_items, taken__gt=0).update(taken=F("taken") - 1)
+    assignments_end(project_id=project.pk, user_id=subject.pk)  # live leases end now; their slots are freed
     # Their labels stop counting towards the overlap (one label per item and labeler at most).
     labeled = Label.objects.filter(project=project, user=subject).exclude(review_status=ReviewStatus.REJECTED)
     freed = WorkItem.objects.filter(pk__in=labeled.values("work_item_id"), taken__gt=0, label_count__gt=0).update(
@@ -247,6 +245,11 @@ def item_agreement(labels: list[tuple[dict, bool]]) -> float | None:
     """Share of (labeler pair × candidate pair) on which the item's labelers agree (an "all bad"
     label expresses no preference); None when nothing can be compared."""
     return metrics.pairwise_agreement([[{} if all_bad else (ranks or {}) for ranks, all_bad in labels]]).agreement
+
+
+def item_check_disagreement_on_completed(sender, *, work_item_id: int, **kwargs) -> None:
+    """Receiver of labeling.signals.comparison_item_completed (connected in quality/apps.py)."""
+    item_check_disagreement(work_item_id=work_item_id)
 
 
 def item_check_disagreement(*, work_item_id: int) -> str | None:

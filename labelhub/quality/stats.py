@@ -30,8 +30,8 @@ import orjson
 from django.db.models import Count
 from django.db.models.functions import Length, TruncDate
 
+from labelhub.core.db import consistent_read
 from labelhub.core.streaming import iter_rows
-from labelhub.exports.selectors import consistent_read
 from labelhub.generation.models import ModelConfig
 from labelhub.labeling.models import Assignment, AssignmentStatus, Label, ReviewStatus
 from labelhub.projects.models import Project

@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import views
 
-# Included by labelhub/projects/urls.py under projects/<id:project_id>/quality/,
+# Included by labelhub/urls.py under projects/<id:project_id>/quality/,
 # so the names are "projects:quality:<name>".
 app_name = "quality"
 

@@ -37,16 +37,17 @@ from labelhub.core.exceptions import ApplicationError, Forbidden, NotFound
 from labelhub.core.forms import apply_service_error
 from labelhub.core.ids import is_id, parse_id
 from labelhub.core.pagination import bounded_count, keyset_page
-from labelhub.labeling.models import Label, ReviewStatus, WorkItem, WorkKind
+from labelhub.labeling.models import Label, Quarantine, ReviewStatus, WorkItem, WorkKind
 from labelhub.projects.decorators import project_context, project_view
 from labelhub.projects.permissions import Capability
 from labelhub.projects.rubric import ranking_pairs
 from labelhub.projects.selectors import ProjectAccess
 from labelhub.prompts.models import Candidate
+from labelhub.prompts.views import prompt_detail_page
 
 from . import selectors, services
 from .forms import AdjudicateForm, GoldForm, GoldUnsetForm, ReasonForm
-from .models import GoldStandard, ProjectStats, QualityEvent, Quarantine
+from .models import GoldStandard, ProjectStats, QualityEvent
 from .templatetags.quality_charts import number
 
 EVENTS_SHOWN = 50
@@ -371,8 +372,9 @@ def adjudicate(request, access, work_item_id: int):
 
 
 # Gold items -----------------------------------------------------------------------------------------
-# The "Gold answer" card lives on the prompt page (labelhub/prompts/views.py asks `gold_card` for it);
-# its forms post here, and a refused form re-renders that prompt page with a 400.
+# The "Gold answer" card lives on the prompt page (templates/prompts/detail.html asks for it with
+# {% prompt_gold_card %}, quality/templatetags/quality_gold.py); its forms post here, and a refused
+# form re-renders that prompt page with a 400.
 
 
 def _answers(candidate_ids, candidates: dict) -> dict[str, dict]:
@@ -472,8 +474,6 @@ def _gold_item(access: ProjectAccess, work_item_id: int) -> WorkItem:
 
 
 def _prompt_page(request, access, item: WorkItem, *, status: int, **card) -> HttpResponse:
-    from labelhub.prompts.views import prompt_detail_page  # prompts.views imports this module
-
     return prompt_detail_page(request, access, item.prompt, gold=gold_card(access, item.prompt, **card), status=status)
 
 

@@ -12,8 +12,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from labelhub.core.db import consistent_read
 from labelhub.core.exceptions import Conflict
-from labelhub.exports.selectors import consistent_read, export_lines, export_params_for_project
+from labelhub.exports.selectors import export_lines, export_params_for_project
 from labelhub.labeling import services
 from labelhub.labeling.models import Assignment, AssignmentStatus, Label, WorkItem
 from labelhub.projects import services as project_services

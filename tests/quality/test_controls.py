@@ -4,13 +4,14 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from labelhub.labeling import services as labeling
-from labelhub.labeling.models import Label, WorkItem
+from labelhub.labeling.models import Assignment, AssignmentStatus, Label, Quarantine, WorkItem
 from labelhub.projects import services as project_services
 from labelhub.quality import services
-from labelhub.quality.models import QualityAction, QualityEvent, Quarantine
+from labelhub.quality.models import QualityAction, QualityEvent
 
 from ..exports import builders as b
 from ..exports.test_golden import CASES
@@ -252,6 +253,35 @@ def test_agreeing_labels_leave_the_overlap_alone(project, members, staff, publis
         )  # fmt: skip
     item.refresh_from_db()
     assert item.overlap == 2 and not item.needs_adjudication and not QualityEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_disagreement_check_runs_inside_the_submit_transaction(project, members, staff, publish, monkeypatch):
+    """Labeling does not import quality: it sends labeling.signals.comparison_item_completed, which
+    quality connects (quality/apps.py). The check still sees the new label uncommitted, and a check
+    that fails rolls the whole submit back (no label, the lease still live)."""
+    version = publish(project, staff, "# v1")
+    p, (a, c) = b.prompt(project, "q", candidates=["a", "b"])
+    item = b.comparison(project, p, [a, c], overlap=1)
+    user = members["labeler"]
+    project_services.guideline_acknowledge(project=project, user=user, number=version.number)
+    task = labeling.work_item_claim_next(project=project, user=user)
+    seen = []
+
+    def failing_check(*, work_item_id):
+        seen.append((work_item_id, connection.in_atomic_block, Label.objects.filter(work_item_id=work_item_id).count()))
+        raise RuntimeError("the check failed")
+
+    monkeypatch.setattr(services, "item_check_disagreement", failing_check)
+    ratings = {str(x.pk): {"helpful": 5, "truthful": 5, "harmless": 5} for x in (a, c)}
+    payload = {"ranks": {str(a.pk): 1, str(c.pk): 2}, "ratings": ratings, "strength": "better"}
+    with pytest.raises(RuntimeError, match="the check failed"):
+        labeling.ranking_submit(user=user, assignment_id=task.pk, payload=payload)
+    assert seen == [(item.pk, True, 1)]  # called once, inside the transaction, the label visible to it
+    assert not Label.objects.exists()
+    assert Assignment.objects.get(pk=task.pk).status == AssignmentStatus.ACTIVE
+    item.refresh_from_db()
+    assert (item.taken, item.label_count) == (1, 0)
 
 
 # --- stats and leaderboard APIs -------------------------------------------------------------------

@@ -17,11 +17,11 @@ from labelhub.accounts.models import User
 from labelhub.accounts.services import api_token_create
 from labelhub.exports.models import ExportSnapshot, SnapshotStatus
 from labelhub.generation.models import GenerationBatch, GenerationJob, JobStatus, ModelConfig
-from labelhub.labeling.models import Assignment, AssignmentStatus, WorkItem
+from labelhub.labeling.models import Assignment, AssignmentStatus, Quarantine, WorkItem
 from labelhub.projects import services as project_services
 from labelhub.projects.models import Membership, Role
 from labelhub.prompts import services as prompt_services
-from labelhub.quality.models import GoldStandard, QualityAction, QualityEvent, Quarantine
+from labelhub.quality.models import GoldStandard, QualityAction, QualityEvent
 
 from ..exports import builders as b
 from ..factories import UserFactory

@@ -16,10 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from labelhub.generation.models import ModelConfig
-from labelhub.labeling.models import Label, ReviewStatus, WorkItem
+from labelhub.labeling.models import Label, Quarantine, ReviewStatus, WorkItem
 from labelhub.projects.models import GuidelineVersion, Project, Role
 from labelhub.quality import tasks
-from labelhub.quality.models import ProjectStats, QualityAction, QualityEvent, Quarantine
+from labelhub.quality.models import ProjectStats, QualityAction, QualityEvent
 from labelhub.quality.stats import project_stats_compute
 from labelhub.quality.templatetags import quality_charts as charts
 

@@ -1,4 +1,5 @@
-"""Filters for the generation pages: {% load generation %}."""
+"""Filters for the generation pages, and the generation fragments of the prompt pages (the app below
+generation must not import it): {% load generation %}."""
 
 from datetime import timedelta
 
@@ -6,8 +7,31 @@ from django import template
 from django.utils import timezone
 
 from labelhub.integrations.inference.errors import describe
+from labelhub.projects.permissions import Capability
+
+from ..selectors import model_config_list
 
 register = template.Library()
+
+
+def _active_configs(context) -> list:
+    """Active model configs, for the admins' "Generate candidates" forms (none for other roles)."""
+    access = context["access"]
+    if not access.can(Capability.MANAGE):
+        return []
+    return [c for c in model_config_list(project=access.project) if c.is_active]
+
+
+@register.inclusion_tag("generation/_generate_panel.html", takes_context=True)
+def generate_panel(context) -> dict:
+    """The prompt list's "Generate candidates" panel: pick a config, fill prompts with fewer than K."""
+    return {"project": context["project"], "configs": _active_configs(context)}
+
+
+@register.inclusion_tag("generation/_generate_buttons.html", takes_context=True)
+def generate_buttons(context, prompt) -> dict:
+    """A prompt page's "Generate N candidates with <config>" buttons, one per active config."""
+    return {"project": context["project"], "prompt": prompt, "configs": _active_configs(context)}
 
 
 @register.filter
