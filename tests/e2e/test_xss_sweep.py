@@ -50,6 +50,7 @@ from labelhub.labeling import tasks as labeling_tasks
 from labelhub.labeling.models import Label, WorkItem, WorkKind
 from labelhub.projects import services as project_services
 from labelhub.projects.models import Role
+from labelhub.projects.rubric_presets import hhh_schema
 from labelhub.prompts import services as prompt_services
 from labelhub.prompts import tasks as prompt_tasks
 from labelhub.prompts.models import Prompt
@@ -198,8 +199,10 @@ def build_world(inference_url: str) -> dict:
     project = project_services.project_create(
         user=staff, name=fit(200), description=ALL, demonstration_overlap=3, comparison_overlap=3
     )
-    project = project_services.project_update(
-        project=project, data={"flags": ["hallucination", *shorts(60)], "gold_rate": 0.0}
+    project = project_services.project_update(project=project, data={"gold_rate": 0.0})
+    # Hostile flag options live in the labeling schema that the guideline versions below freeze.
+    project_services.guideline_draft_save(
+        project=project, user=staff, schema=hhh_schema(flags=["hallucination", *shorts(60, 19)])
     )
     for user, role in (
         (labeler, Role.LABELER),
@@ -313,7 +316,7 @@ def build_world(inference_url: str) -> dict:
     # Labeling through the services: demonstrations (from a candidate: a hostile diff), rankings with
     # hostile flags and rationales, a skip with a hostile reason, reviews with hostile comments.
     labeling_services.work_items_sync(project=project)
-    hostile_flags = project.flags[1:4]
+    hostile_flags = shorts(60, 19)[:3]
     for user in (third, other):  # the reviewer first: reviewers are only served items without labels
         skipped = False
         while (assignment := labeling_services.work_item_claim_next(project=project, user=user)) is not None:
