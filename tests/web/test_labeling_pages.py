@@ -268,7 +268,8 @@ def test_review_page_lists_pending_labels_of_others(labeled, client_for, django_
     assert "Explain &lt;b&gt;DNS&lt;/b&gt;" in html  # the prompt, escaped by the Markdown renderer
     assert "<script>x</script>" not in html
     assert "B is &lt;i&gt;vague&lt;/i&gt;." in html
-    assert "first is better" in html and "hallucination" in html
+    assert "first is: Better" in html and "hallucination" in html
+    assert "Helpful <span class=\"muted\">(1–7)</span>:" in html and "<strong>7 (fully accurate)</strong>" in html
 
 
 def test_reviewer_does_not_see_own_labels(labeled, client_for):
