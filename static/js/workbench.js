@@ -550,7 +550,7 @@
       {},
       h("span", { class: "likert-name", text: q.label }),
       q.required
-        ? h("span", { class: "wb-required", title: "Required", text: "*" })
+        ? [h("span", { class: "wb-required", "aria-hidden": "true", title: "Required", text: "*" }), h("span", { class: "visually-hidden", text: "(required)" })]
         : h("span", { class: "likert-hint", text: "(optional)" }),
       q.hint ? h("span", { class: "likert-hint", text: q.hint }) : null,
       q.key
@@ -1365,7 +1365,8 @@
     setKeys("");
   }
 
-  // S.pending: "r" (rank), "p" (strength) or "q:<question name>", waiting for a digit.
+  // S.pending: "r" (rank), "p" (strength), "q:<question name>" waiting for a digit, or "10:<question name>"
+  // (a scale that reaches 10 just got a 1: a 0 now makes it 10).
   function pendingText(key, n) {
     if (key === "r") return "Rank of answer " + n + ": press 1–" + S.task.candidates.length;
     if (key === "p") return "Preference strength: press 1–" + strengthLevels().length;
@@ -1396,6 +1397,9 @@
       if (!level) return setKeys("Strength goes from 1 to " + levels.length + ".");
       setRadio("strength", level.name);
       setKeys("Strength: " + level.label + ".");
+    } else if (key.indexOf("10:") === 0) {
+      setRadio(inputName(questionNamed(key.slice(3)), i), 10); // "1" then "0" on a scale that reaches 10
+      setKeys("Answer " + n + ": " + questionNamed(key.slice(3)).label + " 10.");
     } else if (key) {
       answerByDigit(questionNamed(key.slice(2)), i, digit);
     }
@@ -1408,7 +1412,14 @@
     if (q.type === "scale") {
       if (digit < q.min || digit > q.max) return setKeys(q.label + " goes from " + q.min + " to " + q.max + ".");
       setRadio(name, digit);
-      return setKeys(prefix + digit + ".");
+      setKeys(prefix + digit + ".");
+      if (digit === 1 && q.max >= 10) {
+        // A scale up to 10: a 0 right after the 1 makes it 10.
+        S.pending = "10:" + q.name;
+        S.pendingTimer = setTimeout(cancelPending, PENDING_MS / 4);
+        setKeys(prefix + "1 (press 0 now for 10).", true);
+      }
+      return;
     }
     if (q.type === "binary") {
       if (digit !== 1 && digit !== 2) return setKeys(q.label + ": press 1 for yes, 2 for no.");
@@ -1568,7 +1579,8 @@
     if (event.key === "Shift") return;
     var digit = digitOf(event);
     if (S.pending) {
-      if (digit !== -1 && !event.shiftKey) {
+      var tens = S.pending.indexOf("10:") === 0;
+      if (digit !== -1 && !event.shiftKey && (!tens || digit === 0)) {
         event.preventDefault();
         applyPending(digit);
         return;

@@ -5,6 +5,7 @@ scales (UltraFeedback) and with a safety track (Llama 2), the server's 400 shown
 it names, and a schema full of hostile text rendered inert (workbench, shortcut help, review page)."""
 
 import copy
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,7 +14,7 @@ from playwright.sync_api import Page, expect
 from labelhub.labeling.models import Assignment, Label
 from labelhub.projects.models import Role
 from labelhub.projects.rubric import PRESETS
-from tests.e2e.test_workbench_browser import expected_failures, login, only_label, open_workbench
+from tests.e2e.test_workbench_browser import expected_failures, login, only_label, open_workbench, wait_for
 from tests.security.xss_corpus import DOM_SCAN_JS, fit, shorts
 from tests.workbench_helpers import CUSTOM_SCHEMA, configure, make_prompt, ready, use_schema
 
@@ -55,6 +56,7 @@ def test_every_question_type_by_keyboard_and_mouse(
     expect(page.locator(".wb-task-meta .badge-track")).to_have_text("Code")  # the track's label
     cards = page.locator(".wb-cand")
     first, second = cards.nth(0), cards.nth(1)
+    a, b = shown_ids(labeler)
     for name in ("quality", "correct", "tone", "issues", "why"):  # "why" is asked on the code track
         expect(first.locator(f".wb-question[data-question='{name}']")).to_have_count(1)
     expect(first.get_by_text("One sentence about the code.")).to_be_visible()  # a description
@@ -84,6 +86,17 @@ def test_every_question_type_by_keyboard_and_mouse(
     second.get_by_label("Why", exact=True).fill("Pops from the wrong end.")
     expect(page.get_by_role("radio", name="Clearly better")).to_be_checked()
 
+    # The autosaved draft keeps the answers by question; a reload puts every one back.
+    wait_for(lambda: len((Assignment.objects.get(user=labeler).draft or {}).get("answers", {}).get(b, {})) == 5)
+    page.reload()
+    expect(second.get_by_label("Tone: rude")).to_be_checked()
+    expect(second.get_by_label("Correct: No")).to_be_checked()
+    expect(first.get_by_label("Issues: typo")).to_be_checked()
+    expect(first.get_by_label("Issues: off-topic")).not_to_be_checked()
+    expect(first.get_by_label("Quality 5 of 5")).to_be_checked()
+    expect(first.get_by_label("Why", exact=True)).to_have_value("Idiomatic and correct.")
+    expect(page.get_by_role("radio", name="Clearly better")).to_be_checked()
+
     # The rationale is required by this schema: the server says so beside it, nothing is stored.
     page.get_by_role("button", name="Submit").click()
     expect(page.locator("[data-error-for='rationale']")).to_have_text("Required: say why.")
@@ -93,7 +106,6 @@ def test_every_question_type_by_keyboard_and_mouse(
     expect(page.get_by_text("Nothing left for you right now.")).to_be_visible()
 
     label = only_label()
-    a, b = shown_ids(labeler)
     assert label.ranks == {a: 1, b: 2}
     assert label.ratings == {
         a: {
@@ -243,6 +255,30 @@ def test_llama2_safety_track_and_strength_by_keyboard(
     assert label.ranks == {a: 1, b: 2}
     assert label.safety == {a: "safe", b: "unsafe"}
     assert (label.strength, label.ratings, label.flags) == ("better", {}, {})
+    assert expected_failures(console_problems) == []
+
+
+def test_a_scale_up_to_ten_by_keyboard(page: Page, live_server, project, labeler, staff, publish, console_problems):
+    schema = {
+        "tracks": [{"name": "general", "label": "General"}],
+        "questions": [{"name": "score", "type": "scale", "label": "Score", "key": "n", "min": 0, "max": 10}],
+        "ranking": {"enabled": False},
+    }
+    project = comparison_project(project, staff, schema)
+    make_prompt(project, "Rate these.", ["Good.", "Fine."], track="general")
+    ready(project, labeler, publish, staff, GUIDELINES)
+    open_workbench(page, live_server, project, labeler)
+    expect(page.get_by_role("heading", name="Rate 2 answers")).to_be_visible()
+    keys(page, "1", "n", "1", "0")  # 1 then 0 at once: 10
+    expect(page.locator(".wb-cand").nth(0).get_by_label("Score 10 of 10")).to_be_checked()
+    keys(page, "2", "n", "1")
+    page.wait_for_timeout(1500)  # a 1 alone stays 1
+    keys(page, "2")  # and the next digit selects an answer again
+    expect(page.locator(".wb-cand").nth(1)).to_have_class(re.compile("is-selected"))
+    page.keyboard.press("Control+Enter")
+    expect(page.get_by_text("Nothing left for you right now.")).to_be_visible()
+    a, b = shown_ids(labeler)
+    assert only_label().ratings == {a: {"score": 10}, b: {"score": 1}}
     assert expected_failures(console_problems) == []
 
 
