@@ -549,16 +549,17 @@
       "legend",
       {},
       h("span", { class: "likert-name", text: q.label }),
+      " ",
       q.required
         ? [h("span", { class: "wb-required", "aria-hidden": "true", title: "Required", text: "*" }), h("span", { class: "visually-hidden", text: "(required)" })]
         : h("span", { class: "likert-hint", text: "(optional)" }),
-      q.hint ? h("span", { class: "likert-hint", text: q.hint }) : null,
+      q.hint ? [" ", h("span", { class: "likert-hint", text: q.hint })] : null,
       q.key
-        ? h("kbd", {
+        ? [" ", h("kbd", {
             class: "likert-key",
             title: "Shortcut: " + q.key + (digits ? " then " + digits : " (goes to the box)"),
             text: q.key,
-          })
+          })]
         : null
     );
   }

@@ -46,7 +46,7 @@ def keys(page: Page, *presses):
 
 
 def test_every_question_type_by_keyboard_and_mouse(
-    page: Page, live_server, project, labeler, staff, publish, console_problems
+    page: Page, live_server, project, labeler, staff, publish, console_problems, screenshot
 ):
     project = comparison_project(project, staff, CUSTOM_SCHEMA)
     make_prompt(project, "Reverse a list in Python.", ["Use reversed(xs) or xs[::-1].", "Loop and pop."], track="code")
@@ -100,6 +100,7 @@ def test_every_question_type_by_keyboard_and_mouse(
     # The rationale is required by this schema: the server says so beside it, nothing is stored.
     page.get_by_role("button", name="Submit").click()
     expect(page.locator("[data-error-for='rationale']")).to_have_text("Required: say why.")
+    screenshot("workbench-custom-schema")
     assert not Label.objects.exists()
     page.get_by_label("Rationale").fill("The first is the idiom.")
     page.get_by_role("button", name="Submit").click()
@@ -170,7 +171,9 @@ def test_per_track_questions_and_server_errors_beside_the_question(
 # Presets -----------------------------------------------------------------------------------------
 
 
-def test_helpsteer_has_no_ranking(page: Page, live_server, project, labeler, staff, publish, console_problems):
+def test_helpsteer_has_no_ranking(
+    page: Page, live_server, project, labeler, staff, publish, console_problems, screenshot
+):
     project = comparison_project(project, staff, PRESETS["helpsteer"].as_dict())
     make_prompt(project, "What is 2 + 2?", ["4.", "Five, probably."], track="general")
     ready(project, labeler, publish, staff, GUIDELINES)
@@ -191,6 +194,7 @@ def test_helpsteer_has_no_ranking(page: Page, live_server, project, labeler, sta
         "Verbosity 2 of 4",
     ):
         second.get_by_label(label_text).check()
+    screenshot("workbench-helpsteer")
     page.get_by_role("button", name="Submit").click()
     expect(page.get_by_text("Nothing left for you right now.")).to_be_visible()
 
