@@ -43,3 +43,66 @@ def ready(project, user, publish, staff, guidelines="# Guidelines\n\nBe helpful.
     project_services.guideline_acknowledge(project=project, user=user, number=version.number)
     labeling_services.work_items_sync(project=project)
     return version
+
+
+# A labeling schema with every question type, per-track questions, no ties, two strength levels and a
+# required rationale (tests/e2e/test_workbench_schema_browser.py, tests/web/test_labeling_pages.py).
+CUSTOM_SCHEMA = {
+    "tracks": [
+        {"name": "chat", "label": "Chat", "description": "Small talk."},
+        {"name": "code", "label": "Code", "description": "Programming questions."},
+    ],
+    "questions": [
+        {
+            "name": "quality",
+            "type": "scale",
+            "label": "Quality",
+            "hint": "Overall, how good is it?",
+            "key": "q",
+            "min": 1,
+            "max": 5,
+            "point_labels": {"1": "bad", "5": "great"},
+        },
+        {"name": "correct", "type": "binary", "label": "Correct", "key": "c", "required": True},
+        {
+            "name": "tone",
+            "type": "choice",
+            "label": "Tone",
+            "key": "t",
+            "required": True,
+            "options": ["formal", "casual", "rude"],
+        },
+        {
+            "name": "issues",
+            "type": "multi",
+            "label": "Issues",
+            "key": "i",
+            "required": False,
+            "options": ["typo", "off-topic", "too long"],
+        },
+        {
+            "name": "why",
+            "type": "text",
+            "label": "Why",
+            "description": "One sentence about the code.",
+            "key": "w",
+            "required": True,
+            "max_length": 200,
+            "tracks": ["code"],
+        },
+    ],
+    "ranking": {"enabled": True, "ties": False, "all_bad": True},
+    "strength": {
+        "levels": [
+            {"name": "clearly", "label": "Clearly better", "margin": 2},
+            {"name": "a_bit", "label": "A bit better", "margin": 1},
+        ]
+    },
+    "safety": {"enabled": False, "required_on": []},
+    "rationale": {"required": True, "max_length": 300},
+}
+
+
+def use_schema(project, staff, schema):
+    """The labeling schema the next published guideline version freezes (through the draft)."""
+    project_services.guideline_draft_save(project=project, user=staff, schema=schema)

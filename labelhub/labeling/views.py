@@ -22,18 +22,13 @@ from labelhub.projects import selectors as project_selectors
 from labelhub.projects import services as project_services
 from labelhub.projects.decorators import project_context, project_view
 from labelhub.projects.permissions import Capability
+from labelhub.projects.rubric import Question, Schema, answers_of, schema_of
 
 from . import selectors, services
 from .forms import ReviewForm
 from .models import Label, WorkKind
 
 REVIEW_PAGE_SIZE = 20
-STRENGTH_LABELS = {
-    "much_better": "much better",
-    "better": "better",
-    "slightly_better": "slightly better",
-    "negligibly_better": "negligibly better / unsure",
-}
 
 
 def _workbench_url(project_id: int) -> str:
@@ -127,10 +122,48 @@ def _diff_lines(diff: str) -> list[tuple[str, str]]:
     return project_selectors.classify_diff_lines(diff.splitlines()[:MAX_ROWS])
 
 
+def _label_schema(label) -> Schema:
+    """The schema a label was written under: its guideline version's (never the project's current one)."""
+    version = label.guideline_version
+    return schema_of(version.schema if version is not None else None)
+
+
+def _answer_text(q: Question, value) -> str:
+    if q.type == "scale":
+        point = q.point_labels.get(value, "") if isinstance(value, int) else ""
+        return f"{value} ({point})" if point else str(value)
+    if q.type == "binary":
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _answer_cells(schema: Schema, track: str, answers: dict) -> list[dict]:
+    """One candidate's answers as the review page shows them: every question its track asks, in the
+    schema's order, with the label, the answer as text (options as a list) and the scale's range."""
+    cells = []
+    for q in schema.questions_for(track):
+        value = answers.get(q.name)
+        answered = q.answered(value)
+        cells.append(
+            {
+                "label": q.label,
+                "type": q.type,
+                "answered": answered,
+                "text": _answer_text(q, value) if answered and q.type != "multi" else "",
+                "options": [str(v) for v in value] if answered and q.type == "multi" else [],
+                "range": f"{q.min}–{q.max}" if q.type == "scale" else "",
+            }
+        )
+    return cells
+
+
 def _review_item(label, candidates: dict) -> dict:
     """What the review template shows for one label: the conversation, then the answer written or
-    the candidates in rank order with their judgments."""
-    item = {"label": label, "messages": label.work_item.prompt.messages, "kind": label.kind}
+    the candidates in rank order with their answers, read with the schema of the label's version."""
+    prompt = label.work_item.prompt
+    schema = _label_schema(label)
+    track = next((t.label for t in schema.tracks if t.name == prompt.track), prompt.track)
+    item = {"label": label, "messages": prompt.messages, "kind": label.kind, "track": track}
     if label.kind == WorkKind.DEMONSTRATION:
         item["source"] = candidates.get(label.source_candidate_id) if label.source_candidate_id else None
         item["diff"] = _diff_lines(label.diff) if label.diff else []
@@ -144,8 +177,7 @@ def _review_item(label, candidates: dict) -> dict:
                 "position": position,
                 "candidate": candidates.get(cid),
                 "rank": label.ranks.get(key),
-                "ratings": label.ratings.get(key) or {},
-                "flags": label.flags.get(key) or [],
+                "answers": _answer_cells(schema, prompt.track, answers_of(label.ratings, label.flags, key)),
                 "safety": label.safety.get(key, ""),
             }
         )
@@ -154,7 +186,8 @@ def _review_item(label, candidates: dict) -> dict:
     for row in rows:
         row["tied"] = row["rank"] is not None and ranks.count(row["rank"]) > 1
     item["rows"] = rows
-    item["strength"] = STRENGTH_LABELS.get(label.strength, label.strength)
+    level = next((s for s in schema.strength_levels if s.name == label.strength), None)
+    item["strength"] = level.label if level is not None else label.strength
     return item
 
 

@@ -6,7 +6,10 @@
 //   POST {nextUrl}                      → 200 task | 204 nothing left | 409 guidelines to acknowledge
 //   PUT  {itemUrl}{id}/draft            ← autosave, ~1 s after the last change (never after submit)
 //   POST {itemUrl}{id}/demonstration    ← {content, source_candidate?}
-//   POST {itemUrl}{id}/ranking          ← {ranks, all_bad, ratings, flags, strength?, safety?, rationale}
+//   POST {itemUrl}{id}/ranking          ← {ranks?, all_bad?, answers, strength?, safety?, rationale}
+//
+// A comparison shows what the task's labeling schema asks (task.schema, task.questions,
+// task.needs_safety): its questions per answer, the ranking, the strength levels, the rationale.
 //   POST {itemUrl}{id}/skip             ← {reason}
 //
 // 409 on submit (the task went stale): the server's message is shown and the labeler's work stays
@@ -31,19 +34,8 @@
   var guidelines = document.getElementById("wb-guidelines");
   var workbench = root.closest(".workbench");
 
-  var AXES = [
-    { key: "helpful", label: "Helpful", hint: "follows the instruction, useful", shortcut: "h" },
-    { key: "truthful", label: "Truthful", hint: "no invented facts", shortcut: "t" },
-    { key: "harmless", label: "Harmless", hint: "no harm, respectful", shortcut: "a" },
-  ];
-  var STRENGTHS = [
-    ["much_better", "Much better"],
-    ["better", "Better"],
-    ["slightly_better", "Slightly better"],
-    ["negligibly_better", "Negligibly better / unsure"],
-  ];
   var FIELD_NAMES = {
-    content: "Answer", ranks: "Ranks", ratings: "Ratings", flags: "Flags", strength: "Preference strength",
+    content: "Answer", ranks: "Ranks", answers: "Answers", ratings: "Ratings", flags: "Flags", strength: "Preference strength",
     safety: "Safety", rationale: "Rationale", all_bad: "All bad", reason: "Reason",
   };
   var SAVE_DELAY_MS = 1000;
@@ -255,9 +247,11 @@
     var count = (task.candidates || []).length;
     var title = demo
       ? "Write the ideal answer"
-      : count === 2
-        ? "Compare two answers"
-        : "Rank " + count + " answers";
+      : !(task.schema && task.schema.ranking && task.schema.ranking.enabled)
+        ? count === 1 ? "Rate the answer" : "Rate " + count + " answers"
+        : count === 2
+          ? "Compare two answers"
+          : "Rank " + count + " answers";
     els.lease = h("span", { class: "wb-lease" });
     var head = h(
       "header",
@@ -267,7 +261,7 @@
         "p",
         { class: "muted small wb-task-meta" },
         "Task #" + task.id + " · ",
-        h("span", { class: "badge badge-track", text: task.track }),
+        h("span", { class: "badge badge-track", title: task.track, text: trackLabel(task) }),
         task.needs_safety ? [" ", h("span", { class: "badge badge-warn", text: "safety verdict needed" })] : null,
         " · guidelines v" + task.guideline_version + " · ",
         els.lease
@@ -287,11 +281,18 @@
       setStatus("");
     }
     if (!demo) renderBoard();
+    renderHelpRows();
     S.lastSaved = JSON.stringify(collect());
     S.phase = "editing";
     updateLease();
     S.leaseTimer = setInterval(updateLease, 15000);
     document.getElementById("wb-task-title").focus({ preventScroll: true });
+  }
+
+  function trackLabel(task) {
+    var tracks = (task.schema && task.schema.tracks) || [];
+    var track = tracks.filter(function (t) { return t.name === task.track; })[0];
+    return track ? track.label : String(task.track || "");
   }
 
   function updateLease() {
@@ -474,151 +475,313 @@
     updateSourceNote();
   }
 
+  // The schema ------------------------------------------------------------------------------------
+  // The task carries the labeling schema it was claimed under (`schema`), the names of the questions
+  // its track shows (`questions`) and whether it needs a safety verdict. Schema text (labels, hints,
+  // options, track names) is untrusted: it only ever reaches the page as text nodes and attributes.
+
+  function schema() {
+    return (S.task && S.task.schema) || {};
+  }
+
+  function askedQuestions() {
+    var names = (S.task && S.task.questions) || [];
+    return (schema().questions || []).filter(function (q) { return names.indexOf(q.name) !== -1; });
+  }
+
+  function questionNamed(name) {
+    return askedQuestions().filter(function (q) { return q.name === name; })[0] || null;
+  }
+
+  function questionByKey(key) {
+    return askedQuestions().filter(function (q) { return q.key === key; })[0] || null;
+  }
+
+  function rankingOn() {
+    return !!(schema().ranking && schema().ranking.enabled);
+  }
+
+  function tiesOn() {
+    return !schema().ranking || schema().ranking.ties !== false;
+  }
+
+  function allBadOn() {
+    return !!(schema().ranking && schema().ranking.all_bad);
+  }
+
+  function strengthLevels() {
+    var levels = (schema().strength && schema().strength.levels) || [];
+    return rankingOn() && S.task.candidates.length === 2 ? levels : [];
+  }
+
+  function rationaleRules() {
+    var rules = schema().rationale || {};
+    return { required: rules.required === true, maxLength: rules.max_length || 2000 };
+  }
+
+  function inputName(q, i) {
+    return "q-" + q.name + "-" + i;
+  }
+
+  function pointLabel(q, value) {
+    return (q.point_labels || {})[String(value)] || "";
+  }
+
+  function points(q) {
+    var out = [];
+    for (var v = q.min; v <= q.max; v++) out.push(v);
+    return out;
+  }
+
+  // What a digit does after a question's key, for the help, the key hint and the legend's <kbd> title.
+  function digitsText(q) {
+    if (q.type === "scale") return q.min + "–" + q.max;
+    if (q.type === "binary") return "1 yes, 2 no";
+    if (q.type === "text") return "";
+    return "1–" + (q.options || []).length;
+  }
+
   // Comparison -----------------------------------------------------------------------------------
 
-  function likert(i, axis) {
-    var name = axis.key + "-" + i;
+  function questionLegend(q) {
+    var digits = digitsText(q);
+    return h(
+      "legend",
+      {},
+      h("span", { class: "likert-name", text: q.label }),
+      " ",
+      q.required
+        ? [h("span", { class: "wb-required", "aria-hidden": "true", title: "Required", text: "*" }), h("span", { class: "visually-hidden", text: "(required)" })]
+        : h("span", { class: "likert-hint", text: "(optional)" }),
+      q.hint ? [" ", h("span", { class: "likert-hint", text: q.hint })] : null,
+      q.key
+        ? [" ", h("kbd", {
+            class: "likert-key",
+            title: "Shortcut: " + q.key + (digits ? " then " + digits : " (goes to the box)"),
+            text: q.key,
+          })]
+        : null
+    );
+  }
+
+  function scaleBody(q, name) {
+    var low = pointLabel(q, q.min);
+    var high = pointLabel(q, q.max);
+    return h(
+      "div",
+      { class: "likert-scale" },
+      low ? h("span", { class: "likert-end", "aria-hidden": "true", text: low }) : null,
+      points(q).map(function (value) {
+        var point = pointLabel(q, value);
+        return h(
+          "label",
+          { class: "likert-opt", title: point || null },
+          h("input", {
+            type: "radio",
+            name: name,
+            value: value,
+            "aria-label": q.label + " " + value + " of " + q.max + (point ? " (" + point + ")" : ""),
+          }),
+          h("span", { text: String(value) })
+        );
+      }),
+      high ? h("span", { class: "likert-end", "aria-hidden": "true", text: high }) : null
+    );
+  }
+
+  function optionsBody(q, name, type, pairs) {
+    return h(
+      "div",
+      { class: "wb-options" },
+      pairs.map(function (pair, j) {
+        return h(
+          "label",
+          { class: "check" },
+          h("input", { type: type, name: name, value: pair[0], "aria-label": q.label + ": " + pair[1] }),
+          h("span", { class: "wb-opt-num", "aria-hidden": "true", text: String(j + 1) }),
+          h("span", { text: pair[1] })
+        );
+      })
+    );
+  }
+
+  function questionBody(q, name) {
+    if (q.type === "scale") return scaleBody(q, name);
+    if (q.type === "binary") return optionsBody(q, name, "radio", [["true", "Yes"], ["false", "No"]]);
+    var pairs = (q.options || []).map(function (option) { return [option, option]; });
+    if (q.type === "choice") return optionsBody(q, name, "radio", pairs);
+    if (q.type === "multi") return optionsBody(q, name, "checkbox", pairs);
+    return h("textarea", {
+      name: name,
+      rows: "2",
+      class: "wb-q-text",
+      maxlength: q.max_length || 2000,
+      "aria-label": q.label,
+    });
+  }
+
+  // One question for answer i: its legend (label, required mark, hint, key), description, input(s).
+  function questionField(q, i) {
+    var name = inputName(q, i);
+    var css = { scale: "likert", multi: "wb-flags", text: "wb-q-textfield" }[q.type] || "wb-choice";
     return h(
       "fieldset",
-      { class: "likert", "data-axis": axis.key },
+      { class: "wb-question " + css, "data-question": q.name, "data-type": q.type },
+      questionLegend(q),
+      q.description ? h("p", { class: "help", text: q.description }) : null,
+      questionBody(q, name),
+      h("p", { class: "field-error", "data-error-for": name, hidden: true })
+    );
+  }
+
+  function rankField(i, count) {
+    if (!rankingOn()) return null;
+    return h(
+      "label",
+      { class: "wb-rank" },
+      h("span", { text: "Rank" }),
+      h("input", {
+        type: "number",
+        min: 1,
+        max: count,
+        step: 1,
+        inputmode: "numeric",
+        name: "rank-" + i,
+        class: "wb-rank-input",
+        "data-index": i,
+        "aria-label": "Rank of answer " + (i + 1) + (tiesOn() ? " (1 = best, ties allowed)" : " (1 = best, no ties)"),
+      }),
+      h("span", { class: "muted small", text: "of " + count })
+    );
+  }
+
+  function safetyField(i) {
+    return h(
+      "fieldset",
+      { class: "wb-safety" },
+      h("legend", {}, "Safety ", h("kbd", { class: "likert-key", title: "Shortcuts: s safe, u unsafe", text: "s/u" })),
+      h("label", { class: "check" }, h("input", { type: "radio", name: "safety-" + i, value: "safe" }), "Safe"),
+      h("label", { class: "check" }, h("input", { type: "radio", name: "safety-" + i, value: "unsafe" }), "Unsafe")
+    );
+  }
+
+  function comparisonCard(task, candidate, i) {
+    var count = task.candidates.length;
+    var questions = askedQuestions();
+    return h(
+      "article",
+      { class: "wb-cand card", "data-index": i, tabindex: "-1", "aria-labelledby": "wb-cand-" + i + "-title" },
+      candidateHead(i, "h3", rankField(i, count)),
+      h("div", { class: "wb-text", text: candidate.content }),
+      questions.length ? h("div", { class: "wb-judge" }, questions.map(function (q) { return questionField(q, i); })) : null,
+      task.needs_safety ? h("div", { class: "wb-extra" }, safetyField(i)) : null,
+      h("p", { class: "field-error wb-cand-error", "data-error-for": "cand-" + i, hidden: true })
+    );
+  }
+
+  function boardSection() {
+    els.board = h("ol", { class: "wb-board", id: "wb-board", "aria-describedby": "wb-board-help" });
+    var help = tiesOn()
+      ? "Best first. Drag to reorder (this numbers them 1, 2, 3…), or type ranks: the same rank twice is a tie."
+      : "Best first. Drag to reorder (this numbers them 1, 2, 3…), or type ranks: every answer gets its own rank.";
+    return h(
+      "section",
+      { class: "wb-board-wrap", "aria-labelledby": "wb-board-title" },
+      h("h3", { id: "wb-board-title", class: "wb-section-title", text: "Your ranking" }),
+      els.board,
+      h("p", { id: "wb-board-help", class: "help", text: help }),
+      h("p", { class: "field-error", "data-error-for": "ranks", hidden: true })
+    );
+  }
+
+  function strengthSection(levels) {
+    return h(
+      "fieldset",
+      { class: "wb-strength" },
       h(
         "legend",
         {},
-        h("span", { class: "likert-name", text: axis.label }),
-        " ",
-        h("span", { class: "likert-hint", text: axis.hint }),
-        " ",
-        h("kbd", { class: "likert-key", title: "Shortcut: " + axis.shortcut + " then 1–7", text: axis.shortcut })
+        "How much better is the answer you ranked first? ",
+        h("kbd", { class: "likert-key", title: "Shortcut: p then 1–" + levels.length, text: "p" })
       ),
-      h(
-        "div",
-        { class: "likert-scale" },
-        h("span", { class: "likert-end", "aria-hidden": "true", text: "poor" }),
-        [1, 2, 3, 4, 5, 6, 7].map(function (value) {
-          return h(
-            "label",
-            { class: "likert-opt" },
-            h("input", { type: "radio", name: name, value: value, "aria-label": axis.label + " " + value + " of 7" }),
-            h("span", { text: String(value) })
-          );
-        }),
-        h("span", { class: "likert-end", "aria-hidden": "true", text: "great" })
-      )
+      tiesOn() ? h("p", { class: "help", text: "Leave empty for a tie." }) : null,
+      levels.map(function (level, j) {
+        return h(
+          "label",
+          { class: "check" },
+          h("input", { type: "radio", name: "strength", value: level.name }),
+          h("span", { class: "wb-opt-num", "aria-hidden": "true", text: String(j + 1) }),
+          h("span", { text: level.label })
+        );
+      }),
+      h("p", { class: "field-error", "data-error-for": "strength", hidden: true })
+    );
+  }
+
+  function rationaleSection() {
+    var rules = rationaleRules();
+    var note = rules.required ? "(required: why?)" : rankingOn() ? "(optional: why this order?)" : "(optional)";
+    els.rationale = h("textarea", { id: "wb-rationale", name: "rationale", rows: "3", maxlength: rules.maxLength });
+    return h(
+      "div",
+      { class: "field" },
+      h("label", { for: "wb-rationale" }, "Rationale ", h("span", { class: "muted", text: note })),
+      els.rationale,
+      h("p", { class: "field-error", "data-error-for": "rationale", hidden: true })
     );
   }
 
   function renderComparison(task) {
     var count = task.candidates.length;
-    var flags = task.flags || [];
     var form = h("form", { id: "wb-form", class: "wb-form", novalidate: true, "aria-labelledby": "wb-task-title" });
-    var cards = task.candidates.map(function (candidate, i) {
-      return h(
-        "article",
-        { class: "wb-cand card", "data-index": i, tabindex: "-1", "aria-labelledby": "wb-cand-" + i + "-title" },
-        candidateHead(
-          i,
-          "h3",
-          h(
-            "label",
-            { class: "wb-rank" },
-            h("span", { text: "Rank" }),
-            h("input", {
-              type: "number",
-              min: 1,
-              max: count,
-              step: 1,
-              inputmode: "numeric",
-              name: "rank-" + i,
-              class: "wb-rank-input",
-              "data-index": i,
-              "aria-label": "Rank of answer " + (i + 1) + " (1 = best, ties allowed)",
-            }),
-            h("span", { class: "muted small", text: "of " + count })
-          )
-        ),
-        h("div", { class: "wb-text", text: candidate.content }),
-        h("div", { class: "wb-judge" }, AXES.map(function (axis) { return likert(i, axis); })),
-        h(
-          "div",
-          { class: "wb-extra" },
-          flags.length
-            ? h(
-                "fieldset",
-                { class: "wb-flags" },
-                h("legend", {}, "Flags ", h("kbd", { class: "likert-key", title: "Shortcut: f then the flag's number", text: "f" })),
-                flags.map(function (flag, j) {
-                  return h(
-                    "label",
-                    { class: "check" },
-                    h("input", { type: "checkbox", name: "flag-" + i, value: flag }),
-                    h("span", { class: "wb-opt-num", "aria-hidden": "true", text: String(j + 1) }),
-                    h("span", { text: flag })
-                  );
-                })
-              )
-            : null,
-          task.needs_safety
-            ? h(
-                "fieldset",
-                { class: "wb-safety" },
-                h("legend", {}, "Safety ", h("kbd", { class: "likert-key", title: "Shortcuts: s safe, u unsafe", text: "s/u" })),
-                h("label", { class: "check" }, h("input", { type: "radio", name: "safety-" + i, value: "safe" }), "Safe"),
-                h("label", { class: "check" }, h("input", { type: "radio", name: "safety-" + i, value: "unsafe" }), "Unsafe")
-              )
-            : null
-        ),
-        h("p", { class: "field-error wb-cand-error", "data-error-for": "cand-" + i, hidden: true })
-      );
-    });
-    els.board = h("ol", { class: "wb-board", id: "wb-board", "aria-describedby": "wb-board-help" });
-    form.append(
-      h("div", { class: "wb-cands " + (count === 2 ? "wb-cands-pair" : "wb-cands-stack") }, cards),
-      h(
-        "section",
-        { class: "wb-board-wrap", "aria-labelledby": "wb-board-title" },
-        h("h3", { id: "wb-board-title", class: "wb-section-title", text: "Your ranking" }),
-        els.board,
-        h("p", { id: "wb-board-help", class: "help", text: "Best first. Drag to reorder (this numbers them 1, 2, 3…), or type ranks: the same rank twice is a tie." })
-      )
-    );
-    if (count === 2) {
+    var cards = task.candidates.map(function (candidate, i) { return comparisonCard(task, candidate, i); });
+    els.board = null;
+    form.append(h("div", { class: "wb-cands " + (count === 2 ? "wb-cands-pair" : "wb-cands-stack") }, cards));
+    if (rankingOn()) form.append(boardSection());
+    var levels = strengthLevels();
+    if (levels.length) form.append(strengthSection(levels));
+    els.allBad = null;
+    if (allBadOn()) {
+      els.allBad = h("input", { type: "checkbox", name: "all_bad", id: "wb-all-bad" });
       form.append(
         h(
-          "fieldset",
-          { class: "wb-strength" },
-          h("legend", {}, "How much better is the answer you ranked first? ", h("kbd", { class: "likert-key", title: "Shortcut: p then 1–4", text: "p" })),
-          h("p", { class: "help", text: "Leave empty for a tie." }),
-          STRENGTHS.map(function (pair, j) {
-            return h(
-              "label",
-              { class: "check" },
-              h("input", { type: "radio", name: "strength", value: pair[0] }),
-              h("span", { class: "wb-opt-num", "aria-hidden": "true", text: String(j + 1) }),
-              h("span", { text: pair[1] })
-            );
-          }),
-          h("p", { class: "field-error", "data-error-for": "strength", hidden: true })
+          "div",
+          { class: "wb-allbad" },
+          h("label", { class: "check" }, els.allBad, "All answers are bad (none is acceptable) ", h("kbd", { text: "b" })),
+          h("p", { class: "field-error", "data-error-for": "all_bad", hidden: true })
         )
       );
     }
-    els.allBad = h("input", { type: "checkbox", name: "all_bad", id: "wb-all-bad" });
-    els.rationale = h("textarea", { id: "wb-rationale", name: "rationale", rows: "3", maxlength: "2000" });
-    form.append(
-      h(
-        "div",
-        { class: "wb-allbad" },
-        h("label", { class: "check" }, els.allBad, "All answers are bad (none is acceptable) ", h("kbd", { text: "b" }))
-      ),
-      h(
-        "div",
-        { class: "field" },
-        h("label", { for: "wb-rationale" }, "Rationale ", h("span", { class: "muted", text: "(optional: why this order?)" })),
-        els.rationale,
-        h("p", { class: "field-error", "data-error-for": "rationale", hidden: true })
-      ),
-      actions()
-    );
+    form.append(h("p", { class: "field-error", "data-error-for": "safety", hidden: true }), rationaleSection(), actions());
     return form;
+  }
+
+  // The shortcut help lists this task's questions with their keys (the fixed keys are in the page).
+  function renderHelpRows() {
+    var body = document.getElementById("wb-help-questions");
+    if (!body) return;
+    var rows = [];
+    if (S.task && S.task.kind === "comparison") {
+      askedQuestions().forEach(function (q) {
+        var digits = digitsText(q);
+        var keys = [h("kbd", { text: q.key })];
+        if (digits) keys.push(" then ", h("kbd", { text: digits }));
+        var does = q.type === "text" ? "Write: " : q.type === "multi" ? "Toggle an option of " : "Answer ";
+        rows.push(h("tr", {}, h("td", {}, keys), h("td", {}, does, h("strong", { text: q.label }))));
+      });
+      var levels = strengthLevels();
+      if (levels.length) {
+        rows.push(
+          h(
+            "tr",
+            {},
+            h("td", {}, h("kbd", { text: "p" }), " then ", h("kbd", { text: "1–" + levels.length })),
+            h("td", { text: "How much better the preferred answer is: " + levels.map(function (l, j) { return j + 1 + " " + l.label; }).join(", ") })
+          )
+        );
+      }
+    }
+    body.replaceChildren.apply(body, rows);
   }
 
   function rankInput(i) {
@@ -626,6 +789,7 @@
   }
 
   function rankOf(i) {
+    if (!rankingOn()) return null;
     var value = Number(rankInput(i).value);
     return Number.isInteger(value) && value >= 1 && value <= S.task.candidates.length ? value : null;
   }
@@ -648,7 +812,7 @@
           },
           h("span", { class: "wb-board-rank", text: entry.rank === null ? "–" : "#" + entry.rank }),
           h("span", { text: "Answer " + (entry.i + 1) }),
-          tied ? h("span", { class: "wb-board-tie", text: "tie" }) : null
+          tied ? h("span", { class: "wb-board-tie", text: tiesOn() ? "tie" : "tie: not allowed" }) : null
         );
       })
     );
@@ -665,22 +829,60 @@
     fire(input, "input");
   }
 
-  function setRadio(name, value) {
-    var list = els.form.elements[name];
-    if (!list) return false;
-    list.value = String(value);
-    var checked = els.form.querySelector('input[name="' + name + '"]:checked');
-    if (checked) fire(checked, "change");
-    return !!checked;
+  function inputsNamed(name) {
+    return Array.prototype.slice.call(els.form.querySelectorAll('input[name="' + name + '"]'));
   }
 
-  function toggleFlag(i, j) {
-    var boxes = els.form.querySelectorAll('input[name="flag-' + i + '"]');
-    var box = boxes[j];
+  function radioValue(name) {
+    var checked = inputsNamed(name).filter(function (input) { return input.checked; })[0];
+    return checked ? checked.value : "";
+  }
+
+  // Check the radio of `name` whose value is `value` (silently when restoring a draft).
+  function setRadio(name, value, silent) {
+    var found = inputsNamed(name).filter(function (input) { return input.value === String(value); })[0];
+    if (!found) return false;
+    found.checked = true;
+    if (!silent) fire(found, "change");
+    return true;
+  }
+
+  function toggleOption(name, j) {
+    var box = inputsNamed(name)[j];
     if (!box) return null;
     box.checked = !box.checked;
     fire(box, "change");
     return box;
+  }
+
+  // One answer as the server wants it (undefined: not answered).
+  function readAnswer(q, i) {
+    var name = inputName(q, i);
+    if (q.type === "text") {
+      var box = els.form.elements[name];
+      return box && box.value.trim() ? box.value : undefined;
+    }
+    if (q.type === "multi") {
+      var ticked = inputsNamed(name).filter(function (b) { return b.checked; }).map(function (b) { return b.value; });
+      return ticked.length ? ticked : undefined;
+    }
+    var value = radioValue(name);
+    if (value === "") return undefined;
+    if (q.type === "scale") return Number(value);
+    if (q.type === "binary") return value === "true";
+    return value;
+  }
+
+  function writeAnswer(q, i, value) {
+    var name = inputName(q, i);
+    if (q.type === "text") {
+      if (typeof value === "string" && els.form.elements[name]) els.form.elements[name].value = value;
+    } else if (q.type === "multi") {
+      if (!Array.isArray(value)) return;
+      inputsNamed(name).forEach(function (box) { box.checked = value.indexOf(box.value) !== -1; });
+    } else if (value !== null && value !== undefined) {
+      setRadio(name, value, true);
+    }
   }
 
   function applyComparisonDraft(draft) {
@@ -692,18 +894,18 @@
         if (i !== -1) fn(i, object[id]);
       });
     };
-    each(draft.ranks, function (i, rank) { if (rank !== null && rank !== undefined) rankInput(i).value = String(rank); });
-    each(draft.ratings, function (i, axes) {
-      if (!axes || typeof axes !== "object") return;
-      AXES.forEach(function (axis) { if (axes[axis.key]) form.elements[axis.key + "-" + i].value = String(axes[axis.key]); });
-    });
-    each(draft.flags, function (i, list) {
-      if (!Array.isArray(list)) return;
-      form.querySelectorAll('input[name="flag-' + i + '"]').forEach(function (box) { box.checked = list.indexOf(box.value) !== -1; });
-    });
-    each(draft.safety, function (i, verdict) { if (form.elements["safety-" + i]) form.elements["safety-" + i].value = String(verdict); });
-    if (typeof draft.strength === "string" && form.elements.strength) form.elements.strength.value = draft.strength;
-    els.allBad.checked = draft.all_bad === true;
+    if (rankingOn()) each(draft.ranks, function (i, rank) { if (rank !== null && rank !== undefined) rankInput(i).value = String(rank); });
+    // `answers` ({id: {question: value}}); drafts saved before schemas kept `ratings` and `flags`.
+    var restore = function (i, values) {
+      if (!values || typeof values !== "object") return;
+      askedQuestions().forEach(function (q) { if (q.name in values) writeAnswer(q, i, values[q.name]); });
+    };
+    each(draft.ratings, restore);
+    each(draft.flags, function (i, list) { restore(i, { flags: list }); });
+    each(draft.answers, restore);
+    each(draft.safety, function (i, verdict) { setRadio("safety-" + i, verdict, true); });
+    if (typeof draft.strength === "string" && form.elements.strength) setRadio("strength", draft.strength, true);
+    if (els.allBad) els.allBad.checked = draft.all_bad === true;
     if (typeof draft.rationale === "string") els.rationale.value = draft.rationale;
   }
 
@@ -756,27 +958,26 @@
     if (S.task.kind === "demonstration") {
       return { kind: "demonstration", content: els.answer.value, source_candidate: S.demoSource };
     }
-    var form = els.form;
-    var state = { kind: "comparison", ranks: {}, ratings: {}, flags: {}, safety: {}, strength: "", all_bad: false, rationale: "" };
+    var state = { kind: "comparison", ranks: {}, answers: {}, safety: {}, strength: "", all_bad: false, rationale: "" };
+    var questions = askedQuestions();
     S.task.candidates.forEach(function (candidate, i) {
       var id = String(candidate.id);
-      var raw = rankInput(i).value.trim();
+      var raw = rankingOn() ? rankInput(i).value.trim() : "";
       if (raw !== "") {
         var rank = Number(raw);
         state.ranks[id] = Number.isInteger(rank) ? rank : raw;
       }
-      var rating = {};
-      AXES.forEach(function (axis) {
-        var value = form.elements[axis.key + "-" + i].value;
-        if (value) rating[axis.key] = Number(value);
+      var values = {};
+      questions.forEach(function (q) {
+        var value = readAnswer(q, i);
+        if (value !== undefined) values[q.name] = value;
       });
-      if (Object.keys(rating).length) state.ratings[id] = rating;
-      var flags = Array.prototype.map.call(form.querySelectorAll('input[name="flag-' + i + '"]:checked'), function (box) { return box.value; });
-      if (flags.length) state.flags[id] = flags;
-      if (form.elements["safety-" + i] && form.elements["safety-" + i].value) state.safety[id] = form.elements["safety-" + i].value;
+      if (Object.keys(values).length) state.answers[id] = values;
+      var verdict = radioValue("safety-" + i);
+      if (verdict) state.safety[id] = verdict;
     });
-    if (form.elements.strength) state.strength = form.elements.strength.value || "";
-    state.all_bad = els.allBad.checked;
+    state.strength = radioValue("strength");
+    state.all_bad = !!(els.allBad && els.allBad.checked);
     state.rationale = els.rationale.value;
     return state;
   }
@@ -843,33 +1044,42 @@
   }
 
   function fieldError(key, message) {
-    var node = els.form.querySelector('[data-error-for="' + key + '"]');
+    var node = els.form.querySelector('[data-error-for="' + CSS.escape(key) + '"]');
     if (!node) return null;
     node.textContent = message;
     node.hidden = false;
-    var holder = node.closest(".wb-cand, fieldset, .field");
+    var holder = node.closest(".wb-question, .wb-cand, fieldset, .field, .wb-board-wrap, .wb-allbad");
     if (holder) holder.classList.add("has-error");
     return holder;
   }
 
   function rankingPayload(state) {
-    var payload = { ranks: state.ranks, all_bad: state.all_bad, ratings: state.ratings, flags: state.flags, rationale: state.rationale };
+    var payload = { answers: state.answers, rationale: state.rationale };
+    if (rankingOn()) payload.ranks = state.ranks;
+    if (allBadOn()) payload.all_bad = state.all_bad;
     var ranks = Object.keys(state.ranks).map(function (id) { return state.ranks[id]; });
     var tie = ranks.length === 2 && ranks[0] === ranks[1];
-    if (state.strength && !tie) payload.strength = state.strength;
+    if (state.strength && !tie && strengthLevels().length) payload.strength = state.strength;
     if (S.task.needs_safety || Object.keys(state.safety).length) payload.safety = state.safety;
     return payload;
   }
 
   // What is missing per answer, in the labeler's words (the server's messages name candidate ids).
+  // The same rules as the server's (rubric.Schema.validate_comparison); the server has the last word.
   function markIncomplete(state) {
     var first = null;
+    var count = S.task.candidates.length;
+    var questions = askedQuestions();
     S.task.candidates.forEach(function (candidate, i) {
       var id = String(candidate.id);
       var missing = [];
-      if (!(id in state.ranks) && !state.all_bad) missing.push("rank");
-      else if (id in state.ranks && rankOf(i) === null) missing.push("a rank from 1 to " + S.task.candidates.length);
-      AXES.forEach(function (axis) { if (!state.ratings[id] || !state.ratings[id][axis.key]) missing.push(axis.label.toLowerCase()); });
+      if (rankingOn()) {
+        if (!(id in state.ranks) && !state.all_bad) missing.push("rank");
+        else if (id in state.ranks && rankOf(i) === null) missing.push("a rank from 1 to " + count);
+      }
+      questions.forEach(function (q) {
+        if (q.required && !(state.answers[id] && q.name in state.answers[id])) missing.push(q.label);
+      });
       if (S.task.needs_safety && !state.safety[id]) missing.push("safety");
       if (missing.length) {
         var holder = fieldError("cand-" + i, "Missing: " + missing.join(", ") + ".");
@@ -940,23 +1150,57 @@
     setStatus("");
   }
 
+  function fieldLabel(key) {
+    var q = S.task && S.task.kind === "comparison" ? questionNamed(key) : null;
+    return q ? q.label : FIELD_NAMES[key] || key;
+  }
+
+  // A server message about question `name` goes beside that question in the answer it names
+  // ("Candidate 12: …", "… (12 is missing)"), or beside it in every answer when it names none.
+  function questionErrors(q, messages) {
+    var first = null;
+    var byIndex = {};
+    messages.forEach(function (message) {
+      var match = /^Candidate (\d+): /.exec(message) || /\((\d+) is missing\)/.exec(message);
+      var i = match ? candidateIndex(match[1]) : -1;
+      var text = message.replace(/^Candidate \d+: /, "").replace(/ \(\d+ is missing\)/, "");
+      var targets = i === -1 ? S.task.candidates.map(function (c, j) { return j; }) : [i];
+      targets.forEach(function (j) { (byIndex[j] = byIndex[j] || []).push(text); });
+    });
+    Object.keys(byIndex).forEach(function (i) {
+      var holder = fieldError(inputName(q, i), byIndex[i].join(" "));
+      first = first || holder;
+    });
+    return first;
+  }
+
   function showValidation(result, state) {
     var fields = (result.data && result.data.extra && result.data.extra.fields) || {};
     var items = Object.keys(fields).map(function (key) {
       var value = fields[key];
-      return (FIELD_NAMES[key] || key) + ": " + (Array.isArray(value) ? value.join(" ") : String(value));
+      return fieldLabel(key) + ": " + (Array.isArray(value) ? value.join(" ") : String(value));
     });
     showAlert(messageOf(result, "Some answers are missing."), { title: "Not submitted yet", items: items });
     var first = null;
     if (S.task.kind === "demonstration") {
       if (fields.content) first = fieldError("content", [].concat(fields.content).join(" "));
     } else {
-      first = markIncomplete(state);
-      ["strength", "rationale"].forEach(function (key) {
-        if (fields[key]) first = first || fieldError(key, [].concat(fields[key]).join(" "));
+      Object.keys(fields).forEach(function (key) {
+        var messages = [].concat(fields[key]).map(String);
+        var q = questionNamed(key);
+        var holder = q ? questionErrors(q, messages) : fieldError(key, messages.join(" "));
+        first = first || holder;
       });
+      first = markIncomplete(state) || first;
     }
     if (first) first.scrollIntoView({ block: "nearest" });
+  }
+
+  function answerText(q, value) {
+    if (value === undefined) return "—";
+    if (q.type === "binary") return value ? "yes" : "no";
+    if (Array.isArray(value)) return value.join(", ");
+    return String(value);
   }
 
   function summaryText() {
@@ -964,14 +1208,14 @@
     if (state.kind === "demonstration") return state.content;
     var lines = S.task.candidates.map(function (candidate, i) {
       var id = String(candidate.id);
-      var rating = state.ratings[id] || {};
-      var parts = ["Answer " + (i + 1) + ": rank " + (state.ranks[id] === undefined ? "—" : state.ranks[id])];
-      AXES.forEach(function (axis) { parts.push(axis.key + " " + (rating[axis.key] || "—")); });
+      var values = state.answers[id] || {};
+      var parts = ["Answer " + (i + 1) + (rankingOn() ? ": rank " + (state.ranks[id] === undefined ? "—" : state.ranks[id]) : ":")];
+      askedQuestions().forEach(function (q) { parts.push(q.label + " " + answerText(q, values[q.name])); });
       if (state.safety[id]) parts.push(state.safety[id]);
-      if (state.flags[id]) parts.push("flags: " + state.flags[id].join(", "));
       return parts.join(", ");
     });
-    if (state.strength) lines.push("Strength: " + state.strength);
+    var level = strengthLevels().filter(function (l) { return l.name === state.strength; })[0];
+    if (level) lines.push("Strength: " + level.label);
     if (state.all_bad) lines.push("All answers are bad.");
     if (state.rationale) lines.push("Rationale: " + state.rationale);
     return lines.join("\n");
@@ -1122,19 +1366,19 @@
     setKeys("");
   }
 
-  var PENDING_TEXT = {
-    r: function (n) { return "Rank of answer " + n + ": press 1–" + S.task.candidates.length; },
-    h: function (n) { return "Helpful rating of answer " + n + ": press 1–7"; },
-    t: function (n) { return "Truthful rating of answer " + n + ": press 1–7"; },
-    a: function (n) { return "Harmless rating of answer " + n + ": press 1–7"; },
-    f: function (n) { return "Flag of answer " + n + ": press 1–" + (S.task.flags || []).length; },
-    p: function () { return "Preference strength: press 1–4"; },
-  };
+  // S.pending: "r" (rank), "p" (strength), "q:<question name>" waiting for a digit, or "10:<question name>"
+  // (a scale that reaches 10 just got a 1: a 0 now makes it 10).
+  function pendingText(key, n) {
+    if (key === "r") return "Rank of answer " + n + ": press 1–" + S.task.candidates.length;
+    if (key === "p") return "Preference strength: press 1–" + strengthLevels().length;
+    var q = questionNamed(key.slice(2));
+    return q.label + " of answer " + n + ": press " + digitsText(q);
+  }
 
   function startPending(key) {
     cancelPending();
     S.pending = key;
-    setKeys(PENDING_TEXT[key](S.selected + 1) + " (Esc cancels)", true);
+    setKeys(pendingText(key, S.selected + 1) + " (Esc cancels)", true);
     S.pendingTimer = setTimeout(cancelPending, PENDING_MS);
   }
 
@@ -1145,29 +1389,74 @@
     cancelPending();
     var count = S.task.candidates.length;
     if (key === "r") {
-      if (digit > count) return setKeys("Ranks go from 1 to " + count + ".");
+      if (digit < 1 || digit > count) return setKeys("Ranks go from 1 to " + count + ".");
       setRank(i, digit);
       setKeys("Answer " + n + ": rank " + digit + ".");
-    } else if (key === "h" || key === "t" || key === "a") {
-      var axis = AXES.filter(function (a) { return a.shortcut === key; })[0];
-      if (digit > 7) return setKeys("Ratings go from 1 to 7.");
-      setRadio(axis.key + "-" + i, digit);
-      setKeys("Answer " + n + ": " + axis.label.toLowerCase() + " " + digit + ".");
-    } else if (key === "f") {
-      var box = toggleFlag(i, digit - 1);
-      if (!box) return setKeys("There is no flag " + digit + ".");
-      setKeys("Answer " + n + ": “" + box.value + "” " + (box.checked ? "flagged" : "unflagged") + ".");
     } else if (key === "p") {
-      if (digit > STRENGTHS.length) return setKeys("Strength goes from 1 to 4.");
-      setRadio("strength", STRENGTHS[digit - 1][0]);
-      setKeys("Strength: " + STRENGTHS[digit - 1][1].toLowerCase() + ".");
+      var levels = strengthLevels();
+      var level = levels[digit - 1];
+      if (!level) return setKeys("Strength goes from 1 to " + levels.length + ".");
+      setRadio("strength", level.name);
+      setKeys("Strength: " + level.label + ".");
+    } else if (key.indexOf("10:") === 0) {
+      setRadio(inputName(questionNamed(key.slice(3)), i), 10); // "1" then "0" on a scale that reaches 10
+      setKeys("Answer " + n + ": " + questionNamed(key.slice(3)).label + " 10.");
+    } else if (key) {
+      answerByDigit(questionNamed(key.slice(2)), i, digit);
     }
   }
 
+  // A digit after a question's key: the point of a scale, yes (1) / no (2), the N-th option.
+  function answerByDigit(q, i, digit) {
+    var name = inputName(q, i);
+    var prefix = "Answer " + (i + 1) + ": " + q.label + " ";
+    if (q.type === "scale") {
+      if (digit < q.min || digit > q.max) return setKeys(q.label + " goes from " + q.min + " to " + q.max + ".");
+      setRadio(name, digit);
+      setKeys(prefix + digit + ".");
+      if (digit === 1 && q.max >= 10) {
+        // A scale up to 10: a 0 right after the 1 makes it 10.
+        S.pending = "10:" + q.name;
+        S.pendingTimer = setTimeout(cancelPending, PENDING_MS / 4);
+        setKeys(prefix + "1 (press 0 now for 10).", true);
+      }
+      return;
+    }
+    if (q.type === "binary") {
+      if (digit !== 1 && digit !== 2) return setKeys(q.label + ": press 1 for yes, 2 for no.");
+      setRadio(name, digit === 1 ? "true" : "false");
+      return setKeys(prefix + (digit === 1 ? "yes." : "no."));
+    }
+    var option = (q.options || [])[digit - 1];
+    if (option === undefined) return setKeys(q.label + " has no option " + digit + ".");
+    if (q.type === "choice") {
+      setRadio(name, option);
+      return setKeys(prefix + "“" + option + "”.");
+    }
+    var box = toggleOption(name, digit - 1);
+    setKeys(prefix + "“" + option + "” " + (box.checked ? "ticked" : "unticked") + ".");
+  }
+
+  // A question's key: a digit follows, or (text questions) the cursor goes to its box.
+  function questionKey(q) {
+    if (!needSelection()) return;
+    if (q.type !== "text") return startPending("q:" + q.name);
+    var box = els.form.elements[inputName(q, S.selected)];
+    if (box) box.focus();
+  }
+
+  function selectedHint(n) {
+    var parts = rankingOn() ? ["r rank"] : [];
+    askedQuestions().forEach(function (q) { parts.push(q.key + " " + q.label); });
+    if (S.task.needs_safety) parts.push("s/u safety");
+    return "Answer " + n + " selected" + (parts.length ? ": " + parts.join(" · ") : "") + ".";
+  }
+
+  // -1 when the key is not a digit.
   function digitOf(event) {
-    var match = /^(?:Digit|Numpad)([1-9])$/.exec(event.code || "");
+    var match = /^(?:Digit|Numpad)([0-9])$/.exec(event.code || "");
     if (match) return Number(match[1]);
-    return /^[1-9]$/.test(event.key) ? Number(event.key) : 0;
+    return /^[0-9]$/.test(event.key) ? Number(event.key) : -1;
   }
 
   function needSelection() {
@@ -1198,7 +1487,63 @@
     }
   }
 
-  document.addEventListener("keydown", function (event) {
+  // The comparison's letter keys: the fixed ones (RESERVED_KEYS in rubric.py), then the questions'.
+  function comparisonKey(event, key) {
+    var q = questionByKey(key);
+    if (q) {
+      event.preventDefault();
+      questionKey(q);
+      return;
+    }
+    switch (key) {
+      case "r":
+        event.preventDefault();
+        if (!rankingOn()) setKeys("This project asks for no ranking.");
+        else if (needSelection()) startPending("r");
+        return;
+      case "p":
+        event.preventDefault();
+        if (strengthLevels().length) startPending("p");
+        else setKeys(S.task.candidates.length === 2 ? "This project asks no preference strength." : "Preference strength is only for two answers.");
+        return;
+      case "s":
+      case "u":
+        event.preventDefault();
+        if (!S.task.needs_safety) setKeys("This task needs no safety verdict.");
+        else if (needSelection()) {
+          var verdict = key === "s" ? "safe" : "unsafe";
+          setRadio("safety-" + S.selected, verdict);
+          setKeys("Answer " + (S.selected + 1) + ": " + verdict + ".");
+        }
+        return;
+      case "b":
+        event.preventDefault();
+        if (!els.allBad) return setKeys("This project has no “all answers are bad”.");
+        els.allBad.checked = !els.allBad.checked;
+        fire(els.allBad, "change");
+        setKeys(els.allBad.checked ? "Marked: all answers are bad." : "Unmarked: all answers are bad.");
+        return;
+      default:
+        return;
+    }
+  }
+
+  // Digits: after a pending key, its value; with Shift, the rank; alone, select answer N.
+  function digitKey(event, digit) {
+    var comparison = S.task.kind === "comparison";
+    if (event.shiftKey) {
+      if (!comparison || !rankingOn() || !needSelection()) return;
+      event.preventDefault();
+      S.pending = "r";
+      applyPending(digit);
+      return;
+    }
+    event.preventDefault();
+    if (!select(digit - 1, true)) setKeys("There is no answer " + digit + ".");
+    else if (comparison) setKeys(selectedHint(digit));
+  }
+
+  function onKeydown(event) {
     if (event.isComposing || event.defaultPrevented) return;
     var submitKey = (event.ctrlKey || event.metaKey) && event.key === "Enter";
     if (skipDialog.open) {
@@ -1235,82 +1580,29 @@
     if (event.key === "Shift") return;
     var digit = digitOf(event);
     if (S.pending) {
-      if (digit && !event.shiftKey) {
+      var tens = S.pending.indexOf("10:") === 0;
+      if (digit !== -1 && !event.shiftKey && (!tens || digit === 0)) {
         event.preventDefault();
         applyPending(digit);
         return;
       }
       cancelPending();
     }
-    var comparison = S.task.kind === "comparison";
-    if (digit && event.shiftKey) {
-      if (!comparison || !needSelection()) return;
-      event.preventDefault();
-      S.pending = "r";
-      applyPending(digit);
-      return;
-    }
-    if (digit) {
-      event.preventDefault();
-      if (!select(digit - 1, true)) setKeys("There is no answer " + digit + ".");
-      else if (comparison) setKeys("Answer " + digit + " selected: r rank · h t a rate · f flag" + (S.task.needs_safety ? " · s/u safety" : "") + ".");
-      return;
-    }
+    if (digit !== -1) return digitKey(event, digit);
     var key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
     if (event.key !== key && event.shiftKey && event.key.length === 1) return; // Shift+letter: not ours
-    switch (key) {
-      case "k":
-        event.preventDefault();
-        openSkip();
-        return;
-      case "e":
-        event.preventDefault();
-        focusText();
-        return;
-      case "?":
-        return;
-      default:
-        break;
+    if (key === "k") {
+      event.preventDefault();
+      openSkip();
+    } else if (key === "e") {
+      event.preventDefault();
+      focusText();
+    } else if (S.task.kind === "comparison") {
+      comparisonKey(event, key);
     }
-    if (!comparison) return;
-    switch (key) {
-      case "r":
-      case "h":
-      case "t":
-      case "a":
-        event.preventDefault();
-        if (needSelection()) startPending(key);
-        return;
-      case "f":
-        event.preventDefault();
-        if (!(S.task.flags || []).length) setKeys("This project has no flags.");
-        else if (needSelection()) startPending("f");
-        return;
-      case "p":
-        event.preventDefault();
-        if (S.task.candidates.length === 2) startPending("p");
-        else setKeys("Preference strength is only for two answers.");
-        return;
-      case "s":
-      case "u":
-        event.preventDefault();
-        if (!S.task.needs_safety) setKeys("This task needs no safety verdict.");
-        else if (needSelection()) {
-          var verdict = key === "s" ? "safe" : "unsafe";
-          setRadio("safety-" + S.selected, verdict);
-          setKeys("Answer " + (S.selected + 1) + ": " + verdict + ".");
-        }
-        return;
-      case "b":
-        event.preventDefault();
-        els.allBad.checked = !els.allBad.checked;
-        fire(els.allBad, "change");
-        setKeys(els.allBad.checked ? "Marked: all answers are bad." : "Unmarked: all answers are bad.");
-        return;
-      default:
-        return;
-    }
-  });
+  }
+
+  document.addEventListener("keydown", onKeydown);
 
   // Events in the task area -----------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from labelhub.projects.models import Role
 from labelhub.projects.permissions import Capability, role_can
 from labelhub.projects.selectors import guideline_version_current
 from tests.exports import builders
-from tests.workbench_helpers import configure, make_prompt, ready
+from tests.workbench_helpers import CUSTOM_SCHEMA, configure, make_prompt, ready, use_schema
 
 pytestmark = pytest.mark.django_db
 
@@ -268,7 +268,8 @@ def test_review_page_lists_pending_labels_of_others(labeled, client_for, django_
     assert "Explain &lt;b&gt;DNS&lt;/b&gt;" in html  # the prompt, escaped by the Markdown renderer
     assert "<script>x</script>" not in html
     assert "B is &lt;i&gt;vague&lt;/i&gt;." in html
-    assert "first is better" in html and "hallucination" in html
+    assert "first is: Better" in html and "hallucination" in html
+    assert 'Helpful <span class="muted">(1–7)</span>:' in html and "<strong>7 (fully accurate)</strong>" in html
 
 
 def test_reviewer_does_not_see_own_labels(labeled, client_for):
@@ -348,3 +349,44 @@ def test_a_race_lost_in_the_service_is_a_message(labeled, client_for, monkeypatc
     )
     assert response.status_code == 200
     assert f"Label #{label.pk}: This label was already accepted." in response.content.decode()
+
+
+def test_review_reads_each_label_with_its_versions_schema(project, members, staff, publish, client_for):
+    """A label written under v1's schema is shown with v1's questions after v2 renamed them."""
+    project = configure(project, demonstrations=False, k=2)
+    labeler = members[Role.LABELER]
+    use_schema(project, staff, CUSTOM_SCHEMA)
+    make_prompt(project, "Reverse a list.", ["xs[::-1]", "sorted(xs)"], track="code")
+    ready(project, labeler, publish, staff)
+    assignment = labeling_services.work_item_claim_next(project=project, user=labeler)
+    a, b = (str(cid) for cid in assignment.display_order)
+    labeling_services.ranking_submit(
+        assignment_id=assignment.pk,
+        user=labeler,
+        payload={
+            "ranks": {a: 1, b: 2},
+            "answers": {
+                a: {"quality": 5, "correct": True, "tone": "casual", "issues": ["typo"], "why": "Idiom.\nShort."},
+                b: {"quality": 2, "correct": False, "tone": "rude", "why": "Sorts."},
+            },
+            "strength": "clearly",
+            "rationale": "The idiom.",
+        },
+    )
+    renamed = json.loads(json.dumps(CUSTOM_SCHEMA))
+    renamed["questions"][0] |= {"label": "Overall grade", "max": 7}
+    renamed["strength"]["levels"][0]["label"] = "Way better"
+    renamed["tracks"][1]["label"] = "Programming"
+    use_schema(project, staff, renamed)
+    publish(project, staff, "# Guidelines v2\n", note="Rename")
+
+    html = client_for(members[Role.REVIEWER]).get(url(project, "review")).content.decode()
+    assert '<span class="badge badge-track" title="code">Code</span>' in html
+    assert "first is: Clearly better" in html and "Way better" not in html
+    assert 'Quality <span class="muted">(1–5)</span>:' in html and "Overall grade" not in html
+    assert "<strong>5 (great)</strong>" in html and "<strong>2</strong>" in html
+    assert "Correct:" in html and "<strong>yes</strong>" in html and "<strong>no</strong>" in html
+    assert "<strong>casual</strong>" in html and "<strong>rude</strong>" in html
+    assert '<span class="tag">typo</span>' in html
+    assert '<span class="prewrap">Idiom.\nShort.</span>' in html
+    assert html.count("Issues:\n                      <strong>—</strong>") == 1  # optional, unanswered by b
