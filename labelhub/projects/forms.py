@@ -39,8 +39,12 @@ class ProjectCreateForm(ProjectForm):
         label="Labeling schema",
         choices=preset_choices,
         initial=DEFAULT_PRESET,
+        required=False,
         help_text="The questions labelers answer, and its tracks and flags; edit it with the guidelines.",
     )
+
+    def clean_preset(self) -> str:
+        return self.cleaned_data["preset"] or DEFAULT_PRESET
 
 
 class ProjectSettingsForm(ProjectForm):
