@@ -74,7 +74,7 @@ def _strength(old: dict, new: dict) -> list[str]:
         return []
     if levels(old) == levels(new):
         return ["Strength level labels changed."]
-    return [f"Strength levels changed: {_show(levels(old))} → {_show(levels(new))}."]
+    return [f"Strength levels changed: {', '.join(levels(old)) or 'none'} → {', '.join(levels(new)) or 'none'}."]
 
 
 def schema_changes(old: Schema | None, new: Schema) -> list[str]:
