@@ -759,7 +759,7 @@ def admin_actions(s: Sweep, w: dict) -> None:
     s.step = "guideline preview (htmx)"
     page.locator("textarea[name=content]").fill("# Preview\n\n" + ALL)
     with page.expect_response(lambda r: r.request.method == "POST"):
-        page.get_by_role("button", name="Preview").click()
+        page.get_by_role("button", name="Preview", exact=True).click()
     expect(page.locator("#guideline-preview .markdown-body")).to_be_visible()
     s.check()
     s.step = "schema preview (htmx): the hostile draft schema"
