@@ -128,3 +128,29 @@ def test_project_output_tracks_come_from_the_schema(project, members, staff, api
     assert listed["HS"] == PRESETS["helpsteer"].track_names
     bad = api(staff).post("/api/v1/projects", {"name": "X", "preset": "hhh", "tracks": ["nope"]}, format="json")
     assert bad.status_code == 400 and "tracks" in bad.json()["extra"]["fields"], bad.json()
+
+
+def test_the_readme_schema_commands_work_as_written(project, members, api):
+    """README's two curl lines (GET the schema; PUT a draft schema) against a project: same paths, same body."""
+    import json
+    import re
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    lines = [
+        line for line in readme.splitlines() if line.startswith("curl ") and ("/schema" in line or "-X PUT" in line)
+    ]
+    get = next(line for line in lines if line.endswith("/api/v1/projects/1/schema"))
+    put = next(line for line in lines if "/guidelines/draft" in line and "-X PUT" in line)
+    client = api(members[Role.ADMIN])
+    path = re.sub(r"/projects/1/", f"/projects/{project.pk}/", shlex.split(get)[-1].removeprefix("localhost:8000"))
+    assert client.get(path).status_code == 200
+    args = shlex.split(put)
+    body = json.loads(args[args.index("-d") + 1])
+    path = re.sub(r"/projects/1/", f"/projects/{project.pk}/", args[-1].removeprefix("localhost:8000"))
+    response = client.put(path, body, format="json")
+    assert response.status_code == 200, response.content
+    assert [q["name"] for q in client.get(_url(project, "schema")).json()["draft"]["schema"]["questions"]] == [
+        "overall"
+    ]
