@@ -233,7 +233,6 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MembershipRoleEnum": "labelhub.projects.models.Role",
         "MessageRoleEnum": "labelhub.prompts.models.MessageRole",
-        "TrackEnum": "labelhub.projects.models.Track",
         "ExportKindEnum": "labelhub.exports.params.KINDS",
         "WorkKindEnum": "labelhub.labeling.models.WorkKind",
     },

@@ -40,6 +40,13 @@ urlpatterns = [
         projects.GuidelineVersionDetailApi.as_view(),
         name="guideline",
     ),
+    path("v1/projects/<id:project_id>/schema", projects.ProjectSchemaApi.as_view(), name="project-schema"),
+    path(
+        "v1/projects/<id:project_id>/guidelines/versions/<id:number>/schema",
+        projects.GuidelineVersionSchemaApi.as_view(),
+        name="guideline-schema",
+    ),
+    path("v1/schema-presets", projects.SchemaPresetListApi.as_view(), name="schema-presets"),
     path(
         "v1/projects/<id:project_id>/guidelines/<id:number>/acknowledge",
         projects.GuidelineAcknowledgeApi.as_view(),

@@ -6,29 +6,33 @@ from rest_framework.views import APIView
 from labelhub.accounts import apis as accounts_apis
 from labelhub.api.pagination import Pagination
 from labelhub.api.utils import check_query_params, validated_input
+from labelhub.core.exceptions import ApplicationError
 
 from . import selectors, services
-from .models import Role, Track
+from .models import Role
 from .permissions import Capability
+from .rubric import PRESETS
 
 
 class ProjectOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     description = serializers.CharField()
-    tracks = serializers.ListField(child=serializers.CharField())
+    tracks = serializers.SerializerMethodField(help_text="Track names of the current labeling schema.")
     demonstration_overlap = serializers.IntegerField()
     comparison_overlap = serializers.IntegerField()
     candidates_per_prompt = serializers.IntegerField()
     demonstrations_enabled = serializers.BooleanField()
     comparisons_enabled = serializers.BooleanField()
     lease_minutes = serializers.IntegerField()
-    flags = serializers.ListField(child=serializers.CharField())
     gold_rate = serializers.FloatField()
     max_overlap = serializers.IntegerField()
     min_item_agreement = serializers.FloatField()
     my_role = serializers.CharField()
     created_at = serializers.DateTimeField()
+
+    def get_tracks(self, project) -> list[str]:
+        return list(selectors.project_track_labels(project=project))
 
 
 def _project_out(project, role: str) -> dict:
@@ -57,8 +61,14 @@ class ProjectListCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, max_length=20_000, default="")
+        preset = serializers.ChoiceField(
+            choices=list(PRESETS), required=False, default="hhh", help_text="The labeling schema to start from."
+        )
         tracks = serializers.ListField(
-            child=serializers.ChoiceField(choices=Track.choices), required=False, min_length=1
+            child=serializers.CharField(max_length=40),
+            required=False,
+            min_length=1,
+            help_text="Keep only these of the preset's tracks (default: all).",
         )
         demonstration_overlap = serializers.IntegerField(required=False, min_value=1, max_value=50, default=1)
         comparison_overlap = serializers.IntegerField(required=False, min_value=1, max_value=50, default=3)
@@ -66,7 +76,7 @@ class ProjectListCreateApi(APIView):
 
     @extend_schema(responses=ProjectOutput(many=True), summary="Projects I belong to")
     def get(self, request):
-        qs = selectors.project_list_for_user(user=request.user)
+        qs = selectors.project_list_for_user(user=request.user, with_schema=True)
         paginator = Pagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(ProjectOutput(page, many=True).data)
@@ -82,16 +92,12 @@ class ProjectDetailApi(APIView):
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200, required=False)
         description = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
-        tracks = serializers.ListField(
-            child=serializers.ChoiceField(choices=Track.choices), required=False, min_length=1
-        )
         demonstration_overlap = serializers.IntegerField(required=False, min_value=1, max_value=50)
         comparison_overlap = serializers.IntegerField(required=False, min_value=1, max_value=50)
         candidates_per_prompt = serializers.IntegerField(required=False, min_value=2, max_value=9)
         demonstrations_enabled = serializers.BooleanField(required=False)
         comparisons_enabled = serializers.BooleanField(required=False)
         lease_minutes = serializers.IntegerField(required=False, min_value=1, max_value=1440)
-        flags = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=30)
         gold_rate = serializers.FloatField(
             required=False, min_value=0, max_value=0.5, help_text="Share of claims that serve a gold item."
         )
@@ -213,12 +219,17 @@ class GuidelineVersionDetailApi(APIView):
         return Response(GuidelineVersionOutput(version).data)
 
 
+_SCHEMA_HELP = "A labeling schema (see the README's labeling schema section and GET /api/v1/schema-presets)."
+
+
 class GuidelineDraftApi(APIView):
     class InputSerializer(serializers.Serializer):
-        content = serializers.CharField(allow_blank=True, max_length=200_000, trim_whitespace=False)
+        content = serializers.CharField(required=False, allow_blank=True, max_length=200_000, trim_whitespace=False)
+        schema = serializers.JSONField(required=False, help_text=_SCHEMA_HELP)
 
     class OutputSerializer(serializers.Serializer):
         content = serializers.CharField()
+        schema = serializers.JSONField()
         updated_at = serializers.DateTimeField()
 
     @extend_schema(responses=OutputSerializer, summary="The editable draft (project admins)")
@@ -227,12 +238,69 @@ class GuidelineDraftApi(APIView):
         draft = services.guideline_draft_get(project=access.project)
         return Response(self.OutputSerializer(draft).data)
 
-    @extend_schema(request=InputSerializer, responses=OutputSerializer, summary="Save the draft")
+    @extend_schema(
+        request=InputSerializer,
+        responses=OutputSerializer,
+        summary="Save the draft (its text and/or its labeling schema)",
+        description="An invalid `schema` is a 400 naming each problem in `extra.fields` "
+        '(`"schema.questions[2].max"`); nothing is saved.',
+    )
     def put(self, request, project_id):
         access = selectors.project_access(user=request.user, project_id=project_id, capability=Capability.MANAGE)
         data = validated_input(self.InputSerializer, request.data)
-        draft = services.guideline_draft_save(project=access.project, user=request.user, content=data["content"])
+        if not data:
+            raise ApplicationError("Send `content`, `schema` or both.", extra={"fields": {"content": ["Required."]}})
+        draft = services.guideline_draft_save(project=access.project, user=request.user, **data)
         return Response(self.OutputSerializer(draft).data)
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer, summary="Save the draft (same as PUT)")
+    def patch(self, request, project_id):
+        return self.put(request, project_id)
+
+
+class SchemaOutput(serializers.Serializer):
+    version = serializers.IntegerField(allow_null=True, help_text="The guideline version the schema belongs to.")
+    schema = serializers.JSONField(help_text=_SCHEMA_HELP)
+    digest = serializers.CharField(help_text="Equal digests: the same questions.")
+
+
+class ProjectSchemaApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        published = SchemaOutput(allow_null=True, help_text="The current version's schema (null: none published).")
+        draft = SchemaOutput(allow_null=True, help_text="The draft's schema (project admins; null for others).")
+
+    @extend_schema(responses=OutputSerializer, summary="The labeling schema: published and draft")
+    def get(self, request, project_id):
+        access = selectors.project_access(user=request.user, project_id=project_id)
+        state = selectors.project_schema_state(project=access.project)
+        published = None
+        if state.published is not None:
+            published = _schema_out(state.published_number, state.published)
+        draft = _schema_out(None, state.draft) if access.can(Capability.MANAGE) else None
+        return Response({"published": published, "draft": draft})
+
+
+def _schema_out(number, schema) -> dict:
+    return {"version": number, "schema": schema.as_dict(), "digest": schema.digest()}
+
+
+class GuidelineVersionSchemaApi(APIView):
+    @extend_schema(responses=SchemaOutput, summary="The labeling schema of one guideline version")
+    def get(self, request, project_id, number):
+        access = selectors.project_access(user=request.user, project_id=project_id)
+        version = selectors.guideline_version_get(project=access.project, number=number)
+        return Response(_schema_out(version.number, selectors.guideline_version_schema(version=version)))
+
+
+class SchemaPresetListApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        name = serializers.CharField()
+        label = serializers.CharField()
+        schema = serializers.JSONField()
+
+    @extend_schema(responses=OutputSerializer(many=True), summary="Labeling schema presets to start from")
+    def get(self, request):
+        return Response(self.OutputSerializer(selectors.schema_presets(), many=True).data)
 
 
 class GuidelineDiffApi(APIView):

@@ -1,9 +1,14 @@
+import json
+
 from django import forms
 
 from labelhub.core.forms import Form
 
-from .models import Role, Track
+from .models import Role
+from .rubric import DEFAULT_PRESET, preset_choices
 from .services import MAX_GUIDELINE_CHARS
+
+MAX_SCHEMA_CHARS = 100_000
 
 
 class ProjectForm(Form):
@@ -11,12 +16,6 @@ class ProjectForm(Form):
 
     name = forms.CharField(max_length=200)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
-    tracks = forms.MultipleChoiceField(
-        choices=Track.choices,
-        widget=forms.CheckboxSelectMultiple,
-        initial=Track.values,
-        help_text="Tracks enabled in this project.",
-    )
     demonstration_overlap = forms.IntegerField(
         min_value=1, max_value=50, initial=1, help_text="Labels wanted per demonstration item (1–50)."
     )
@@ -33,6 +32,21 @@ class ProjectForm(Form):
         return cls(data, initial=initial)
 
 
+class ProjectCreateForm(ProjectForm):
+    """A new project starts from a labeling-schema preset (edited later with the guidelines)."""
+
+    preset = forms.ChoiceField(
+        label="Labeling schema",
+        choices=preset_choices,
+        initial=DEFAULT_PRESET,
+        required=False,
+        help_text="The questions labelers answer, and its tracks and flags; edit it with the guidelines.",
+    )
+
+    def clean_preset(self) -> str:
+        return self.cleaned_data["preset"] or DEFAULT_PRESET
+
+
 class ProjectSettingsForm(ProjectForm):
     """Everything ProjectForm has, plus how labeling works in the project."""
 
@@ -40,10 +54,6 @@ class ProjectSettingsForm(ProjectForm):
     comparisons_enabled = forms.BooleanField(required=False, help_text="Labelers rank candidate answers.")
     lease_minutes = forms.IntegerField(
         min_value=1, max_value=1440, help_text="How long a claimed task stays reserved for its labeler (minutes)."
-    )
-    flags = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="Flags a labeler can tick per candidate, one per line.",
     )
     gold_rate = forms.FloatField(
         min_value=0, max_value=0.5, help_text="Share of claims that serve a gold item (0 to 0.5)."
@@ -54,15 +64,6 @@ class ProjectSettingsForm(ProjectForm):
     min_item_agreement = forms.FloatField(
         min_value=0, max_value=1, help_text="Below this share of agreed pairs, an item gets one more label."
     )
-
-    @classmethod
-    def for_project(cls, project, data=None) -> "ProjectSettingsForm":
-        form = super().for_project(project, data)
-        form.initial["flags"] = "\n".join(project.flags or [])
-        return form
-
-    def clean_flags(self) -> list[str]:
-        return [line.strip() for line in self.cleaned_data["flags"].splitlines() if line.strip()]
 
 
 class MemberAddForm(Form):
@@ -77,6 +78,10 @@ class MemberAddForm(Form):
 
 class MemberRoleForm(Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+def schema_text(data: dict) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False)
 
 
 class GuidelineEditForm(Form):
@@ -95,6 +100,28 @@ class GuidelineEditForm(Form):
         # `required` in HTML for the Publish button; Save and Preview use formnovalidate.
         widget=forms.TextInput(attrs={"required": True, "autocomplete": "off"}),
     )
+    schema = forms.CharField(
+        label="Labeling schema (JSON)",
+        required=False,
+        strip=False,
+        max_length=MAX_SCHEMA_CHARS,
+        help_text="The questions labelers answer; saved and published with the text.",
+        widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false", "class": "editor code"}),
+    )
+    preset = forms.ChoiceField(label="Preset", choices=preset_choices, required=False, initial=DEFAULT_PRESET)
+
+    def clean_schema(self) -> dict | None:
+        """The schema as a dict (checked whole by the services), None when left empty (keep the draft's)."""
+        text = self.cleaned_data["schema"]
+        if not text.strip():
+            return None
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc}.") from exc
+        if not isinstance(data, dict):
+            raise forms.ValidationError("The schema is a JSON object.")
+        return data
 
 
 DIFF_MODES = (("unified", "Unified"), ("side", "Side by side"))

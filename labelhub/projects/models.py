@@ -4,30 +4,6 @@ from django.db import models
 from labelhub.core.models import BaseModel
 
 
-class Track(models.TextChoices):
-    HELPFUL = "helpful", "Helpful"
-    HARMLESS = "harmless", "Harmless"
-    RED_TEAM = "red-team", "Red team"
-
-
-def default_tracks() -> list[str]:
-    return [t.value for t in Track]
-
-
-DEFAULT_FLAGS = [
-    "hallucination",
-    "fails to follow the instruction",
-    "harmful content",
-    "unnecessary refusal",
-    "contains personal data",
-    "wrong language",
-]
-
-
-def default_flags() -> list[str]:
-    return list(DEFAULT_FLAGS)
-
-
 class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
     LABELER = "labeler", "Labeler"
@@ -36,6 +12,9 @@ class Role(models.TextChoices):
 
 
 class Project(BaseModel):
+    """A labeling project. Its tracks and flags are not fields: they are part of its labeling schema
+    (the guideline draft's and each published version's, see rubric.py; selectors.project_track_labels)."""
+
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     # Settings read by the labeling and generation features.
@@ -46,13 +25,11 @@ class Project(BaseModel):
     candidates_per_prompt = models.PositiveSmallIntegerField(
         default=2, help_text="Candidate answers to generate per prompt (2..9)."
     )
-    tracks = models.JSONField(default=default_tracks, help_text="Tracks enabled in this project.")
     demonstrations_enabled = models.BooleanField(default=True, help_text="Labelers write ideal answers.")
     comparisons_enabled = models.BooleanField(default=True, help_text="Labelers rank candidate answers.")
     lease_minutes = models.PositiveSmallIntegerField(
         default=30, help_text="How long a claimed task stays reserved for its labeler."
     )
-    flags = models.JSONField(default=default_flags, help_text="Flags a labeler can tick per candidate.")
     # Quality control.
     gold_rate = models.FloatField(default=0.1, help_text="Share of claims that serve a gold item (0 to 0.5).")
     max_overlap = models.PositiveSmallIntegerField(

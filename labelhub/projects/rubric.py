@@ -56,7 +56,7 @@ TRACK_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}\Z")
 
 
 class SchemaInvalid(ValueError):
-    """An invalid schema or submission: `fields` maps a path ("questions.2.max") to its messages."""
+    """An invalid schema or submission: `fields` maps a path ("questions[2].max") to its messages."""
 
     def __init__(self, message: str, fields: dict[str, list[str]]):
         super().__init__(message)
@@ -438,7 +438,7 @@ class _Parser:
             self.fail("tracks", f"At most {MAX_TRACKS} tracks.")
         tracks, seen = [], set()
         for i, entry in enumerate(raw[:MAX_TRACKS]):
-            path = f"tracks.{i}"
+            path = f"tracks[{i}]"
             entry = self._object(entry, path, {"name", "label", "description"})
             name = entry.get("name")
             if not isinstance(name, str) or not TRACK_NAME.match(name):
@@ -460,13 +460,13 @@ class _Parser:
         if len(raw) > MAX_QUESTIONS:
             self.fail("questions", f"At most {MAX_QUESTIONS} questions.")
         parsed = [
-            (i, self.question(entry, f"questions.{i}", track_names)) for i, entry in enumerate(raw[:MAX_QUESTIONS])
+            (i, self.question(entry, f"questions[{i}]", track_names)) for i, entry in enumerate(raw[:MAX_QUESTIONS])
         ]
         parsed = [(i, q) for i, q in parsed if q is not None]
         seen: set[str] = set()
         for i, q in parsed:
             if q["name"] in seen:
-                self.fail(f"questions.{i}.name", f"Duplicate question name {q['name']!r}.")
+                self.fail(f"questions[{i}].name", f"Duplicate question name {q['name']!r}.")
             seen.add(q["name"])
         return tuple(Question(**q) for q in _assign_keys(parsed, self.fail))
 
@@ -547,7 +547,7 @@ class _Parser:
             return ()
         out, seen = [], set()
         for i, entry in enumerate(levels):
-            path = f"strength.levels.{i}"
+            path = f"strength.levels[{i}]"
             entry = self._object(entry, path, {"name", "label", "margin"})
             name = entry.get("name")
             if not isinstance(name, str) or not NAME.match(name) or name in seen:
@@ -593,7 +593,7 @@ class _Parser:
         names = set(schema.track_names)
         for i, q in enumerate(schema.questions):
             if q.required and q.tracks is not None and not set(q.tracks) & names:
-                self.fail(f"questions.{i}.tracks", f"{q.name!r} is required but no track shows it.")
+                self.fail(f"questions[{i}].tracks", f"{q.name!r} is required but no track shows it.")
         if not schema.ranking and not schema.questions:
             self.fail("questions", "With the ranking off, ask at least one question.")
 
@@ -655,11 +655,11 @@ def _assign_keys(questions: list[tuple[int, dict]], fail) -> list[dict]:
         if not key:
             continue
         if not isinstance(key, str) or len(key) != 1 or not key.isalpha() or not key.islower():
-            fail(f"questions.{i}.key", "One lowercase letter.")
+            fail(f"questions[{i}].key", "One lowercase letter.")
         elif key in RESERVED_KEYS:
-            fail(f"questions.{i}.key", f"{key!r} is taken by the workbench ({', '.join(sorted(RESERVED_KEYS))}).")
+            fail(f"questions[{i}].key", f"{key!r} is taken by the workbench ({', '.join(sorted(RESERVED_KEYS))}).")
         elif key in used:
-            fail(f"questions.{i}.key", f"{key!r} is already the key of {used[key]!r}.")
+            fail(f"questions[{i}].key", f"{key!r} is already the key of {used[key]!r}.")
         else:
             used[key] = q["name"]
             continue

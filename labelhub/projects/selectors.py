@@ -2,6 +2,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from labelhub.accounts.models import User
 from labelhub.core.diff import MAX_ROWS, DiffRow, diff_lines, side_by_side_rows, unified_lines
@@ -11,13 +12,19 @@ from labelhub.core.rawsql import Columns, instances
 
 from .models import GuidelineAcknowledgement, GuidelineDraft, GuidelineVersion, Membership, Project
 from .permissions import Capability, role_can
-from .rubric import Schema, schema_of
+from .rubric import FLAGS, PRESETS, Schema, preset_choices, schema_of
 
 
-def project_list_for_user(*, user: User) -> QuerySet[Project]:
-    """The projects the user belongs to, each annotated with `my_role`."""
+def project_list_for_user(*, user: User, with_schema: bool = False) -> QuerySet[Project]:
+    """The projects the user belongs to, each annotated with `my_role` (and, `with_schema`, with
+    `schema_json`: the JSON of the schema `project_schema` would return, for `project_track_labels`)."""
     role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
-    return Project.objects.filter(memberships__user=user).annotate(my_role=Subquery(role)).order_by("name", "id")
+    qs = Project.objects.filter(memberships__user=user).annotate(my_role=Subquery(role)).order_by("name", "id")
+    if with_schema:
+        version = GuidelineVersion.objects.filter(project=OuterRef("pk")).order_by("-number").values("schema")[:1]
+        draft = GuidelineDraft.objects.filter(project=OuterRef("pk")).values("schema")[:1]
+        qs = qs.annotate(schema_json=Coalesce(Subquery(version), Subquery(draft)))
+    return qs
 
 
 @dataclass(frozen=True)
@@ -102,12 +109,71 @@ def project_schema(*, project: Project) -> Schema:
     return schema_of(row["schema"] if row else None)
 
 
+def _schema_for(project: Project) -> Schema:
+    if hasattr(project, "schema_json"):  # annotated by project_list_for_user(with_schema=True)
+        return schema_of(project.schema_json)
+    return project_schema(project=project)
+
+
+def project_track_labels(*, project: Project) -> dict[str, str]:
+    """{track name: label} of the project's current schema, in the schema's order (for other apps:
+    prompt lists and filters, badges). A prompt's track not in it is shown as its raw name."""
+    return {t.name: t.label for t in _schema_for(project).tracks}
+
+
+def project_flag_options(*, project: Project) -> list[str]:
+    """The options of the current schema's multi-select question named "flags" (none: [])."""
+    question = _schema_for(project).question(FLAGS)
+    return list(question.options) if question is not None and question.type == "multi" else []
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """What `GET /api/v1/projects/{id}/schema` answers: the published schema (None before anything is
+    published) with its version number, and the draft's."""
+
+    published: Schema | None
+    published_number: int | None
+    draft: Schema
+
+
+def project_schema_state(*, project: Project) -> SchemaState:
+    version = GuidelineVersion.objects.filter(project=project).order_by("-number").values("number", "schema").first()
+    draft = GuidelineDraft.objects.filter(project=project).values("schema").first()
+    published = schema_of(version["schema"]) if version else None
+    return SchemaState(
+        published=published,
+        published_number=version["number"] if version else None,
+        draft=schema_of(draft["schema"]) if draft else (published or schema_of(None)),
+    )
+
+
+def schema_presets() -> list[dict]:
+    """The presets a schema can start from: name, label and schema (rubric.PRESETS)."""
+    labels = dict(preset_choices())
+    return [{"name": n, "label": labels[n], "schema": s.as_dict()} for n, s in PRESETS.items()]
+
+
 def guideline_version_get(*, project: Project, number) -> GuidelineVersion:
     number = id_or_404(number, label="Guideline version")
     version = GuidelineVersion.objects.filter(project=project, number=number).select_related("published_by").first()
     if version is None:
         raise NotFound(f"Guideline version {number} not found.")
     return version
+
+
+def guideline_version_previous(*, version: GuidelineVersion) -> GuidelineVersion | None:
+    """The version published just before `version` (None for version 1)."""
+    return (
+        GuidelineVersion.objects.filter(project_id=version.project_id, number__lt=version.number)
+        .order_by("-number")
+        .first()
+    )
+
+
+def guideline_version_schema(*, version: GuidelineVersion) -> Schema:
+    """The labeling schema frozen with `version` (labels made under it answer its questions)."""
+    return schema_of(version.schema)
 
 
 def guideline_acknowledged_number(*, project: Project, user: User) -> int | None:

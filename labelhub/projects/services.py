@@ -13,22 +13,16 @@ from .models import (
     Membership,
     Project,
     Role,
-    Track,
 )
 from .permissions import Capability, role_can
 from .rubric import DEFAULT_PRESET, PRESETS, Schema, SchemaInvalid, preset_guidelines
-from .rubric_presets import hhh_schema
 from .signals import labeling_right_lost
 
 MAX_GUIDELINE_CHARS = 200_000
 
 
-def _validate_settings(*, tracks, demonstration_overlap, comparison_overlap, candidates_per_prompt) -> list[str]:
+def _validate_settings(*, demonstration_overlap, comparison_overlap, candidates_per_prompt) -> None:
     errors = {}
-    if not isinstance(tracks, list) or not tracks or any(t not in Track.values for t in tracks):
-        errors["tracks"] = [f"A non-empty list drawn from: {', '.join(Track.values)}."]
-    elif len(set(tracks)) != len(tracks):
-        errors["tracks"] = ["Tracks must not repeat."]
     for name, value, low, high in (
         ("demonstration_overlap", demonstration_overlap, 1, 50),
         ("comparison_overlap", comparison_overlap, 1, 50),
@@ -38,7 +32,33 @@ def _validate_settings(*, tracks, demonstration_overlap, comparison_overlap, can
             errors[name] = [f"An integer from {low} to {high}."]
     if errors:
         raise ApplicationError("Invalid project settings.", extra={"fields": errors})
-    return [t for t in Track.values if t in tracks]
+
+
+def _preset_schema(preset: str, tracks: list[str] | None) -> dict:
+    """The preset's schema, keeping only `tracks` (None: all of the preset's tracks, in its order)."""
+    if preset not in PRESETS:
+        raise ApplicationError(
+            f"Unknown preset {preset!r}.", extra={"fields": {"preset": [f"One of: {', '.join(PRESETS)}."]}}
+        )
+    schema = PRESETS[preset].as_dict()
+    if tracks is None:
+        return schema
+    names = [t["name"] for t in schema["tracks"]]
+    if (
+        not isinstance(tracks, list)
+        or not tracks
+        or any(t not in names for t in tracks)
+        or len(set(tracks)) < len(tracks)
+    ):
+        raise ApplicationError(
+            "Invalid tracks.", extra={"fields": {"tracks": [f"Distinct tracks of the preset: {', '.join(names)}."]}}
+        )
+    schema["tracks"] = [t for t in schema["tracks"] if t["name"] in tracks]
+    for question in schema["questions"]:
+        if question["tracks"] is not None:
+            question["tracks"] = [t for t in question["tracks"] if t in tracks]
+    schema["safety"]["required_on"] = [t for t in schema["safety"]["required_on"] if t in tracks]
+    return labeling_schema_check(schema).as_dict()
 
 
 @transaction.atomic
@@ -54,7 +74,8 @@ def project_create(
     preset: str = DEFAULT_PRESET,
 ) -> Project:
     """Site staff create projects; the creator becomes the project's first admin. The guideline draft
-    starts from a preset (rubric.PRESETS): its labeling schema and a short guideline text to edit."""
+    starts from a preset (rubric.PRESETS): its labeling schema (only `tracks` of its tracks, when given)
+    and a short guideline text to edit."""
     if not user.is_staff:
         raise Forbidden("Only site staff can create projects.")
     name = (name or "").strip()
@@ -62,12 +83,8 @@ def project_create(
         raise ApplicationError(
             "A project needs a name of 1 to 200 characters.", extra={"fields": {"name": ["Required."]}}
         )
-    if preset not in PRESETS:
-        raise ApplicationError(
-            f"Unknown preset {preset!r}.", extra={"fields": {"preset": [f"One of: {', '.join(PRESETS)}."]}}
-        )
-    tracks = _validate_settings(
-        tracks=list(Track.values) if tracks is None else tracks,
+    schema = _preset_schema(preset, tracks)
+    _validate_settings(
         demonstration_overlap=demonstration_overlap,
         comparison_overlap=comparison_overlap,
         candidates_per_prompt=candidates_per_prompt,
@@ -75,21 +92,19 @@ def project_create(
     project = Project.objects.create(
         name=name,
         description=description or "",
-        tracks=tracks,
         demonstration_overlap=demonstration_overlap,
         comparison_overlap=comparison_overlap,
         candidates_per_prompt=candidates_per_prompt,
         created_by=user,
     )
     Membership.objects.create(project=project, user=user, role=Role.ADMIN)
-    schema = hhh_schema(tracks=tracks) if preset == DEFAULT_PRESET else PRESETS[preset].as_dict()
     GuidelineDraft.objects.create(project=project, content=preset_guidelines(preset), schema=schema, updated_by=user)
     return project
 
 
 _UPDATABLE = (
-    "name", "description", "tracks", "demonstration_overlap", "comparison_overlap", "candidates_per_prompt",
-    "demonstrations_enabled", "comparisons_enabled", "lease_minutes", "flags",
+    "name", "description", "demonstration_overlap", "comparison_overlap", "candidates_per_prompt",
+    "demonstrations_enabled", "comparisons_enabled", "lease_minutes",
     "gold_rate", "max_overlap", "min_item_agreement",
 )  # fmt: skip
 
@@ -112,17 +127,8 @@ def _validate_labeling_settings(merged: dict) -> None:
     lease = merged["lease_minutes"]
     if isinstance(lease, bool) or not isinstance(lease, int) or not 1 <= lease <= 1440:
         errors["lease_minutes"] = ["An integer from 1 to 1440 minutes."]
-    flags = merged["flags"]
-    if (
-        not isinstance(flags, list)
-        or len(flags) > 30
-        or any(not isinstance(f, str) or not f.strip() or len(f) > 60 or unstorable_reason(f) for f in flags)
-        or len({f.strip() for f in flags if isinstance(f, str)}) != len(flags)
-    ):
-        errors["flags"] = ["Up to 30 distinct flags of 1 to 60 characters."]
     if errors:
         raise ApplicationError("Invalid labeling settings.", extra={"fields": errors})
-    merged["flags"] = [f.strip() for f in flags]
 
 
 @transaction.atomic
@@ -140,8 +146,7 @@ def project_update(*, project: Project, data: dict) -> Project:
             "A project needs a name of 1 to 200 characters.", extra={"fields": {"name": ["Required."]}}
         )
     merged["name"] = name
-    merged["tracks"] = _validate_settings(
-        tracks=merged["tracks"],
+    _validate_settings(
         demonstration_overlap=merged["demonstration_overlap"],
         comparison_overlap=merged["comparison_overlap"],
         candidates_per_prompt=merged["candidates_per_prompt"],
@@ -229,7 +234,7 @@ def guideline_draft_get(*, project: Project) -> GuidelineDraft:
 
 
 def labeling_schema_check(data) -> Schema:
-    """A schema from an admin, or a 400 naming each problem (field paths such as "questions.2.max")."""
+    """A schema from an admin, or a 400 naming each problem (field paths such as "schema.questions[2].max")."""
     try:
         return Schema.parse(data)
     except SchemaInvalid as exc:
@@ -253,9 +258,10 @@ def guideline_draft_save(*, project: Project, user: User, content: str | None = 
 
 @transaction.atomic
 def guideline_version_publish(
-    *, project: Project, user: User, change_note: str, content: str | None = None
+    *, project: Project, user: User, change_note: str, content: str | None = None, schema=None
 ) -> GuidelineVersion:
-    """Freeze the draft (or `content`) and the draft's labeling schema into version N+1.
+    """Freeze the draft (or `content`) and the draft's labeling schema (or `schema`, validated: an invalid
+    one publishes nothing) into version N+1; the draft then holds what was published.
 
     The project row is locked, so concurrent publishes queue up and get N+1, N+2; the unique
     (project, number) constraint is the backstop. The publisher acknowledges what they publish.
@@ -272,7 +278,9 @@ def guideline_version_publish(
     if content is None:
         content = draft.content if draft else ""
     content = _check_guideline_text(content)
-    schema = labeling_schema_check(draft.schema if draft else PRESETS[DEFAULT_PRESET].as_dict()).as_dict()
+    if schema is None:
+        schema = draft.schema if draft else PRESETS[DEFAULT_PRESET].as_dict()
+    schema = labeling_schema_check(schema).as_dict()
     if not content.strip():
         raise ApplicationError("Guidelines cannot be empty.", extra={"fields": {"content": ["Required."]}})
     current = GuidelineVersion.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0
@@ -282,7 +290,9 @@ def guideline_version_publish(
     version = GuidelineVersion.objects.create(
         project=project, number=current + 1, content=content, schema=schema, change_note=change_note, published_by=user
     )
-    GuidelineDraft.objects.update_or_create(project=project, defaults={"content": content, "updated_by": user})
+    GuidelineDraft.objects.update_or_create(
+        project=project, defaults={"content": content, "schema": schema, "updated_by": user}
+    )
     GuidelineAcknowledgement.objects.get_or_create(user=user, version=version)
     return version
 

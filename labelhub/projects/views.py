@@ -17,13 +17,25 @@ from labelhub.core.ids import is_id, parse_id
 
 from . import selectors, services
 from .decorators import project_context, project_view
-from .forms import GuidelineDiffForm, GuidelineEditForm, MemberAddForm, MemberRoleForm, ProjectForm, ProjectSettingsForm
+from .forms import (
+    GuidelineDiffForm,
+    GuidelineEditForm,
+    MemberAddForm,
+    MemberRoleForm,
+    ProjectCreateForm,
+    ProjectSettingsForm,
+    schema_text,
+)
 from .permissions import Capability
+from .rubric import DEFAULT_PRESET, PRESETS
+from .rubric_diff import schema_changes, schema_summary
 
 
 @login_required
 def project_list(request):
-    projects = selectors.project_list_for_user(user=request.user)
+    projects = list(selectors.project_list_for_user(user=request.user, with_schema=True))
+    for project in projects:
+        project.track_labels = selectors.project_track_labels(project=project)
     return render(request, "projects/list.html", {"projects": projects})
 
 
@@ -32,7 +44,7 @@ def project_list(request):
 def project_create(request):
     if not request.user.is_staff:
         raise PermissionDenied("Only site staff can create projects.")
-    form = ProjectForm(request.POST if request.method == "POST" else None)
+    form = ProjectCreateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             project = services.project_create(user=request.user, **form.cleaned_data)
@@ -58,6 +70,7 @@ def project_detail(request, access):
         acknowledged_number=acked,
         needs_ack=current is not None and acked != current.number,
         member_count=selectors.membership_list(project=project).count(),
+        track_labels=selectors.project_track_labels(project=project),
     )
     return render(request, "projects/detail.html", context)
 
@@ -172,7 +185,18 @@ def guidelines(request, access):
 def guideline_version(request, access, number: int):
     version = selectors.guideline_version_get(project=access.project, number=number)
     current = selectors.guideline_version_current(project=access.project)
-    context = project_context(access, "guidelines", version=version, current=current)
+    previous = selectors.guideline_version_previous(version=version)
+    schema = selectors.guideline_version_schema(version=version)
+    old = selectors.guideline_version_schema(version=previous) if previous else None
+    context = project_context(
+        access,
+        "guidelines",
+        version=version,
+        current=current,
+        summary=schema_summary(schema),
+        changes=schema_changes(old, schema),
+        old_label=f"v{previous.number}" if previous else "",
+    )
     return render(request, "projects/guideline_version.html", context)
 
 
@@ -196,66 +220,135 @@ def guideline_diff(request, access):
     diff = selectors.guideline_diff(
         project=project, old_number=data["from"], new_number=data["to"], side_by_side=mode == "side"
     )
-    context = project_context(access, "guidelines", diff=diff, form=form, mode=mode)
+    new_schema = selectors.guideline_version_schema(version=diff.new)
+    old_schema = selectors.guideline_version_schema(version=diff.old) if diff.old else None
+    context = project_context(
+        access,
+        "guidelines",
+        diff=diff,
+        form=form,
+        mode=mode,
+        changes=schema_changes(old_schema, new_schema),
+        old_label=f"v{diff.old.number}" if diff.old else "nothing",
+        summary=schema_summary(new_schema),
+    )
     return render(request, "projects/guideline_diff.html", context)
+
+
+def _schema_errors(exc: ApplicationError) -> list[tuple[str, list[str]]]:
+    """The labeling schema's problems in a service error, by path ("schema.questions[2].max")."""
+    fields = exc.extra.get("fields") or {}
+    return [(path, messages) for path, messages in fields.items() if path == "schema" or path.startswith("schema.")]
+
+
+def _edit_page(request, context, form, status=200):
+    context["form"] = form
+    return render(request, "projects/guideline_edit.html", context, status=status)
+
+
+def _edit_preview(request, access, form, context):
+    """Render the text (the `preview` partial for htmx)."""
+    if "content" not in form.errors:
+        context["preview"] = form.cleaned_data["content"]
+    context["form"] = form
+    # htmx does not swap 4xx responses: the partial shows its own errors with a 200.
+    return render(request, partial(request, "projects/guideline_edit.html", "preview"), context)
+
+
+def _edit_schema_preview(request, access, form, context):
+    """Render the schema as labelers will meet it, or its problems (the `schema_preview` partial for htmx)."""
+    if "schema" not in form.errors:
+        schema = form.cleaned_data["schema"]
+        if schema is None:
+            schema = services.guideline_draft_get(project=access.project).schema
+        try:
+            context["schema_summary"] = schema_summary(services.labeling_schema_check(schema))
+        except ApplicationError as exc:
+            context["schema_errors"] = _schema_errors(exc)
+    context["form"] = form
+    return render(request, partial(request, "projects/guideline_edit.html", "schema_preview"), context)
+
+
+def _edit_reset(request, access, form, context):
+    """Put a preset's schema in the editor (saved only with Save or Publish)."""
+    preset = form.cleaned_data.get("preset") or DEFAULT_PRESET
+    data = request.POST.copy()
+    data["schema"] = schema_text(PRESETS[preset].as_dict())
+    form = GuidelineEditForm(data)
+    form.is_valid()
+    context["schema_summary"] = schema_summary(PRESETS[preset])
+    messages.info(request, f"The schema editor holds the “{preset}” preset: save or publish to keep it.")
+    return _edit_page(request, context, form)
+
+
+def _edit_save(request, access, form, context):
+    try:
+        services.guideline_draft_save(
+            project=access.project,
+            user=request.user,
+            content=form.cleaned_data["content"],
+            schema=form.cleaned_data["schema"],
+        )
+    except ApplicationError as exc:
+        apply_service_error(form, exc)
+        context["schema_errors"] = _schema_errors(exc)
+        return _edit_page(request, context, form, status=400)
+    messages.success(request, "Draft saved.")
+    return redirect("projects:guideline-edit", project_id=access.project.pk)
+
+
+def _edit_publish(request, access, form, context):
+    try:
+        version = services.guideline_version_publish(
+            project=access.project,
+            user=request.user,
+            change_note=form.cleaned_data["change_note"],
+            content=form.cleaned_data["content"],
+            schema=form.cleaned_data["schema"],
+        )
+    except ApplicationError as exc:
+        apply_service_error(form, exc)
+        context["schema_errors"] = _schema_errors(exc)
+        return _edit_page(request, context, form, status=409 if exc.status_code == 409 else 400)
+    messages.success(request, f"Published version {version.number}.")
+    return redirect("projects:guidelines", project_id=access.project.pk)
+
+
+_EDIT_ACTIONS = {
+    "preview": _edit_preview,
+    "schema-preview": _edit_schema_preview,
+    "reset": _edit_reset,
+    "save": _edit_save,
+    "publish": _edit_publish,
+}
+_EDIT_ACTIONS_ON_INVALID = {"preview", "schema-preview", "reset"}  # they show the form's errors themselves
 
 
 @project_view(Capability.MANAGE)
 @require_http_methods(["GET", "POST"])
 def guideline_edit(request, access):
-    """Edit the draft. POST action=save | preview | publish. A preview requested by htmx gets the
-    `preview` partial only; without JavaScript the whole page comes back with the preview."""
+    """Edit the draft: its text and its labeling schema. POST action=save | preview | schema-preview |
+    reset | publish. A preview requested by htmx gets its partial only; without JavaScript the whole page
+    comes back with the preview. Save and publish write the text and the schema together, or nothing."""
     project = access.project
     current = selectors.guideline_version_current(project=project)
     context = project_context(
-        access,
-        "guidelines",
-        current=current,
-        next_number=(current.number if current else 0) + 1,
-        preview=None,
+        access, "guidelines", current=current, next_number=(current.number if current else 0) + 1, preview=None
     )
-    status = 200
     if request.method == "GET":
-        form = GuidelineEditForm(initial={"content": services.guideline_draft_get(project=project).content})
-    else:
-        form = GuidelineEditForm(request.POST)
-        action = request.POST.get("action")
-        if not form.is_valid():
-            status = 400
-        elif action == "preview":
-            context["preview"] = form.cleaned_data["content"]
-        elif action == "save":
-            try:
-                services.guideline_draft_save(project=project, user=request.user, content=form.cleaned_data["content"])
-            except ApplicationError as exc:
-                apply_service_error(form, exc)
-                status = 400
-            else:
-                messages.success(request, "Draft saved.")
-                return redirect("projects:guideline-edit", project_id=project.pk)
-        elif action == "publish":
-            try:
-                version = services.guideline_version_publish(
-                    project=project,
-                    user=request.user,
-                    change_note=form.cleaned_data["change_note"],
-                    content=form.cleaned_data["content"],
-                )
-            except ApplicationError as exc:
-                apply_service_error(form, exc)
-                status = 409 if exc.status_code == 409 else 400
-            else:
-                messages.success(request, f"Published version {version.number}.")
-                return redirect("projects:guidelines", project_id=project.pk)
-        else:
-            form.add_error(None, "Unknown action.")
-            status = 400
-        if action == "preview" and request.htmx:
-            # htmx does not swap 4xx responses: the partial shows its own errors with a 200.
-            context["form"] = form
-            return render(request, partial(request, "projects/guideline_edit.html", "preview"), context)
-    context["form"] = form
-    return render(request, "projects/guideline_edit.html", context, status=status)
+        draft = services.guideline_draft_get(project=project)
+        form = GuidelineEditForm(initial={"content": draft.content, "schema": schema_text(draft.schema)})
+        return _edit_page(request, context, form)
+    form = GuidelineEditForm(request.POST)
+    action = request.POST.get("action")
+    handler = _EDIT_ACTIONS.get(action)
+    valid = form.is_valid()
+    if handler is None:
+        form.add_error(None, "Unknown action.")
+        return _edit_page(request, context, form, status=400)
+    if not valid and action not in _EDIT_ACTIONS_ON_INVALID:
+        return _edit_page(request, context, form, status=400)
+    return handler(request, access, form, context)
 
 
 @project_view()

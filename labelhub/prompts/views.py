@@ -12,7 +12,7 @@ from labelhub.core.forms import apply_service_error
 from labelhub.core.htmx import partial
 from labelhub.projects.decorators import project_context, project_view
 from labelhub.projects.permissions import Capability
-from labelhub.projects.selectors import project_schema
+from labelhub.projects.selectors import project_track_labels
 
 from . import selectors, services
 from .forms import PromptFilterForm, PromptImportForm
@@ -28,8 +28,10 @@ def prompt_list(request, access):
     """Filters (track, tag, q) and keyset pages (?before=<id>). An htmx request gets the
     #prompt-table partial only. A constant number of queries whatever the page size."""
     project = access.project
-    tracks = [(t.name, t.label) for t in project_schema(project=project).tracks]
-    form = PromptFilterForm(request.GET, tracks=tracks, tags=selectors.prompt_tag_names(project=project))
+    track_labels = project_track_labels(project=project)
+    form = PromptFilterForm(
+        request.GET, tracks=list(track_labels.items()), tags=selectors.prompt_tag_names(project=project)
+    )
     filters = form.filters()
     prompts, next_before = selectors.prompt_page(
         project=project, before=request.GET.get("before"), size=PAGE_SIZE, **filters
@@ -42,6 +44,7 @@ def prompt_list(request, access):
         next_before=next_before,
         is_first_page=not request.GET.get("before"),
         filtered=any(filters.values()),
+        track_labels=track_labels,
     )
     # base.html sets htmx's refreshOnHistoryMiss, so a history restore reloads the page rather
     # than asking for it with HX-Request (which would get the partial alone).
@@ -70,6 +73,7 @@ def prompt_detail_page(request, access, prompt, *, status: int = 200, **fragment
         prompt=prompt,
         metadata=_pretty(prompt.metadata) if prompt.metadata else "",
         candidates=candidates,
+        track_labels=project_track_labels(project=access.project),
         **fragments,
     )
     return render(request, "prompts/detail.html", context, status=status)

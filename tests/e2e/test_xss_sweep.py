@@ -188,6 +188,26 @@ def _jsonl(records) -> bytes:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
 
 
+def _line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def hostile_schema(variant: int = 0) -> dict:
+    """The HHH schema with hostile text in every free-text place a schema has, within its limits: track
+    labels and descriptions, question labels, descriptions, hints (one line), point labels and the
+    flag options. `variant` changes the labels (version 2 differs: the schema diff lists the changes)."""
+    schema = hhh_schema(flags=["hallucination", *shorts(60, 19)])
+    for i, track in enumerate(schema["tracks"]):
+        track |= {"label": fit(80, variant + i), "description": fit(500, variant + i + 3)}
+    for i, question in enumerate(schema["questions"]):
+        question |= {"label": fit(80, variant + i + 5), "description": fit(1000, i), "hint": _line(fit(200, i + 7))}
+        if question["type"] == "scale":
+            question["point_labels"] = {str(question["min"]): fit(80, i + 9), str(question["max"]): fit(80, i + 10)}
+    if variant:
+        schema["questions"].append({"name": "concise", "type": "binary", "label": fit(80, variant), "hint": "x"})
+    return schema
+
+
 def build_world(inference_url: str) -> dict:
     staff = UserFactory(username="xss-admin", is_staff=True, is_superuser=True, display_name=fit(150))
     labeler = UserFactory(username="xss-labeler", display_name=fit(150, 1))
@@ -200,10 +220,9 @@ def build_world(inference_url: str) -> dict:
         user=staff, name=fit(200), description=ALL, demonstration_overlap=3, comparison_overlap=3
     )
     project = project_services.project_update(project=project, data={"gold_rate": 0.0})
-    # Hostile flag options live in the labeling schema that the guideline versions below freeze.
-    project_services.guideline_draft_save(
-        project=project, user=staff, schema=hhh_schema(flags=["hallucination", *shorts(60, 19)])
-    )
+    # Hostile flag options, labels, hints and track names live in the labeling schema that the guideline
+    # versions below freeze.
+    project_services.guideline_draft_save(project=project, user=staff, schema=hostile_schema())
     for user, role in (
         (labeler, Role.LABELER),
         (other, Role.LABELER),
@@ -219,6 +238,7 @@ def build_world(inference_url: str) -> dict:
     project_services.guideline_version_publish(
         project=project, user=staff, change_note=fit(500), content="# Guidelines\n\n" + ALL
     )
+    project_services.guideline_draft_save(project=project, user=staff, schema=hostile_schema(1))
     project_services.guideline_version_publish(
         project=project, user=staff, change_note=fit(500, 2), content="# Guidelines v2\n\n" + ALL + "\n\n" + ALL
     )
@@ -739,8 +759,19 @@ def admin_actions(s: Sweep, w: dict) -> None:
     s.step = "guideline preview (htmx)"
     page.locator("textarea[name=content]").fill("# Preview\n\n" + ALL)
     with page.expect_response(lambda r: r.request.method == "POST"):
-        page.get_by_role("button", name="Preview").click()
+        page.get_by_role("button", name="Preview", exact=True).click()
     expect(page.locator("#guideline-preview .markdown-body")).to_be_visible()
+    s.check()
+    s.step = "schema preview (htmx): the hostile draft schema"
+    with page.expect_response(lambda r: r.request.method == "POST"):
+        page.get_by_role("button", name="Preview schema").click()
+    expect(page.locator("#schema-preview .schema-summary")).to_be_visible()
+    s.check()
+    s.step = "schema preview (htmx): hostile keys in the errors"
+    page.locator("textarea[name=schema]").fill(json.dumps({fit(40): 1, "tracks": [{"name": fit(40, 1)}]}))
+    with page.expect_response(lambda r: r.request.method == "POST"):
+        page.get_by_role("button", name="Preview schema").click()
+    expect(page.locator("#schema-preview .form-errors")).to_be_visible()
     s.check()
 
     s.visit(f"{base}/generation/models/")
@@ -765,14 +796,14 @@ def admin_actions(s: Sweep, w: dict) -> None:
         {
             "name": fit(200, 11),
             "description": ALL,
-            "tracks": "helpful",
+            "preset": "helpsteer",
             "demonstration_overlap": "1",
             "comparison_overlap": "1",
             "candidates_per_prompt": "2",
         },
     )
-    s.submit("/projects/new/", {"name": "", "description": ALL})
-    s.submit(f"{base}/settings/", {"name": fit(200, 12), "description": ALL, "flags": "\n".join(shorts(60))})
+    s.submit("/projects/new/", {"name": "", "description": ALL, "preset": fit(40, 3)})
+    s.submit(f"{base}/settings/", {"name": fit(200, 12), "description": ALL, "lease_minutes": fit(20)})
     s.submit(f"{base}/members/", {"username": fit(150, 1), "role": "labeler"})
     temp_membership = w["temp"].memberships.get(project=w["project"])
     s.submit(f"{base}/members/{temp_membership.pk}/role/", {"role": "reviewer"})
@@ -780,6 +811,14 @@ def admin_actions(s: Sweep, w: dict) -> None:
     s.submit(f"{base}/members/{temp_membership.pk}/remove/", {})
     s.submit(f"{base}/guidelines/edit/", {"action": "save", "content": "# Draft\n\n" + ALL, "change_note": ""})
     s.submit(f"{base}/guidelines/edit/", {"action": fit(40), "content": ALL, "change_note": fit(500)})
+    schema_form = {"content": "# Draft", "change_note": ""}
+    s.submit(f"{base}/guidelines/edit/", {**schema_form, "action": "reset", "preset": fit(40, 5), "schema": ALL})
+    s.submit(f"{base}/guidelines/edit/", {**schema_form, "action": "save", "schema": ALL})  # not JSON
+    hostile_keys = {**hostile_schema(), fit(40, 2): 1, "questions": [{"name": fit(40, 6), "type": fit(20)}]}
+    s.submit(f"{base}/guidelines/edit/", {**schema_form, "action": "save", "schema": json.dumps(hostile_keys)})
+    s.submit(
+        f"{base}/guidelines/edit/", {**schema_form, "action": "schema-preview", "schema": json.dumps(hostile_schema(2))}
+    )
 
     # Prompt import through the real upload form: a hostile file name, bad lines echoed in errors.
     s.visit(f"{base}/prompts/import/")

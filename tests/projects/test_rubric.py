@@ -44,23 +44,23 @@ def _scale(name, low=1, high=5, **extra):
 @pytest.mark.parametrize(
     ("questions", "path", "words"),
     [
-        ([_scale("q"), _scale("q")], "questions.1.name", "Duplicate"),
-        ([_scale("q", 3, 3)], "questions.0.max", "greater than min"),
-        ([_scale("q", 5, 1)], "questions.0.max", "greater than min"),
-        ([_scale("q", 0, 11)], "questions.0.max", "0..10"),
-        ([_scale("a", key="x"), _scale("b", key="x")], "questions.1.key", "already the key"),
-        ([_scale("a", key="s")], "questions.0.key", "taken by the workbench"),
-        ([_scale("a", key="XY")], "questions.0.key", "One lowercase letter"),
-        ([_scale("Helpful")], "questions.0.name", "identifier"),
-        ([_scale("has space")], "questions.0.name", "identifier"),
-        ([_scale("q", tracks=[])], "questions.0.tracks", "no track shows it"),
-        ([_scale("q", tracks=["nope"])], "questions.0.tracks", "Unknown track"),
-        ([{"name": "c", "type": "choice"}], "questions.0.options", "options"),
-        ([{"name": "c", "type": "choice", "options": ["a", "a"]}], "questions.0.options", "differ"),
-        ([{"name": "c", "type": "slider"}], "questions.0.type", "One of"),
-        ([{"name": "c", "type": "binary", "min": 1}], "questions.0.min", "Only for scale"),
-        ([_scale("q", colour="red")], "questions.0.colour", "Unknown key"),
-        ([_scale("q", hint="two\nlines")], "questions.0.hint", "One line"),
+        ([_scale("q"), _scale("q")], "questions[1].name", "Duplicate"),
+        ([_scale("q", 3, 3)], "questions[0].max", "greater than min"),
+        ([_scale("q", 5, 1)], "questions[0].max", "greater than min"),
+        ([_scale("q", 0, 11)], "questions[0].max", "0..10"),
+        ([_scale("a", key="x"), _scale("b", key="x")], "questions[1].key", "already the key"),
+        ([_scale("a", key="s")], "questions[0].key", "taken by the workbench"),
+        ([_scale("a", key="XY")], "questions[0].key", "One lowercase letter"),
+        ([_scale("Helpful")], "questions[0].name", "identifier"),
+        ([_scale("has space")], "questions[0].name", "identifier"),
+        ([_scale("q", tracks=[])], "questions[0].tracks", "no track shows it"),
+        ([_scale("q", tracks=["nope"])], "questions[0].tracks", "Unknown track"),
+        ([{"name": "c", "type": "choice"}], "questions[0].options", "options"),
+        ([{"name": "c", "type": "choice", "options": ["a", "a"]}], "questions[0].options", "differ"),
+        ([{"name": "c", "type": "slider"}], "questions[0].type", "One of"),
+        ([{"name": "c", "type": "binary", "min": 1}], "questions[0].min", "Only for scale"),
+        ([_scale("q", colour="red")], "questions[0].colour", "Unknown key"),
+        ([_scale("q", hint="two\nlines")], "questions[0].hint", "One line"),
         ([_scale(f"q{i}") for i in range(rubric.MAX_QUESTIONS + 1)], "questions", "At most"),
     ],
 )
@@ -74,8 +74,8 @@ def test_an_invalid_question_is_named(questions, path, words):
     ("overrides", "path"),
     [
         ({"tracks": []}, "tracks"),
-        ({"tracks": [{"name": "a"}, {"name": "a"}]}, "tracks.1.name"),
-        ({"tracks": [{"name": "Not A Name"}]}, "tracks.0.name"),
+        ({"tracks": [{"name": "a"}, {"name": "a"}]}, "tracks[1].name"),
+        ({"tracks": [{"name": "Not A Name"}]}, "tracks[0].name"),
         ({"safety": {"required_on": ["nope"]}}, "safety.required_on"),
         ({"strength": {"levels": [{"name": "only", "margin": 1}]}}, "strength.levels"),
         ({"kto": {"undesirable_at_or_below": {"missing": 1}}}, "kto.undesirable_at_or_below"),
@@ -284,3 +284,99 @@ def test_schema_of_parses_once_and_defaults_to_hhh():
     data = PRESETS["ultrafeedback"].as_dict()
     assert rubric.schema_of(data) is rubric.schema_of(dict(reversed(list(data.items()))))
     assert PRESETS["ultrafeedback"].digest() != HHH.digest()
+
+
+# --- schema changes and summary (rubric_diff) ----------------------------------------------------
+
+from labelhub.projects.rubric_diff import schema_changes, schema_summary  # noqa: E402
+
+
+def _hhh(**edit) -> Schema:
+    data = HHH.as_dict()
+    for section, value in edit.items():
+        data[section] = value(data[section]) if callable(value) else value
+    return Schema.parse(data)
+
+
+def _with_question(questions, i, **changes):
+    questions[i] = {**questions[i], **changes}
+    return questions
+
+
+def test_same_schema_no_changes():
+    assert schema_changes(HHH, Schema.parse(HHH.as_dict())) == []
+
+
+def test_question_added_removed_and_changed_fields_are_named():
+    new = _hhh(
+        questions=lambda qs: [
+            *_with_question(qs, 1, max=5, point_labels={}, hint="")[:3],
+            {"name": "concise", "type": "binary", "label": "Concise"},
+        ],
+        kto={},
+    )
+    lines = schema_changes(HHH, new)
+    assert "Question added: concise (binary, “Concise”)." in lines
+    assert "Question removed: flags." in lines
+    assert (
+        "Question truthful changed: hint Is every claim correct? → empty; max 7 → 5; "
+        "point labels 1: false, 7: fully accurate → none."
+    ) in lines
+    assert not any(line.startswith("Question helpful") for line in lines)
+
+
+def test_question_order_and_tracks_of_a_question():
+    new = _hhh(questions=lambda qs: [qs[1], qs[0], *qs[2:]])
+    assert schema_changes(HHH, new) == ["Question order changed: truthful, helpful, harmless, flags."]
+    new = _hhh(questions=lambda qs: _with_question(qs, 0, tracks=["helpful"]))
+    assert schema_changes(HHH, new) == ["Question helpful changed: tracks all tracks → helpful."]
+
+
+def test_tracks_added_removed_and_relabelled():
+    new = _hhh(
+        tracks=lambda ts: [{**ts[0], "label": "Useful"}, ts[1], {"name": "code", "label": "Code"}],
+        safety={"enabled": True, "required_on": ["harmless"]},
+    )
+    lines = schema_changes(HHH, new)
+    assert lines[:3] == [
+        "Track added: code (Code).",
+        "Track removed: red-team.",
+        "Track helpful changed: label Helpful → Useful.",
+    ]
+    assert "Safety verdict changed: required on harmless, red-team → harmless." in lines
+
+
+@pytest.mark.parametrize(
+    ("section", "value", "line"),
+    [
+        ("ranking", {"enabled": True, "ties": False, "all_bad": True}, "Ranking changed: ties yes → no."),
+        ("rationale", {"required": True, "max_length": 500},
+         "Rationale changed: required no → yes; max length 2000 → 500."),
+        ("strength", {"levels": [{"name": "better", "margin": 1}, {"name": "same", "margin": 0}]},
+         "Strength levels changed: much_better (3), better (2), slightly_better (1), negligibly_better (0)"
+         " → better (1), same (0)."),
+        ("kto", {"undesirable_if": ["flags"]}, "KTO rule changed: undesirable at or below helpful: 3, truthful: 3, "
+         "harmless: 3 → none; desirable at or above helpful: 5, truthful: 5, harmless: 5 → none."),
+    ],
+)  # fmt: skip
+def test_item_rules_changes(section, value, line):
+    assert schema_changes(HHH, _hhh(**{section: value})) == [line]
+
+
+def test_changes_from_nothing_list_tracks_and_questions_only():
+    lines = schema_changes(None, PRESETS["helpsteer"])
+    assert lines[0] == "Track added: general (General)."
+    assert [line.split(":")[0] for line in lines[1:]] == ["Question added"] * 5
+
+
+def test_summary_is_what_a_labeler_meets():
+    summary = schema_summary(HHH)
+    helpful = summary["questions"][0]
+    assert (helpful["name"], helpful["key"], helpful["range"], helpful["tracks"]) == ("helpful", "h", "1–7", None)
+    assert helpful["points"][0] == (1, "useless") and helpful["points"][3] == (4, "") and len(helpful["points"]) == 7
+    assert summary["questions"][3]["options"][0] == "hallucination"
+    red = next(t for t in summary["tracks"] if t["name"] == "red-team")
+    assert red["safety"] and red["questions"] == ["Helpful", "Truthful", "Harmless", "Flags"]
+    assert summary["rules"][0] == "Rank the candidates, best first (ties allowed, “all bad” allowed)."
+    assert "Red team" in summary["rules"][2] and summary["digest"] == HHH.digest()
+    assert schema_summary(PRESETS["helpsteer"])["rules"][0].startswith("No ranking")

@@ -52,3 +52,45 @@ def test_existing_projects_keep_their_flags_and_tracks():
 def _latest():
     executor = MigrationExecutor(connection)
     return executor.loader.graph.leaf_nodes()
+
+
+AT_0005 = [("projects", "0005_labeling_schema")]
+AT_0006 = [("projects", "0006_remove_project_tracks_flags")]
+
+
+def _columns(table: str) -> set[str]:
+    with connection.cursor() as cursor:
+        return {c.name for c in connection.introspection.get_table_description(cursor, table)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0006_removes_tracks_and_flags_and_keeps_every_schema():
+    """Tracks and flags live in the schema only: the Project columns go, the schemas 0005 wrote stay;
+    going back refills the columns from the draft's schema."""
+    from labelhub.projects.rubric_presets import hhh_schema
+
+    old = _migrate(AT_0005)
+    try:
+        Project = old.get_model("projects", "Project")
+        Draft = old.get_model("projects", "GuidelineDraft")
+        Version = old.get_model("projects", "GuidelineVersion")
+        custom = hhh_schema(flags=["too long", "rude"], tracks=["helpful"])
+        project = Project.objects.create(name="custom", tracks=["helpful"], flags=["too long", "rude"])
+        Draft.objects.create(project=project, content="draft", schema=custom)
+        Version.objects.create(project=project, number=1, content="v1", change_note="first", schema=custom)
+        assert {"tracks", "flags"} <= _columns("projects_project")
+
+        new = _migrate(AT_0006)
+        assert not {"tracks", "flags"} & _columns("projects_project")
+        Project = new.get_model("projects", "Project")
+        assert not {"tracks", "flags"} & {f.name for f in Project._meta.get_fields()}
+        Version = new.get_model("projects", "GuidelineVersion")
+        Draft = new.get_model("projects", "GuidelineDraft")
+        assert Version.objects.get(project_id=project.pk).schema == custom
+        assert Draft.objects.get(project_id=project.pk).schema == custom
+
+        back = _migrate(AT_0005)
+        restored = back.get_model("projects", "Project").objects.get(pk=project.pk)
+        assert (restored.tracks, restored.flags) == (["helpful"], ["too long", "rude"])
+    finally:
+        _migrate(_latest())

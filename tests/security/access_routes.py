@@ -125,7 +125,10 @@ API_CASES = [
     Case("api:members", {"get": None, "post": lambda c: {"username": c.attacker.username, "role": "admin"}}),
     Case("api:member", {"patch": lambda c: {"role": "admin"}, "delete": None}, {"membership_id": _id("membership")}),
     Case("api:guidelines", {"get": None, "post": lambda c: {"change_note": "x", "content": "# pwned"}}),
-    Case("api:guideline-draft", {"get": None, "put": lambda c: {"content": "pwned"}}),
+    Case("api:guideline-draft", {"get": None, "put": lambda c: {"content": "pwned"},
+                                 "patch": lambda c: {"schema": {"tracks": [{"name": "pwned"}], "questions": []}}}),
+    Case("api:project-schema", {"get": None}),
+    Case("api:guideline-schema", {"get": None}, {"number": lambda w: w[V].number}, nested=False),
     Case("api:guideline-diff", {"get": None}, query="?from=1&to=2"),
     Case("api:guideline", {"get": None}, {"number": lambda w: w[V].number}, nested=False),
     Case("api:guideline-acknowledge", {"post": None}, {"number": lambda w: w[V].number}, nested=False),
@@ -178,7 +181,7 @@ API_CASES = [
 
 WEB_CASES = [
     Case("projects:detail", {"get": None}),
-    Case("projects:settings", {"get": None, "post": lambda c: {"name": "pwned", "tracks": ["helpful"],
+    Case("projects:settings", {"get": None, "post": lambda c: {"name": "pwned",
                                                                "demonstration_overlap": 1, "comparison_overlap": 1,
                                                                "candidates_per_prompt": 2}}),
     Case("projects:members", {"get": None, "post": lambda c: {"username": c.attacker.username, "role": "admin"}}),

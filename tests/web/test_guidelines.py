@@ -159,3 +159,135 @@ def test_preview_without_htmx_returns_the_whole_page(site, client_for, staff):
     assert "<html" in html
     assert "<h1>Hello</h1>" in html
     assert "<textarea" in html
+
+
+# The labeling schema panel -----------------------------------------------------------------------
+
+import json  # noqa: E402
+
+from labelhub.projects.rubric import PRESETS, schema_of  # noqa: E402
+
+
+def _edit(client, project, action, schema, **extra):
+    url = reverse("projects:guideline-edit", args=[project.pk])
+    text = schema if isinstance(schema, str) else json.dumps(schema)
+    data = {"action": action, "content": "# Rules\n", "change_note": "", "schema": text, **extra}
+    return client.post(url, data, headers=extra.pop("headers", None) or {})
+
+
+def _helpsteer_with(**changes) -> dict:
+    schema = PRESETS["helpsteer"].as_dict()
+    schema["questions"][2] |= changes
+    return schema
+
+
+def test_edit_page_shows_the_draft_schema_as_json(site, client_for, staff):
+    html = client_for(staff).get(reverse("projects:guideline-edit", args=[site["project"].pk])).content.decode()
+    assert 'name="schema"' in html
+    assert "&quot;name&quot;: &quot;truthful&quot;" in html  # the HHH draft, escaped in the textarea
+    assert 'value="schema-preview"' in html and 'value="reset"' in html
+    for name in PRESETS:
+        assert f'<option value="{name}"' in html
+
+
+def test_schema_preview_renders_the_questions_as_labelers_see_them(site, client_for, staff):
+    project = site["project"]
+    schema = _helpsteer_with(hint="Count the <b>facts</b>", point_labels={"0": "wrong", "4": "all right"})
+    url = reverse("projects:guideline-edit", args=[project.pk])
+    body = {"action": "schema-preview", "content": "x", "change_note": "", "schema": json.dumps(schema)}
+    response = client_for(staff).post(url, body, headers=HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html
+    assert 'id="schema-preview"' in html
+    for q in PRESETS["helpsteer"].questions:
+        assert f"<code>{q.name}</code>" in html and f'<kbd title="Keyboard shortcut">{q.key}</kbd>' in html
+    assert "Scale 0–4" in html and "0 wrong" in html and "4 all right" in html
+    assert "Hint: Count the &lt;b&gt;facts&lt;/b&gt;" in html
+    assert "No ranking" in html
+    assert schema_of(services.guideline_draft_get(project=project).schema) == PRESETS["hhh"]  # nothing saved
+
+
+def test_schema_preview_shows_the_field_errors(site, client_for, staff):
+    url = reverse("projects:guideline-edit", args=[site["project"].pk])
+    bad = _helpsteer_with(min=4, max=2)
+    body = {"action": "schema-preview", "content": "x", "change_note": "", "schema": json.dumps(bad)}
+    html = client_for(staff).post(url, body, headers=HTMX).content.decode()
+    assert "<code>schema.questions[2].max</code>" in html and "must be greater than min" in html
+    body["schema"] = "{not json"
+    html = client_for(staff).post(url, body, headers=HTMX).content.decode()
+    assert "Not valid JSON" in html
+
+
+@pytest.mark.parametrize("action", ["save", "publish"])
+def test_invalid_schema_rerenders_the_form_and_saves_nothing(site, client_for, staff, action):
+    project = site["project"]
+    before = services.guideline_draft_get(project=project)
+    bad = _helpsteer_with(key="s")  # a key the workbench uses
+    response = _edit(client_for(staff), project, action, bad, change_note="Try")
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "<code>schema.questions[2].key</code>" in html and "taken by the workbench" in html
+    assert "<textarea" in html and "&quot;key&quot;: &quot;s&quot;" in html  # what was typed stays
+    after = services.guideline_draft_get(project=project)
+    assert (after.content, after.schema) == (before.content, before.schema)
+    assert selectors.guideline_version_current(project=project).number == 2
+
+
+def test_save_writes_text_and_schema_together(site, client_for, staff):
+    project = site["project"]
+    response = _edit(client_for(staff), project, "save", PRESETS["ultrafeedback"].as_dict())
+    assert response.status_code == 302
+    draft = services.guideline_draft_get(project=project)
+    assert draft.content == "# Rules\n" and schema_of(draft.schema) == PRESETS["ultrafeedback"]
+    # The published version (what labels follow) is unchanged until publishing.
+    assert selectors.project_schema(project=project) == PRESETS["hhh"]
+
+
+def test_reset_to_preset_fills_the_editor_and_saves_nothing(site, client_for, staff):
+    project = site["project"]
+    response = _edit(client_for(staff), project, "reset", "{broken", preset="minimal")
+    html = response.content.decode()
+    assert response.status_code == 200
+    shown = html.split('name="schema"', 1)[1].split(">", 1)[1].split("</textarea>", 1)[0]
+    assert schema_of(json.loads(shown.replace("&quot;", '"'))) == PRESETS["minimal"]
+    assert "save or publish to keep it" in html
+    assert schema_of(services.guideline_draft_get(project=project).schema) == PRESETS["hhh"]
+
+
+def test_publish_freezes_the_schema_and_the_version_page_lists_the_changes(site, client_for, staff):
+    project = site["project"]
+    schema = PRESETS["hhh"].as_dict()
+    schema["questions"][0]["max"] = 5
+    schema["questions"][0]["point_labels"] = {"1": "useless", "5": "ideal"}
+    schema["tracks"].append({"name": "coding", "label": "Coding", "description": ""})
+    response = _edit(client_for(staff), project, "publish", schema, change_note="Shorter helpful scale")
+    assert response.status_code == 302
+    v3 = selectors.guideline_version_current(project=project)
+    assert v3.number == 3 and schema_of(v3.schema).question("helpful").max == 5
+    assert schema_of(services.guideline_draft_get(project=project).schema) == schema_of(v3.schema)
+    # Editing the draft afterwards leaves version 3 as published.
+    services.guideline_draft_save(project=project, user=staff, schema=PRESETS["minimal"].as_dict())
+    assert schema_of(GuidelineVersion.objects.get(pk=v3.pk).schema).question("helpful").max == 5
+    html = (
+        client_for(site["members"][Role.LABELER])
+        .get(reverse("projects:guideline-version", args=[project.pk, 3]))
+        .content.decode()
+    )
+    assert "since v2" in html
+    assert "Question helpful changed: max 7 → 5; point labels 1: useless, 7: ideal → 1: useless, 5: ideal." in html
+    assert "Track added: coding (Coding)." in html
+    assert "Labeling schema of v3" in html and "Scale 1–5" in html
+
+
+def test_diff_page_lists_the_schema_changes(site, client_for, staff):
+    project = site["project"]
+    services.guideline_draft_save(project=project, user=staff, schema=PRESETS["helpsteer"].as_dict())
+    services.guideline_version_publish(project=project, user=staff, change_note="HelpSteer", content="# v3\n")
+    url = reverse("projects:guideline-diff", args=[project.pk])
+    html = client_for(site["members"][Role.LABELER]).get(url, {"from": 2, "to": 3}).content.decode()
+    assert "Labeling schema changes" in html and "since v2" in html
+    assert "Question removed: truthful." in html
+    assert "Question added: verbosity (scale, “Verbosity”)." in html
+    assert "Ranking changed: enabled yes → no;" in html
+    html = client_for(site["members"][Role.LABELER]).get(url, {"from": 1, "to": 2}).content.decode()
+    assert "The labeling schema did not change." in html

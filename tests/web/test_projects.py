@@ -2,7 +2,8 @@ import pytest
 from django.urls import reverse
 
 from labelhub.projects import selectors
-from labelhub.projects.models import Membership, Project, Role
+from labelhub.projects.models import GuidelineDraft, Membership, Project, Role
+from labelhub.projects.rubric import PRESETS, schema_of
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,7 @@ def test_staff_see_new_project_link_and_can_create(client_for, staff):
         {
             "name": "Beta",
             "description": "About <b>beta</b>",
-            "tracks": ["helpful", "harmless"],
+            "preset": "helpsteer",
             "demonstration_overlap": 1,
             "comparison_overlap": 3,
             "candidates_per_prompt": 2,
@@ -35,10 +36,25 @@ def test_staff_see_new_project_link_and_can_create(client_for, staff):
     project = Project.objects.get(name="Beta")
     assert response.status_code == 302
     assert response["Location"] == reverse("projects:detail", args=[project.pk])
-    assert project.tracks == ["helpful", "harmless"]
+    assert schema_of(GuidelineDraft.objects.get(project=project).schema) == PRESETS["helpsteer"]
     assert Membership.objects.get(project=project, user=staff).role == Role.ADMIN
     html = client.get(response["Location"]).content.decode()
     assert "About &lt;b&gt;beta&lt;/b&gt;" in html
+    for track in PRESETS["helpsteer"].tracks:  # the overview's track badges come from the schema
+        assert f'title="{track.name}">{track.label}</span>' in html
+
+
+def test_create_form_offers_the_presets_and_defaults_to_hhh(client_for, staff):
+    client = client_for(staff)
+    html = client.get(reverse("projects:create")).content.decode()
+    for name in PRESETS:
+        assert f'value="{name}"' in html
+    assert client.post(reverse("projects:create"), {"name": "Plain", "demonstration_overlap": 1,
+                       "comparison_overlap": 3, "candidates_per_prompt": 2}).status_code == 302  # fmt: skip
+    assert schema_of(GuidelineDraft.objects.get(project__name="Plain").schema) == PRESETS["hhh"]
+    bad = client.post(reverse("projects:create"), {"name": "Odd", "preset": "nope", "demonstration_overlap": 1,
+                      "comparison_overlap": 3, "candidates_per_prompt": 2})  # fmt: skip
+    assert bad.status_code == 400 and not Project.objects.filter(name="Odd").exists()
 
 
 def test_create_project_with_invalid_settings_shows_errors(client_for, staff):
@@ -46,7 +62,6 @@ def test_create_project_with_invalid_settings_shows_errors(client_for, staff):
         reverse("projects:create"),
         {
             "name": "",
-            "tracks": [],
             "demonstration_overlap": 0,
             "comparison_overlap": 3,
             "candidates_per_prompt": 12,
@@ -110,13 +125,11 @@ def test_settings_form_updates_the_project(site, client_for, staff):
         {
             "name": "Alpha 2",
             "description": "",
-            "tracks": ["red-team"],
             "demonstration_overlap": 2,
             "comparison_overlap": 5,
             "candidates_per_prompt": 4,
             "comparisons_enabled": "on",
             "lease_minutes": 45,
-            "flags": "hallucination\n  off topic  \n\nrude",
             "gold_rate": 0.2,
             "max_overlap": 7,
             "min_item_agreement": 0.5,
@@ -124,13 +137,20 @@ def test_settings_form_updates_the_project(site, client_for, staff):
     )
     assert response.status_code == 302
     project = Project.objects.get(pk=site["project"].pk)
-    assert (project.name, project.tracks, project.candidates_per_prompt) == ("Alpha 2", ["red-team"], 4)
+    assert (project.name, project.candidates_per_prompt) == ("Alpha 2", 4)
     assert (project.demonstrations_enabled, project.comparisons_enabled, project.lease_minutes) == (False, True, 45)
-    assert project.flags == ["hallucination", "off topic", "rude"]
     assert (project.gold_rate, project.max_overlap, project.min_item_agreement) == (0.2, 7, 0.5)
-    bad = client.post(url, {"name": "x", "tracks": ["helpful"], "demonstration_overlap": 1, "comparison_overlap": 1,
-                            "candidates_per_prompt": 2, "lease_minutes": 0, "flags": "a"})  # fmt: skip
+    bad = client.post(url, {"name": "x", "demonstration_overlap": 1, "comparison_overlap": 1,
+                            "candidates_per_prompt": 2, "lease_minutes": 0})  # fmt: skip
     assert bad.status_code == 400 and Project.objects.get(pk=project.pk).lease_minutes == 45
+
+
+def test_settings_page_has_no_tracks_or_flags_and_points_to_the_schema(site, client_for, staff):
+    url = reverse("projects:settings", args=[site["project"].pk])
+    html = client_for(staff).get(url).content.decode()
+    assert 'name="flags"' not in html and 'name="tracks"' not in html
+    assert reverse("projects:guideline-edit", args=[site["project"].pk]) in html
+    assert not hasattr(Project, "tracks") and not hasattr(Project, "flags")
 
 
 def test_members_add_change_role_and_remove(site, client_for, staff):

@@ -220,3 +220,26 @@ def test_running_import_polls_and_the_partial_stops_when_done(site, client_for, 
     partial = client.get(url, headers=HTMX).content.decode()
     assert "hx-trigger" not in partial
     assert "Done" in partial
+
+
+def test_track_badges_show_the_schema_label_else_the_raw_track(site, client_for, staff):
+    """Tracks are the schema's: a new version relabels a track; a prompt whose track the current schema
+    no longer has shows its raw name (on the list, the filter and the prompt's page)."""
+    from labelhub.projects import services as project_services
+    from labelhub.projects.rubric_presets import hhh_schema
+
+    project = site["project"]
+    schema = hhh_schema(tracks=["helpful", "harmless"])
+    schema["tracks"][0]["label"] = "Useful <everyday>"
+    project_services.guideline_draft_save(project=project, user=staff, schema=schema)
+    project_services.guideline_version_publish(project=project, user=staff, change_note="Relabel", content="# v3")
+    Prompt.objects.filter(project=project, external_id="p1").update(track="red-team")
+    client = client_for(site["members"][Role.LABELER])
+    html = client.get(_list_url(project)).content.decode()
+    assert '<span class="badge badge-track">Useful &lt;everyday&gt;</span>' in html
+    assert '<span class="badge badge-track">red-team</span>' in html
+    assert '<option value="helpful">Useful &lt;everyday&gt;</option>' in html
+    assert 'value="red-team"' not in html.split('name="track"', 1)[1].split("</select>", 1)[0]
+    prompt = Prompt.objects.get(project=project, external_id="p0")
+    page = client.get(reverse("projects:prompts:detail", args=[project.pk, prompt.pk])).content.decode()
+    assert '<span class="badge badge-track">Useful &lt;everyday&gt;</span>' in page
