@@ -68,7 +68,17 @@ class GoldInput(serializers.Serializer):
     flags = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
-        help_text="Candidate id → flags that must be ticked.",
+        help_text="Candidate id → flags that must be ticked (options of the schema's `flags` question).",
+    )
+    answers = serializers.DictField(
+        child=serializers.DictField(child=serializers.JSONField()),
+        required=False,
+        help_text="Candidate id → {question: expected answer}, for any question the prompt's track shows except "
+        "text ones, checked against the project's current schema (scale: an integer in its range; binary: "
+        "true/false; choice: an option; multi: options that must be ticked).",
+    )
+    tolerance = serializers.IntegerField(
+        required=False, min_value=0, max_value=10, help_text="Scale answers may be off by this many points."
     )
     all_bad = serializers.BooleanField(required=False, allow_null=True)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
@@ -78,6 +88,8 @@ class GoldOutput(serializers.Serializer):
     work_item_id = serializers.IntegerField()
     pairs = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
     flags = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    answers = serializers.DictField(child=serializers.DictField(child=serializers.JSONField()))
+    tolerance = serializers.IntegerField()
     all_bad = serializers.BooleanField(allow_null=True)
     note = serializers.CharField()
     created_by = serializers.CharField(source="created_by.username", default=None)
@@ -183,8 +195,17 @@ class StatsOutput(serializers.Serializer):
     duration_ms = serializers.IntegerField(allow_null=True)
     data = serializers.JSONField(
         help_text="agreement, labelers (with flags and quarantine state), distributions, progress, leaderboard, "
-        "win_matrix, rules: see the README (Quality control). leaderboard and win_matrix name models: "
-        "admins and engineers only."
+        "leaderboard_scales, win_matrix, schema_versions, rules: see the README (Quality control). "
+        "leaderboard and win_matrix name models: admins and engineers only. Per-question parts follow the "
+        "labeling schema of each label's guideline version: agreement.questions is a list of {key, name, label, "
+        "type, level (interval|nominal|set), digest, versions, min/max or options, value (Krippendorff's alpha), "
+        "low, high (bootstrap 95% over items), items, values, enough_data} (multi: plus options: {option: the "
+        "same interval object}); a question whose definition (type, range, options) changed between versions "
+        "gets one entry per definition, keyed name@v<first version>, never pooled. agreement.alpha is "
+        "{key: value}. distributions.questions lists {key, name, label, type, …, counts: [{value, n}]} over each "
+        "question's own values (multi: none = labels ticking nothing); distributions.strength counts the "
+        "strength levels, distributions.strength_levels describes them ({name, label, margin, unsure}) and "
+        "distributions.unsure counts labels choosing a level of margin 0."
     )
 
 
@@ -204,7 +225,10 @@ class LeaderboardRowOutput(serializers.Serializer):
     win_rate = serializers.FloatField(allow_null=True)
     win_rate_low = serializers.FloatField(allow_null=True, default=None, help_text="Wilson 95% interval")
     win_rate_high = serializers.FloatField(allow_null=True, default=None)
-    axes = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    axes = serializers.DictField(
+        child=serializers.FloatField(allow_null=True),
+        help_text="Mean answer per scale question (keys as in `scales`) over this model's candidates.",
+    )
     flag_rate = serializers.FloatField(allow_null=True)
     unsafe_rate = serializers.FloatField(allow_null=True)
 
@@ -212,6 +236,9 @@ class LeaderboardRowOutput(serializers.Serializer):
 class LeaderboardOutput(serializers.Serializer):
     computed_at = serializers.DateTimeField(allow_null=True)
     leaderboard = LeaderboardRowOutput(many=True)
+    scales = serializers.ListField(
+        child=serializers.DictField(), help_text="The scale questions of the `axes` columns: [{key, label}]."
+    )
     win_matrix = serializers.JSONField(allow_null=True, help_text="players, keys, share[i][j], games[i][j]")
 
 
@@ -261,6 +288,7 @@ class LeaderboardApi(APIView):
             {
                 "computed_at": payload["computed_at"],
                 "leaderboard": payload["data"].get("leaderboard", []),
+                "scales": payload["data"].get("leaderboard_scales", []),
                 "win_matrix": payload["data"].get("win_matrix"),
             }
         )
