@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from labelhub.labeling.models import ReviewStatus, WorkItem
 from labelhub.projects.models import GuidelineVersion, Role
+from labelhub.projects.selectors import project_schema
 from labelhub.quality import services
 from labelhub.quality.models import GoldStandard, QualityAction, QualityEvent
 
@@ -166,7 +167,7 @@ def test_card_shows_every_compared_answer_with_a_rank_select_and_the_flags(g, cl
         assert f'<strong>Answer {letter}</strong> <span class="muted small">candidate #{cid}' in card
         select = re.search(rf'<select name="rank_{cid}" id="id_rank_{cid}">(.*?)</select>', card, re.S).group(1)
         assert re.findall(r'value="([^"]*)"', select) == ["", "1", "2", "3"]
-        for flag in project.flags:
+        for flag in project_schema(project=project).question("flags").options:
             assert f'name="flags_{cid}" value="{flag}"' in card
     assert 'name="all_bad"' in card and 'name="note"' in card
     assert "Unset gold" not in card
@@ -241,7 +242,7 @@ def test_flags_only_answer(g, client_for):
         ("rank out of range", lambda ids: ranks(ids, 1, 4), "Select a valid choice. 4 is not one of"),
         ("all bad and a ranking", lambda ids: ranks(ids, 1, 2, all_bad="on"), "“All bad” expects no preference"),
         ("forged flag", lambda ids: {f"flags_{ids[0]}": "made-up flag"}, "Flags: An object: candidate id"),
-        ("flag and forged flag", lambda ids: {f"flags_{ids[0]}": [FLAG, "x"], "note": "n"}, "the project&#x27;s flags"),
+        ("flag and forged flag", lambda ids: {f"flags_{ids[0]}": [FLAG, "x"], "note": "n"}, "must be ticked, from: "),
         ("long note", lambda ids: ranks(ids, 1, 2, note="x" * 2001), "at most 2000 characters"),
     ],
 )
