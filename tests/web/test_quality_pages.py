@@ -796,3 +796,78 @@ def test_pages_render_statistics_computed_from_real_labels(site, client_for):
     assert all(f'id="labeler-{u.pk}"' in labelers_page for u in labelers)
     board = client_for(members[Role.ENGINEER]).get(url(project, "leaderboard")).content.decode()
     assert "Head to head" in board and "m-b" in board
+
+
+# Pages for any labeling schema ---------------------------------------------------------------------
+
+HOSTILE_SCHEMA = {
+    "tracks": [{"name": "general", "label": f"Track {XSS}"}],
+    "questions": [
+        {"name": "grade", "type": "scale", "label": f"Grade {XSS}", "min": 1, "max": 3},
+        {"name": "on_topic", "type": "binary", "label": f"On topic {XSS}"},
+        {"name": "tone", "type": "choice", "label": f"Tone {XSS}", "options": ["formal", XSS]},
+        {"name": "issues", "type": "multi", "label": f"Issues {XSS}", "options": ["typo", XSS], "required": False},
+    ],
+    "ranking": {"enabled": True, "ties": True, "all_bad": True},
+    "strength": {"levels": [{"name": "clear", "label": f"Clear {XSS}", "margin": 1},
+                            {"name": "toss_up", "label": f"Toss {XSS}", "margin": 0}]},
+    "safety": {"enabled": False, "required_on": []},
+}  # fmt: skip
+
+
+def schema_stats(staff, *, preset, schema=None, answer, ranked=True, strength=""):
+    """A project of that schema, four items labeled by three labelers, its statistics computed."""
+    from labelhub.projects import services as project_services
+    from labelhub.quality import services as quality_services
+
+    project = project_services.project_create(user=staff, name="Schema pages", preset=preset)
+    if schema is not None:
+        project_services.guideline_draft_save(project=project, user=staff, schema=schema)
+    version = project_services.guideline_version_publish(project=project, user=staff, change_note="v", content="x")
+    users = [UserFactory(username=f"sp-{i}") for i in range(3)]
+    for i in range(4):
+        p, (one, two) = b.prompt(project, f"Q {i}", track="general", candidates=[(f"a{i}", "m-a"), (f"b{i}", "m-b")])
+        item = b.comparison(project, p, [one, two], overlap=3)
+        for j, user in enumerate(users):
+            ranks = {one: 1, two: 2} if ranked else {}
+            ratings = {str(c.pk): answer(i, j) for c in (one, two)}
+            b.label(item, user, version, ranks=ranks, ratings=ratings, strength=strength)
+    quality_services.project_stats_refresh(project_id=project.pk)
+    return project
+
+
+def test_helpsteer_dashboard_shows_its_five_scales(staff, client_for):
+    project = schema_stats(staff, preset="helpsteer", ranked=False, answer=lambda i, j: {"verbosity": (i + j) % 5})
+    client = client_for(staff)
+    html = client.get(url(project, "dashboard")).content.decode()
+    for label in ("Helpfulness", "Correctness", "Coherence", "Complexity", "Verbosity"):
+        assert f'<figcaption class="muted small">{label} (0–4)</figcaption>' in html, label
+    assert "<title>Verbosity 0: 4 answers (16.7%)</title>" in html  # over 0..4, its own range
+    assert "No Helpfulness answers yet." in html  # asked but never answered here
+    assert "Preference strength" not in html  # this schema asks none
+    assert "<title>Verbosity: not enough data" in html  # four items are too few to read alpha
+    board = client.get(url(project, "leaderboard")).content.decode()
+    assert (
+        '<th scope="col" class="num">Verbosity</th>' in board
+        and '<th scope="col" class="num">Helpful</th>' not in board
+    )
+
+
+def test_custom_schema_pages_escape_its_text(staff, client_for):
+    def answer(i, j):
+        return {"grade": 1 + i % 3, "on_topic": bool(i % 2), "tone": XSS, "issues": [XSS] if j else []}
+
+    project = schema_stats(staff, preset="minimal", schema=HOSTILE_SCHEMA, answer=answer, strength="toss_up")
+    client = client_for(staff)
+    for page in ("dashboard", "leaderboard"):
+        response = client.get(url(project, page))
+        html = response.content.decode()
+        assert response.status_code == 200 and XSS not in html and "<script>alert" not in html, page
+    html = client.get(url(project, "dashboard")).content.decode()
+    assert f"<title>Grade {ESCAPED} 1: 12 answers (50.0%)</title>" in html
+    assert f"<title>On topic {ESCAPED} Yes: 12 answers (50.0%)</title>" in html
+    assert f"<title>{ESCAPED}: 24 answers</title>" in html  # the tone option
+    assert f"<title>{ESCAPED}: 16 answers</title>" in html  # the multi option, ticked by two labelers of three
+    assert f"<title>Toss {ESCAPED} (unsure): 12 labels</title>" in html
+    assert f"<title>Clear {ESCAPED}: 0 labels</title>" in html
+    assert f"<title>Issues {ESCAPED}: not enough data" in html
