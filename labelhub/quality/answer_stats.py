@@ -20,12 +20,16 @@ from labelhub.projects.rubric import Schema, answers_of
 from . import metrics
 from .shapes import question_groups, value_domain
 
-BOOTSTRAP = 200
+BOOTSTRAP = 200  # resamples for small samples…
+BOOTSTRAP_MIN = 50  # …and at least this many for large ones, where the interval is narrow anyway:
+BOOTSTRAP_BUDGET = 3_000_000  # resamples × values per question (a few seconds on one core)
 
 
 def alpha_interval(items, units, values, level: str, *, min_items: int, seed: int = 0) -> dict:
-    """Alpha of long-format data (item position, unit within the item, value) with a bootstrap over
-    items: {value, low, high, items, values, enough_data}. Units with a single value are dropped first."""
+    """Alpha of long-format data (item position, unit within the item, value) with a percentile
+    bootstrap over items (BOOTSTRAP resamples, fewer for large samples: BOOTSTRAP_BUDGET), widened to
+    contain the point estimate: {value, low, high, items, values, enough_data}. Units with a single value
+    are dropped first; under `min_items` items, enough_data is false."""
     items, units, values = (np.asarray(a) for a in (items, units, values))
     empty = {"value": None, "low": None, "high": None, "items": 0, "values": 0, "enough_data": False}
     if items.size < 2:
@@ -46,7 +50,7 @@ def alpha_interval(items, units, values, level: str, *, min_items: int, seed: in
     if n >= 2 and value is not None:
         rng = np.random.default_rng(seed)
         samples = []
-        for _ in range(BOOTSTRAP):
+        for _ in range(max(BOOTSTRAP_MIN, min(BOOTSTRAP, BOOTSTRAP_BUDGET // values.size))):
             pick = rng.integers(0, n, n)
             lens = lengths[pick]
             offsets = np.cumsum(lens) - lens

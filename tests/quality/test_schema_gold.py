@@ -135,3 +135,19 @@ def test_unsure_is_the_level_of_margin_zero(staff):
     b.label(other, UserFactory(username="sure2"), version, ranks=ranks, strength="clear")
     b.label(other, UserFactory(username="sure3"), version, ranks=ranks, strength="negligibly_better")  # not a level
     assert services.item_check_disagreement(work_item_id=other.pk) is None
+
+
+def test_gold_api_takes_and_returns_answers(staff, api):
+    project, _version = project_with(staff, preset="minimal", schema=CUSTOM)
+    item, (a, c) = gold_item(project)
+    client = api(staff)
+    bad = client.put(f"/api/v1/work-items/{item.pk}/gold", {"answers": {a: {"grade": 0}}}, format="json")
+    assert bad.status_code == 400 and bad.json()["extra"]["fields"] == {
+        f"answers.{a}.grade": ["Expected an integer from 1 to 3."]
+    }
+    body = {"answers": {a: {"grade": 2, "tone": "rude"}, c: {"issues": ["long"]}}, "tolerance": 1}
+    response = client.put(f"/api/v1/work-items/{item.pk}/gold", body, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["answers"] == body["answers"] and response.json()["tolerance"] == 1
+    listed = client.get(f"/api/v1/projects/{project.pk}/gold").json()
+    assert listed["results"][0]["answers"] == body["answers"]
