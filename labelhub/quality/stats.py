@@ -40,7 +40,7 @@ from labelhub.core.streaming import iter_rows
 from labelhub.generation.models import ModelConfig
 from labelhub.labeling.models import Assignment, AssignmentStatus, Label, ReviewStatus
 from labelhub.projects.models import GuidelineVersion, Project
-from labelhub.projects.rubric import answers_of, schema_of
+from labelhub.projects.rubric import FLAGS, answers_of, schema_of
 from labelhub.prompts.models import Candidate
 
 from . import metrics
@@ -220,6 +220,7 @@ def _compute(project: Project) -> dict:
                 if row[13]:
                     strength[row[13]] += 1
                     unsure += row[13] in unsure_levels(schema)
+                flags_asked = _asks_flags(schema, row[6])
                 for cid in item_ids:
                     key = model_key(cid)
                     ticked = (row[12] or {}).get(cid) or []
@@ -230,7 +231,7 @@ def _compute(project: Project) -> dict:
                         safety_count[verdict] += 1
                     if key:
                         stats = per_model[key]
-                        stats["judged"] += 1
+                        stats["judged"] += flags_asked
                         stats["flagged"] += bool(ticked)
                         if verdict:
                             stats["verdicts"] += 1
@@ -319,6 +320,13 @@ def _compute(project: Project) -> dict:
             "min_comparisons": MIN_COMPARISONS,
         },
     }
+
+
+def _asks_flags(schema, track: str) -> bool:
+    """Does the label's schema ask the flags question (Label.flags) on its track? (A model's flag rate
+    counts only those labels.)"""
+    question = schema.question(FLAGS)
+    return question is not None and question.applies_to(track)
 
 
 def _strength_levels(schemas: dict) -> list[dict]:

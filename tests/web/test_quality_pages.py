@@ -846,6 +846,9 @@ def test_helpsteer_dashboard_shows_its_five_scales(staff, client_for):
     assert "No Helpfulness answers yet." in html  # asked but never answered here
     assert "Preference strength" not in html  # this schema asks none
     assert "<title>Verbosity: not enough data" in html  # four items are too few to read alpha
+    rows = ProjectStats.objects.get(project=project).data["leaderboard"]
+    assert [r["name"] for r in rows] == ["m-a", "m-b"] and all(r["flag_rate"] is None for r in rows)  # no flags asked
+    assert all(r["axes"]["verbosity"] == pytest.approx(25 / 12) and r["axes"]["coherence"] is None for r in rows)
     board = client.get(url(project, "leaderboard")).content.decode()
     assert (
         '<th scope="col" class="num">Verbosity</th>' in board
