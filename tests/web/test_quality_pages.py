@@ -768,6 +768,26 @@ def test_chart_tags_escape_and_survive_junk():
     assert wins["rows"][1]["cells"][0]["text"] == "25%"
     assert charts.qc_pct(float("nan")) == "n/a" and charts.qc_ms(125_000) == "2 min 5 s"
     assert charts.flag_explanation(XSS, {}) == f"Flag “{XSS}” raised by the statistics worker."  # escaped on output
+    # The per-question tags of the labeling-schema statistics.
+    assert "No answers to  yet" in str(charts.question_chart("junk"))
+    svg = str(
+        charts.question_chart({"label": XSS, "type": "choice", "counts": [{"value": XSS, "n": 2}, "x", {"n": "y"}]})
+    )
+    assert XSS not in svg and ESCAPED in svg and "<title>" in svg
+    svg = str(
+        charts.question_chart({"label": "S", "type": "scale", "counts": [{"value": 0, "n": 1}, {"value": 1, "n": 3}]})
+    )
+    assert "<title>S 0: 1 answers (25.0%)</title>" in svg and "S, 0 to 1: 1, 3 (mean 0.75)" in svg
+    assert "No ratings rated by two" in str(charts.question_alpha_chart("junk", None))  # falls back to alpha_chart
+    svg = str(charts.question_alpha_chart([{"label": XSS, "key": "x@v1", "versions": [XSS], "options": "x"}, 3]))
+    assert XSS not in svg and "not enough data" not in svg and f"{ESCAPED} (v{ESCAPED})" in svg
+    assert "asks no question" in str(charts.question_alpha_chart([]))
+    svg = str(charts.strength_chart({"a": 1, XSS: 2}, [{"name": "a", "margin": "x", "label": XSS}, "junk"]))
+    assert XSS not in svg and f"<title>{ESCAPED}: 1 labels</title>" in svg and f"<title>{ESCAPED}: 2 labels" in svg
+    assert charts.leaderboard_scales({"leaderboard_scales": [1, {"key": "k"}]}) == [{"key": "k", "label": "k"}]
+    assert charts.leaderboard_scales({"leaderboard": [{"axes": {"helpful": 1}}, "x"]}) == [
+        {"key": "helpful", "label": "Helpful"}
+    ]
 
 
 def test_pages_render_statistics_computed_from_real_labels(site, client_for):

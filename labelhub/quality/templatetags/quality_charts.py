@@ -438,13 +438,17 @@ def strength_chart(strength, levels=None) -> SafeString:
     return _hbars(pairs, unit="labels", aria="Preference strength", caption="Preference strength", compact=True)
 
 
-def _counts(row: dict) -> list[tuple[str, float]]:
-    """(shown value, count) of a distributions.questions entry: booleans as Yes / No."""
+def _counts(row: dict) -> list[tuple[object, float]]:
+    """(shown value, count) of a distributions.questions entry: booleans as Yes / No, numbers as
+    numbers (a scale's mean is drawn from them), anything else as text."""
     out = []
     for entry in row.get("counts") if isinstance(row.get("counts"), list) else []:
         if isinstance(entry, dict) and number(entry.get("n")) is not None:
             value = entry.get("value")
-            shown = ("Yes" if value else "No") if isinstance(value, bool) else str(value)
+            if isinstance(value, bool):
+                shown = "Yes" if value else "No"
+            else:
+                shown = int(value) if isinstance(value, int) else str(value)
             out.append((shown, number(entry["n"])))
     return out
 
@@ -459,6 +463,7 @@ def question_chart(row) -> SafeString:
     pairs = _counts(row)
     if row.get("type") in ("scale", "binary"):
         return rating_histogram([n for _v, n in pairs], label, [v for v, _n in pairs])
+    pairs = [(str(v), n) for v, n in pairs]
     if row.get("type") == "multi" and number(row.get("none")) is not None:
         pairs.append(("(none ticked)", number(row["none"])))
     if not any(n for _v, n in pairs):
