@@ -83,27 +83,32 @@ class AnswerStats:
         self.long = {key: ([], [], []) for key in self.groups}  # item position, unit, value
         self.items: dict[str, int] = defaultdict(int)  # items seen per group (positions)
         self.model = {key: defaultdict(lambda: [0, 0]) for key, g in self.groups.items() if g.question.type == "scale"}
+        self._asked: dict[tuple[int, str], list] = {}
 
-    def asked(self, version: int, track: str):
+    def asked(self, version: int, track: str) -> list:
         """(group key, question) for each counted question the version shows on the track."""
-        schema = self.schemas.get(version)
-        if schema is None:
-            return []
-        return [
-            (self.lookup[(version, q.name)], q) for q in schema.questions_for(track) if (version, q.name) in self.lookup
-        ]
+        if (version, track) not in self._asked:
+            schema = self.schemas.get(version)
+            questions = schema.questions_for(track) if schema is not None else ()
+            self._asked[(version, track)] = [
+                (self.lookup[(version, q.name)], q) for q in questions if (version, q.name) in self.lookup
+            ]
+        return self._asked[(version, track)]
 
     def add_item(self, candidate_ids: list[str], labels: list[tuple], model_key) -> None:
         """One item's comparison labels: (version number, track, ratings, flags) each."""
         positions: dict[str, int] = {}
+        models = [model_key(cid) for cid in candidate_ids]
         for version, track, ratings, flags in labels:
-            for key, q in self.asked(version, track):
+            asked = self.asked(version, track)
+            for key, _q in asked:
                 if key not in positions:
                     positions[key] = self.items[key]
                     self.items[key] += 1
-                for index, cid in enumerate(candidate_ids):
-                    answer = answers_of(ratings, flags, cid).get(q.name)
-                    self._count(key, q, index, answer, positions[key], model_key(cid))
+            for index, cid in enumerate(candidate_ids):
+                given = answers_of(ratings, flags, cid)
+                for key, q in asked:
+                    self._count(key, q, index, given.get(q.name), positions[key], models[index])
 
     def _count(self, key: str, q, index: int, answer, position: int, model: str | None) -> None:
         items, units, values = self.long[key]
