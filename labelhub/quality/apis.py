@@ -205,7 +205,8 @@ class StatsOutput(serializers.Serializer):
         "{key: value}. distributions.questions lists {key, name, label, type, …, counts: [{value, n}]} over each "
         "question's own values (multi: none = labels ticking nothing); distributions.strength counts the "
         "strength levels, distributions.strength_levels describes them ({name, label, margin, unsure}) and "
-        "distributions.unsure counts labels choosing a level of margin 0."
+        "distributions.unsure counts labels choosing a level of margin 0; distributions.asked says whether any "
+        "version's schema asks safety verdicts and “all bad”."
     )
 
 

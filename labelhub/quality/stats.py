@@ -297,6 +297,10 @@ def _compute(project: Project) -> dict:
             "strength": dict(strength),
             "strength_levels": _strength_levels(schemas),
             "unsure": unsure,
+            "asked": {  # what any version's schema asks (the pages leave out the rest)
+                "safety": any(schema.safety_enabled for schema in schemas.values()),
+                "all_bad": any(schema.ranking and schema.all_bad for schema in schemas.values()),
+            },
             "flags": dict(flags_count.most_common()),
             "safety": dict(safety_count),
             "all_bad": all_bad,

@@ -864,7 +864,8 @@ def test_helpsteer_dashboard_shows_its_five_scales(staff, client_for):
         assert f'<figcaption class="muted small">{label} (0–4)</figcaption>' in html, label
     assert "<title>Verbosity 0: 4 answers (16.7%)</title>" in html  # over 0..4, its own range
     assert "No Helpfulness answers yet." in html  # asked but never answered here
-    assert "Preference strength" not in html  # this schema asks none
+    assert "Preference strength" not in html and "Safety verdicts" not in html  # this schema asks neither
+    assert "All answers bad" not in html
     assert "<title>Verbosity: not enough data" in html  # four items are too few to read alpha
     rows = ProjectStats.objects.get(project=project).data["leaderboard"]
     assert [r["name"] for r in rows] == ["m-a", "m-b"] and all(r["flag_rate"] is None for r in rows)  # no flags asked
