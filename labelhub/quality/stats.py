@@ -290,6 +290,7 @@ def _compute(project: Project) -> dict:
             "questions": questions,
             "by_guideline_version": {str(v): _interval(*by_version[v], seed=v) for v in sorted(by_version)},
             "by_track": {t: _interval(*by_track[t]) for t in sorted(by_track)},
+            "track_labels": {t.name: t.label for n in sorted(schemas) for t in schemas[n].tracks},
         },
         "labelers": labeler_rows,
         "distributions": {

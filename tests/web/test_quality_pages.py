@@ -895,3 +895,4 @@ def test_custom_schema_pages_escape_its_text(staff, client_for):
     assert f"<title>Toss {ESCAPED} (unsure): 12 labels</title>" in html
     assert f"<title>Clear {ESCAPED}: 0 labels</title>" in html
     assert f"<title>Issues {ESCAPED}: not enough data" in html
+    assert f"<title>Track Track {ESCAPED}: not enough data · 12 pairs</title>" in html  # the track's label

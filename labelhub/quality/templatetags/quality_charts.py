@@ -530,7 +530,9 @@ def _interval_rows(agreement, by: str) -> list[tuple[str, dict]]:
     rows = [("All items", agreement.get("pairwise"))]
     if by == "track":
         groups = agreement.get("by_track")
-        rows += [(f"Track {key}", value) for key, value in (groups.items() if isinstance(groups, dict) else [])]
+        labels = agreement.get("track_labels") if isinstance(agreement.get("track_labels"), dict) else {}
+        groups = groups.items() if isinstance(groups, dict) else []
+        rows += [(f"Track {labels.get(key) or key}", value) for key, value in groups]
     else:
         groups = agreement.get("by_guideline_version")
         rows += [(f"Guidelines v{key}", value) for key, value in (groups.items() if isinstance(groups, dict) else [])]
