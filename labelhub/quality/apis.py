@@ -189,24 +189,99 @@ class QualityEventListApi(APIView):
         return paginator.get_paginated_response(EventOutput(page, many=True).data)
 
 
+class AlphaOutput(serializers.Serializer):
+    value = serializers.FloatField(allow_null=True, help_text="Krippendorff's alpha (null: undefined).")
+    low = serializers.FloatField(allow_null=True, help_text="95% bootstrap interval over items.")
+    high = serializers.FloatField(allow_null=True)
+    items = serializers.IntegerField(help_text="Items with a unit answered by two labelers or more.")
+    values = serializers.IntegerField(help_text="Answers in those units.")
+    enough_data = serializers.BooleanField(help_text="false under rules.min_agreement_items items.")
+
+
+class QuestionOutput(serializers.Serializer):
+    key = serializers.CharField(help_text="The name, or name@v<first version> when versions define it differently.")
+    name = serializers.CharField()
+    label = serializers.CharField(help_text="As the latest version in the group words it.")
+    type = serializers.ChoiceField(choices=["scale", "binary", "choice", "multi"])
+    level = serializers.ChoiceField(choices=["interval", "nominal", "set"])
+    digest = serializers.CharField(help_text="Fingerprint of the definition: name, type, range, options.")
+    versions = serializers.ListField(child=serializers.IntegerField(), help_text="Guideline versions pooled here.")
+    min = serializers.IntegerField(required=False, help_text="Scales only.")
+    max = serializers.IntegerField(required=False)
+
+
+class QuestionAgreementOutput(QuestionOutput, AlphaOutput):
+    options = serializers.JSONField(
+        required=False,
+        help_text="multi: {option: the same alpha object}, one binary alpha per option; choice: its options.",
+    )
+
+
+class QuestionCountOutput(serializers.Serializer):
+    value = serializers.JSONField(help_text="A scale point, true/false, or an option.")
+    n = serializers.IntegerField()
+
+
+class QuestionDistributionOutput(QuestionOutput):
+    options = serializers.ListField(child=serializers.CharField(), required=False)
+    counts = QuestionCountOutput(many=True, help_text="Over the question's own values, in order.")
+    none = serializers.IntegerField(required=False, help_text="multi: answers that ticked no option.")
+
+
+class StrengthLevelOutput(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    margin = serializers.IntegerField()
+    unsure = serializers.BooleanField(help_text="Margin 0: no real preference (it asks for another label).")
+
+
+class AgreementOutput(serializers.Serializer):
+    pairwise = serializers.JSONField(help_text="{value, low, high, n, items, enough_data} over pairs of rankings.")
+    kendall_tau = serializers.JSONField()
+    alpha = serializers.DictField(child=serializers.FloatField(allow_null=True), help_text="question key → alpha.")
+    questions = QuestionAgreementOutput(many=True)
+    by_guideline_version = serializers.JSONField()
+    by_track = serializers.JSONField()
+    track_labels = serializers.DictField(child=serializers.CharField())
+
+
+class DistributionsOutput(serializers.Serializer):
+    questions = QuestionDistributionOutput(many=True)
+    strength = serializers.DictField(child=serializers.IntegerField(), help_text="level name → labels.")
+    strength_levels = StrengthLevelOutput(many=True, help_text="The levels of the schemas labels were made under.")
+    unsure = serializers.IntegerField(help_text="Labels choosing a level of margin 0 in their own schema.")
+    asked = serializers.DictField(child=serializers.BooleanField(), help_text="safety, all_bad: asked by any version.")
+    flags = serializers.DictField(child=serializers.IntegerField())
+    safety = serializers.DictField(child=serializers.IntegerField())
+    all_bad = serializers.IntegerField()
+
+
+class StatsDataOutput(serializers.Serializer):
+    """Documentation of the stored statistics (labelhub/quality/stats.py). Per-question parts follow the
+    labeling schema of each label's own guideline version; a question whose definition (type, range,
+    options) changed between versions gets one entry per definition, never pooled."""
+
+    labels = serializers.IntegerField()
+    comparisons = serializers.IntegerField()
+    demonstrations = serializers.IntegerField()
+    progress = serializers.JSONField()
+    agreement = AgreementOutput()
+    labelers = serializers.JSONField(help_text="With flags and quarantine state (not for labelers' roles).")
+    distributions = DistributionsOutput()
+    leaderboard = serializers.JSONField(help_text="Admins and engineers only (names models).")
+    leaderboard_scales = serializers.JSONField(help_text="[{key, label}]: the scale questions of the axes columns.")
+    win_matrix = serializers.JSONField(allow_null=True)
+    schema_versions = serializers.JSONField(help_text="[{version, digest}] of the schemas read.")
+    rules = serializers.JSONField()
+
+
 class StatsOutput(serializers.Serializer):
     computed_at = serializers.DateTimeField(allow_null=True, help_text="null until the first computation.")
     label_count = serializers.IntegerField()
     duration_ms = serializers.IntegerField(allow_null=True)
-    data = serializers.JSONField(
-        help_text="agreement, labelers (with flags and quarantine state), distributions, progress, leaderboard, "
-        "leaderboard_scales, win_matrix, schema_versions, rules: see the README (Quality control). "
-        "leaderboard and win_matrix name models: admins and engineers only. Per-question parts follow the "
-        "labeling schema of each label's guideline version: agreement.questions is a list of {key, name, label, "
-        "type, level (interval|nominal|set), digest, versions, min/max or options, value (Krippendorff's alpha), "
-        "low, high (bootstrap 95% over items), items, values, enough_data} (multi: plus options: {option: the "
-        "same interval object}); a question whose definition (type, range, options) changed between versions "
-        "gets one entry per definition, keyed name@v<first version>, never pooled. agreement.alpha is "
-        "{key: value}. distributions.questions lists {key, name, label, type, …, counts: [{value, n}]} over each "
-        "question's own values (multi: none = labels ticking nothing); distributions.strength counts the "
-        "strength levels, distributions.strength_levels describes them ({name, label, margin, unsure}) and "
-        "distributions.unsure counts labels choosing a level of margin 0; distributions.asked says whether any "
-        "version's schema asks safety verdicts and “all bad”."
+    data = StatsDataOutput(
+        help_text="Empty until the first computation; see the README (Quality control). leaderboard and "
+        "win_matrix name models: admins and engineers only."
     )
 
 
