@@ -68,7 +68,17 @@ class GoldInput(serializers.Serializer):
     flags = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
-        help_text="Candidate id → flags that must be ticked.",
+        help_text="Candidate id → flags that must be ticked (options of the schema's `flags` question).",
+    )
+    answers = serializers.DictField(
+        child=serializers.DictField(child=serializers.JSONField()),
+        required=False,
+        help_text="Candidate id → {question: expected answer}, for any question the prompt's track shows except "
+        "text ones, checked against the project's current schema (scale: an integer in its range; binary: "
+        "true/false; choice: an option; multi: options that must be ticked).",
+    )
+    tolerance = serializers.IntegerField(
+        required=False, min_value=0, max_value=10, help_text="Scale answers may be off by this many points."
     )
     all_bad = serializers.BooleanField(required=False, allow_null=True)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
@@ -78,6 +88,8 @@ class GoldOutput(serializers.Serializer):
     work_item_id = serializers.IntegerField()
     pairs = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
     flags = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    answers = serializers.DictField(child=serializers.DictField(child=serializers.JSONField()))
+    tolerance = serializers.IntegerField()
     all_bad = serializers.BooleanField(allow_null=True)
     note = serializers.CharField()
     created_by = serializers.CharField(source="created_by.username", default=None)
@@ -177,14 +189,99 @@ class QualityEventListApi(APIView):
         return paginator.get_paginated_response(EventOutput(page, many=True).data)
 
 
+class AlphaOutput(serializers.Serializer):
+    value = serializers.FloatField(allow_null=True, help_text="Krippendorff's alpha (null: undefined).")
+    low = serializers.FloatField(allow_null=True, help_text="95% bootstrap interval over items.")
+    high = serializers.FloatField(allow_null=True)
+    items = serializers.IntegerField(help_text="Items with a unit answered by two labelers or more.")
+    values = serializers.IntegerField(help_text="Answers in those units.")
+    enough_data = serializers.BooleanField(help_text="false under rules.min_agreement_items items.")
+
+
+class QuestionOutput(serializers.Serializer):
+    key = serializers.CharField(help_text="The name, or name@v<first version> when versions define it differently.")
+    name = serializers.CharField()
+    label = serializers.CharField(help_text="As the latest version in the group words it.")
+    type = serializers.ChoiceField(choices=["scale", "binary", "choice", "multi"])
+    level = serializers.ChoiceField(choices=["interval", "nominal", "set"])
+    digest = serializers.CharField(help_text="Fingerprint of the definition: name, type, range, options.")
+    versions = serializers.ListField(child=serializers.IntegerField(), help_text="Guideline versions pooled here.")
+    min = serializers.IntegerField(required=False, help_text="Scales only.")
+    max = serializers.IntegerField(required=False)
+
+
+class QuestionAgreementOutput(QuestionOutput, AlphaOutput):
+    options = serializers.JSONField(
+        required=False,
+        help_text="multi: {option: the same alpha object}, one binary alpha per option; choice: its options.",
+    )
+
+
+class QuestionCountOutput(serializers.Serializer):
+    value = serializers.JSONField(help_text="A scale point, true/false, or an option.")
+    n = serializers.IntegerField()
+
+
+class QuestionDistributionOutput(QuestionOutput):
+    options = serializers.ListField(child=serializers.CharField(), required=False)
+    counts = QuestionCountOutput(many=True, help_text="Over the question's own values, in order.")
+    none = serializers.IntegerField(required=False, help_text="multi: answers that ticked no option.")
+
+
+class StrengthLevelOutput(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    margin = serializers.IntegerField()
+    unsure = serializers.BooleanField(help_text="Margin 0: no real preference (it asks for another label).")
+
+
+class AgreementOutput(serializers.Serializer):
+    pairwise = serializers.JSONField(help_text="{value, low, high, n, items, enough_data} over pairs of rankings.")
+    kendall_tau = serializers.JSONField()
+    alpha = serializers.DictField(child=serializers.FloatField(allow_null=True), help_text="question key → alpha.")
+    questions = QuestionAgreementOutput(many=True)
+    by_guideline_version = serializers.JSONField()
+    by_track = serializers.JSONField()
+    track_labels = serializers.DictField(child=serializers.CharField())
+
+
+class DistributionsOutput(serializers.Serializer):
+    questions = QuestionDistributionOutput(many=True)
+    strength = serializers.DictField(child=serializers.IntegerField(), help_text="level name → labels.")
+    strength_levels = StrengthLevelOutput(many=True, help_text="The levels of the schemas labels were made under.")
+    unsure = serializers.IntegerField(help_text="Labels choosing a level of margin 0 in their own schema.")
+    asked = serializers.DictField(child=serializers.BooleanField(), help_text="safety, all_bad: asked by any version.")
+    flags = serializers.DictField(child=serializers.IntegerField())
+    safety = serializers.DictField(child=serializers.IntegerField())
+    all_bad = serializers.IntegerField()
+
+
+class StatsDataOutput(serializers.Serializer):
+    """Documentation of the stored statistics (labelhub/quality/stats.py). Per-question parts follow the
+    labeling schema of each label's own guideline version; a question whose definition (type, range,
+    options) changed between versions gets one entry per definition, never pooled."""
+
+    labels = serializers.IntegerField()
+    comparisons = serializers.IntegerField()
+    demonstrations = serializers.IntegerField()
+    progress = serializers.JSONField()
+    agreement = AgreementOutput()
+    labelers = serializers.JSONField(help_text="With flags and quarantine state (not for labelers' roles).")
+    distributions = DistributionsOutput()
+    leaderboard = serializers.JSONField(help_text="Admins and engineers only (names models).")
+    leaderboard_scales = serializers.JSONField(help_text="[{key, label}]: the scale questions of the axes columns.")
+    win_matrix = serializers.JSONField(allow_null=True)
+    schema_versions = serializers.JSONField(help_text="[{version, digest}] of the schemas read.")
+    rules = serializers.JSONField()
+
+
 class StatsOutput(serializers.Serializer):
     computed_at = serializers.DateTimeField(allow_null=True, help_text="null until the first computation.")
     label_count = serializers.IntegerField()
     duration_ms = serializers.IntegerField(allow_null=True)
-    data = serializers.JSONField(
-        help_text="agreement, labelers (with flags and quarantine state), distributions, progress, leaderboard, "
-        "win_matrix, rules: see the README (Quality control). leaderboard and win_matrix name models: "
-        "admins and engineers only."
+    data = StatsDataOutput(
+        help_text="Empty until the first computation; see the README (Quality control). leaderboard and "
+        "win_matrix name models: admins and engineers only."
     )
 
 
@@ -204,7 +301,10 @@ class LeaderboardRowOutput(serializers.Serializer):
     win_rate = serializers.FloatField(allow_null=True)
     win_rate_low = serializers.FloatField(allow_null=True, default=None, help_text="Wilson 95% interval")
     win_rate_high = serializers.FloatField(allow_null=True, default=None)
-    axes = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    axes = serializers.DictField(
+        child=serializers.FloatField(allow_null=True),
+        help_text="Mean answer per scale question (keys as in `scales`) over this model's candidates.",
+    )
     flag_rate = serializers.FloatField(allow_null=True)
     unsafe_rate = serializers.FloatField(allow_null=True)
 
@@ -212,6 +312,9 @@ class LeaderboardRowOutput(serializers.Serializer):
 class LeaderboardOutput(serializers.Serializer):
     computed_at = serializers.DateTimeField(allow_null=True)
     leaderboard = LeaderboardRowOutput(many=True)
+    scales = serializers.ListField(
+        child=serializers.DictField(), help_text="The scale questions of the `axes` columns: [{key, label}]."
+    )
     win_matrix = serializers.JSONField(allow_null=True, help_text="players, keys, share[i][j], games[i][j]")
 
 
@@ -261,6 +364,7 @@ class LeaderboardApi(APIView):
             {
                 "computed_at": payload["computed_at"],
                 "leaderboard": payload["data"].get("leaderboard", []),
+                "scales": payload["data"].get("leaderboard_scales", []),
                 "win_matrix": payload["data"].get("win_matrix"),
             }
         )

@@ -43,12 +43,18 @@ class QualityEvent(models.Model):
 
 class GoldStandard(BaseModel):
     """The expected answer of a gold comparison item: pairs that must be ordered (better, worse),
-    flags that must be ticked per candidate, and/or whether "all bad" is expected."""
+    flags that must be ticked per candidate, answers to the schema's questions per candidate, and/or
+    whether "all bad" is expected. Validated against the project's current schema when set; each label
+    is checked with the schema of its own guideline version (services.gold_correct)."""
 
     work_item = models.OneToOneField("labeling.WorkItem", on_delete=models.CASCADE, related_name="gold")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     pairs = models.JSONField(default=list, blank=True)  # [[better_id, worse_id], …]
     flags = models.JSONField(default=dict, blank=True)  # {candidate_id: [flag, …]}
+    # {candidate_id: {question: value}}: any question of the schema but text (multi: options that must be
+    # ticked; the question named "flags" stays in `flags`, as it did before schemas existed).
+    answers = models.JSONField(default=dict, blank=True)
+    tolerance = models.PositiveSmallIntegerField(default=0)  # scale answers: within ±tolerance points
     all_bad = models.BooleanField(null=True, blank=True)
     note = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")

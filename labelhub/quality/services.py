@@ -21,16 +21,16 @@ from labelhub.labeling.models import Label, Quarantine, ReviewStatus, WorkItem, 
 from labelhub.labeling.services import assignments_end
 from labelhub.projects.models import Membership, Project
 from labelhub.projects.permissions import Capability
-from labelhub.projects.rubric import ranking_pairs
-from labelhub.projects.selectors import project_access
+from labelhub.projects.rubric import FLAGS, gold_misses, ranking_pairs, schema_of
+from labelhub.projects.selectors import project_access, project_schema
 
 from . import metrics
 from .models import GoldStandard, ProjectStats, QualityAction, QualityEvent
+from .shapes import unsure_levels
 
 logger = logging.getLogger(__name__)
 
 GOLD_OVERLAP = 50  # a gold item is shown to every labeler once (up to this many)
-UNSURE = "negligibly_better"
 
 
 def _reason(value, field: str = "reason") -> str:
@@ -125,16 +125,50 @@ def _comparison_item(work_item_id, user: User, capability: Capability) -> WorkIt
 
 
 def _validate_gold(item: WorkItem, data: dict) -> dict:
-    allowed = {"pairs", "ranking", "flags", "all_bad", "note"}
+    """The expected answer of `data`, checked against the item's candidates and the project's current
+    schema (the questions its prompt's track shows): ApplicationError with `fields` naming each problem."""
+    allowed = {"pairs", "ranking", "flags", "answers", "tolerance", "all_bad", "note"}
     if not isinstance(data, dict):
         raise ApplicationError("Expected a JSON object.")
     unknown = set(data) - allowed
     if unknown:
         raise ApplicationError(f"Unknown field(s): {', '.join(sorted(unknown))}.", extra={"allowed": sorted(allowed)})
+    schema = project_schema(project=item.project)
+    asked = {q.name: q for q in schema.questions_for(item.prompt.track)}
     ids = [str(c) for c in item.candidate_ids]
     errors: dict[str, list[str]] = {}
+    pairs = _gold_pairs(data, ids, schema, errors)
+    flags = _gold_flags(data.get("flags") or {}, ids, asked.get(FLAGS), errors)
+    answers = _gold_answers(data.get("answers") or {}, ids, schema, asked, errors)
+    tolerance = data.get("tolerance") or 0
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int) or not 0 <= tolerance <= 10:
+        errors["tolerance"] = ["An integer from 0 to 10 (scale answers may be off by this many points)."]
+        tolerance = 0
+    all_bad = data.get("all_bad")
+    if all_bad is not None and (not isinstance(all_bad, bool) or (all_bad and not schema.all_bad)):
+        errors["all_bad"] = ["true, false or absent." if schema.all_bad else "This schema has no “all bad”."]
+    note = data.get("note") or ""
+    if not isinstance(note, str) or len(note) > 2000 or unstorable_reason(note):
+        errors["note"] = ["Text of at most 2,000 characters."]
+    if errors:
+        raise ApplicationError("The expected answer is invalid.", extra={"fields": errors})
+    pairs = [list(p) for p in dict.fromkeys(tuple(p) for p in pairs)]
+    if {(a, b) for a, b in pairs} & {(b, a) for a, b in pairs}:
+        raise ApplicationError("The expected pairs contradict each other.")
+    if not pairs and not flags and not answers and all_bad is None:
+        raise ApplicationError("Give the expected answer: pairs, a ranking, flags, answers or all_bad.")
+    if all_bad and pairs:
+        raise ApplicationError('"All bad" expects no preference between candidates.')
+    expected = {"pairs": pairs, "flags": flags, "answers": answers, "tolerance": tolerance, "all_bad": all_bad}
+    return expected | {"note": note}
+
+
+def _gold_pairs(data: dict, ids: list[str], schema, errors: dict) -> list[list[str]]:
+    raw_pairs, ranking = data.get("pairs") or [], data.get("ranking") or {}
+    if (raw_pairs or ranking) and not schema.ranking:
+        errors["ranking" if ranking else "pairs"] = ["This project's schema has no ranking."]
+        return []
     pairs = []
-    raw_pairs = data.get("pairs") or []
     if not isinstance(raw_pairs, list) or any(
         not isinstance(p, list) or len(p) != 2 or str(p[0]) not in ids or str(p[1]) not in ids or str(p[0]) == str(p[1])
         for p in raw_pairs
@@ -142,7 +176,6 @@ def _validate_gold(item: WorkItem, data: dict) -> dict:
         errors["pairs"] = [f"A list of [better, worse] candidate ids among {', '.join(ids)}."]
     else:
         pairs = [[str(a), str(b)] for a, b in raw_pairs]
-    ranking = data.get("ranking") or {}
     if ranking:
         ranking = {str(k): v for k, v in ranking.items()} if isinstance(ranking, dict) else None
         if (
@@ -154,38 +187,48 @@ def _validate_gold(item: WorkItem, data: dict) -> dict:
             errors["ranking"] = ["An object: candidate id → rank (1 = best), for two or more candidates."]
         else:
             pairs += [[a, b] for a, b in ranking_pairs(ranking, "all")]
-    flags = data.get("flags") or {}
-    allowed_flags = set(item.project.flags or [])
+    return pairs
+
+
+def _gold_flags(flags, ids: list[str], question, errors: dict) -> dict:
+    """Expected ticks of the schema's flags question ({candidate: [option, …]})."""
+    if not flags:
+        return {}
+    if question is None or question.type != "multi":
+        errors["flags"] = ["This prompt's track asks no flags question."]
+        return {}
     if not isinstance(flags, dict) or any(
-        str(cid) not in ids
-        or not isinstance(v, list)
-        or not v
-        or any(not isinstance(f, str) or f not in allowed_flags for f in v)
-        for cid, v in flags.items()
+        str(cid) not in ids or not v or question.check(v) is not None for cid, v in flags.items()
     ):
-        errors["flags"] = ["An object: candidate id → flags that must be ticked, from the project's flags."]
-        flags = {}
-    all_bad = data.get("all_bad")
-    if all_bad is not None and not isinstance(all_bad, bool):
-        errors["all_bad"] = ["true, false or absent."]
-    note = data.get("note") or ""
-    if not isinstance(note, str) or len(note) > 2000 or unstorable_reason(note):
-        errors["note"] = ["Text of at most 2,000 characters."]
-    if errors:
-        raise ApplicationError("The expected answer is invalid.", extra={"fields": errors})
-    pairs = [list(p) for p in dict.fromkeys(tuple(p) for p in pairs)]
-    if {(a, b) for a, b in pairs} & {(b, a) for a, b in pairs}:
-        raise ApplicationError("The expected pairs contradict each other.")
-    if not pairs and not flags and all_bad is None:
-        raise ApplicationError("Give the expected answer: pairs, a ranking, flags or all_bad.")
-    if all_bad and pairs:
-        raise ApplicationError('"All bad" expects no preference between candidates.')
-    return {
-        "pairs": pairs,
-        "flags": {str(k): sorted(set(v)) for k, v in flags.items()},
-        "all_bad": all_bad,
-        "note": note,
-    }
+        errors["flags"] = [f"An object: candidate id → flags that must be ticked, from: {', '.join(question.options)}."]
+        return {}
+    return {str(k): sorted(set(v)) for k, v in flags.items()}
+
+
+def _gold_answers(raw, ids: list[str], schema, asked: dict, errors: dict) -> dict:
+    """Expected answers ({candidate: {question: value}}) to the questions the track shows (not text)."""
+    if not isinstance(raw, dict):
+        errors["answers"] = ["An object: candidate id → {question: expected answer}."]
+        return {}
+    out: dict[str, dict] = {}
+    for cid, values in raw.items():
+        cid = str(cid)
+        if cid not in ids or not isinstance(values, dict):
+            errors.setdefault("answers", []).append(f"{cid}: not a candidate of this item, or not an object.")
+            continue
+        for name, value in values.items():
+            path, q = f"answers.{cid}.{name}", asked.get(name)
+            if q is None:
+                errors[path] = ["Not asked on this prompt's track." if schema.question(name) else "Unknown question."]
+            elif q.type == "text":
+                errors[path] = ["Text answers cannot be gold."]
+            elif (problem := q.check(value)) or not q.answered(value):
+                errors[path] = [f"Expected {problem or 'an answer'}."]
+            elif name == FLAGS:
+                errors[path] = ["Give expected flags under “flags”."]
+            else:
+                out.setdefault(cid, {})[name] = q.normalise(value)
+    return out
 
 
 @transaction.atomic
@@ -226,16 +269,53 @@ def gold_unset(*, work_item_id, user: User, reason: str) -> WorkItem:
     return item
 
 
-def gold_correct(gold: GoldStandard | dict, *, ranks: dict, flags: dict, all_bad: bool) -> bool:
-    """Does a label match the expected answer? Every expected pair in order, every expected flag
-    ticked, and "all bad" as expected (when the gold says)."""
-    expected = gold if isinstance(gold, dict) else {"pairs": gold.pairs, "flags": gold.flags, "all_bad": gold.all_bad}
-    if expected.get("all_bad") is not None and bool(all_bad) != expected["all_bad"]:
-        return False
-    for better, worse in expected.get("pairs") or []:
-        if all_bad or better not in ranks or worse not in ranks or not ranks[better] < ranks[worse]:
-            return False
-    return all(set(wanted) <= set(flags.get(cid, [])) for cid, wanted in (expected.get("flags") or {}).items())
+def gold_expected(gold: GoldStandard | dict) -> dict:
+    """A gold answer as `rubric.gold_misses` reads it."""
+    if isinstance(gold, dict):
+        return gold
+    return {
+        "pairs": gold.pairs,
+        "flags": gold.flags,
+        "answers": gold.answers,
+        "tolerance": gold.tolerance,
+        "all_bad": gold.all_bad,
+    }
+
+
+def _expected_for(expected: dict, schema, track: str | None) -> dict:
+    """The part of a gold answer a label made under `schema` on `track` could give: no pairs without a
+    ranking, and only answers its schema asks on the track with a value that schema accepts."""
+    asked = {q.name: q for q in (schema.questions_for(track) if track is not None else schema.questions)}
+    flags_q = asked.get(FLAGS)
+    answers = {
+        cid: {n: v for n, v in values.items() if n in asked and asked[n].check(v) is None}
+        for cid, values in (expected.get("answers") or {}).items()
+    }
+    return expected | {
+        "pairs": expected.get("pairs") if schema.ranking else [],
+        "flags": {
+            cid: wanted
+            for cid, wanted in (expected.get("flags") or {}).items()
+            if flags_q is not None and flags_q.check(wanted) is None
+        },
+        "answers": {cid: values for cid, values in answers.items() if values},
+    }
+
+
+def gold_correct(
+    gold: GoldStandard | dict, *, ranks: dict, all_bad: bool, flags=None, answers=None, schema=None, track=None
+) -> bool:
+    """Does a label match the expected answer (`rubric.gold_misses`)? Every expected pair in order, every
+    expected flag ticked, every expected answer given (a scale within the tolerance), and "all bad" as
+    expected. With `schema` (the label's version's) and `track`, only what that schema asks is checked.
+    `answers` ({candidate: {question: value}}); `flags` (Label.flags) is merged into it."""
+    expected = gold_expected(gold)
+    if schema is not None:
+        expected = _expected_for(expected, schema, track)
+    merged = {str(cid): dict(values or {}) for cid, values in (answers or {}).items()}
+    for cid, ticked in (flags or {}).items():
+        merged.setdefault(str(cid), {}).setdefault(FLAGS, ticked)
+    return not gold_misses(expected, ranks=ranks or {}, answers=merged, all_bad=all_bad)
 
 
 # --- adaptive overlap and adjudication ---------------------------------------------------------------
@@ -254,8 +334,9 @@ def item_check_disagreement_on_completed(sender, *, work_item_id: int, **kwargs)
 
 def item_check_disagreement(*, work_item_id: int) -> str | None:
     """Called when a comparison label is stored (inside its transaction). Once the item has all its
-    labels: if they disagree (agreement below the project's threshold) or one says "negligibly
-    better", ask for one more label, up to the project's cap; at the cap, send it to a reviewer.
+    labels: if they disagree (agreement below the project's threshold) or one is unsure (a strength
+    level of margin 0 in its schema, e.g. HHH's "negligibly better"), ask for one more
+    label, up to the project's cap; at the cap, send it to a reviewer.
     Returns "raised", "adjudication" or None."""
     item = WorkItem.objects.select_for_update().select_related("project").get(pk=work_item_id)
     project = item.project
@@ -266,10 +347,11 @@ def item_check_disagreement(*, work_item_id: int) -> str | None:
         Label.objects.filter(work_item=item)
         .exclude(review_status=ReviewStatus.REJECTED)
         .exclude(user_id__in=quarantined)
-        .values_list("ranks", "all_bad", "strength")
+        .values_list("ranks", "all_bad", "strength", "guideline_version__schema")
     )
-    unsure = any(strength == UNSURE for _r, _b, strength in rows)
-    agreement = item_agreement([(ranks, all_bad) for ranks, all_bad, _s in rows])
+    # "Unsure": a strength level of margin 0 in the label's own schema (HHH: negligibly better).
+    unsure = any(strength in unsure_levels(schema_of(schema)) for _r, _b, strength, schema in rows if strength)
+    agreement = item_agreement([(ranks, all_bad) for ranks, all_bad, _s, _schema in rows])
     if not unsure and (agreement is None or agreement >= project.min_item_agreement):
         return None
     details = {"agreement": agreement, "unsure": unsure, "labels": len(rows)}

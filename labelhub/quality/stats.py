@@ -11,6 +11,11 @@ Definitions (also in the README):
   candidate pair (pairs where the others split evenly are skipped); the share they match.
 - Position bias: how often the first-shown candidate is ranked best, against chance (1/K).
 - Length bias: of strict preferences between answers of different length, how often the longer wins.
+- Answers to the schema's questions (answer_stats.py, shapes.py): every label is read with the schema of
+  its own guideline version; Krippendorff's alpha per question at the level its shape needs, pooled
+  across versions only where the question's definition is unchanged ("agreement.questions", each with
+  its versions and an interval), histograms over each question's own values, and the strength
+  distribution over the schemas' levels ("unsure" = labels choosing a level of margin 0).
 - Small samples: an agreement interval is the wider of the bootstrap over items and the Wilson interval
   of the pooled share (a bootstrap of 2 items that both agree is the point [1, 1]); under
   MIN_AGREEMENT_ITEMS items it says "enough_data": false. A model's score interval never collapses
@@ -34,13 +39,15 @@ from labelhub.core.db import consistent_read
 from labelhub.core.streaming import iter_rows
 from labelhub.generation.models import ModelConfig
 from labelhub.labeling.models import Assignment, AssignmentStatus, Label, ReviewStatus
-from labelhub.projects.models import Project
+from labelhub.projects.models import GuidelineVersion, Project
+from labelhub.projects.rubric import FLAGS, answers_of, schema_of
 from labelhub.prompts.models import Candidate
 
 from . import metrics
+from .answer_stats import AnswerStats
 from .models import GoldStandard
+from .shapes import unsure_levels
 
-AXES = ("helpful", "truthful", "harmless")
 BATCH = 2000
 BOOTSTRAP = 500
 
@@ -61,7 +68,7 @@ LOW_AGREEMENT = 0.55  # random strict preferences agree half the time
 _FIELDS = (
     "id", "kind", "work_item_id", "user_id", "created_at", "guideline_version__number", "work_item__prompt__track",
     "work_item__candidate_ids", "display_order", "ranks", "all_bad", "ratings", "flags", "strength", "safety",
-    "time_on_task_ms",
+    "time_on_task_ms", "guideline_version_id",
 )  # fmt: skip
 _JSON = (7, 8, 9, 11, 12, 14)
 
@@ -130,13 +137,15 @@ def _compute(project: Project) -> dict:
     by_track: dict = defaultdict(lambda: ([], []))
     tau_sum, tau_pairs = 0.0, 0
     loo: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    alpha_units: dict[str, list[list[int]]] = {axis: [] for axis in AXES}
-    ratings_hist = {axis: [0] * 7 for axis in AXES}
+    versions = {v.pk: (v.number, schema_of(v.schema)) for v in GuidelineVersion.objects.filter(project=project)}
+    schemas = dict(versions.values())
+    answers = AnswerStats(schemas, min_items=MIN_AGREEMENT_ITEMS)
     strength, flags_count, safety_count = Counter(), Counter(), Counter()
+    unsure = 0
     all_bad = comparisons_total = demonstrations_total = 0
     games: list[tuple[str, str]] = []  # (winner, loser) model keys
     ties: list[tuple[str, str]] = []
-    per_model: dict = defaultdict(lambda: {"judged": 0, "flagged": 0, "unsafe": 0, "verdicts": 0, "axes": Counter()})
+    per_model: dict = defaultdict(lambda: {"judged": 0, "flagged": 0, "unsafe": 0, "verdicts": 0})
 
     qs = (
         Label.objects.filter(project=project)
@@ -147,7 +156,7 @@ def _compute(project: Project) -> dict:
     batch: list[list] = []
 
     def flush(groups: list[list[list]]):
-        nonlocal all_bad, comparisons_total, demonstrations_total, tau_sum, tau_pairs
+        nonlocal all_bad, comparisons_total, demonstrations_total, tau_sum, tau_pairs, unsure
         ids = {int(c) for group in groups for c in group[0][7]}
         cands = {
             pk: (model_config_id, model_name, length)
@@ -185,9 +194,10 @@ def _compute(project: Project) -> dict:
                 who = labelers[row[3]]
                 who.comparisons += 1
                 ranks, bad = row[9], row[10]
+                schema = versions[row[16]][1]
                 if row[2] in gold:
                     who.gold_total += 1
-                    who.gold_correct += bool(_gold_ok(gold[row[2]], ranks=ranks, flags=row[12], all_bad=bad))
+                    who.gold_correct += _gold_ok(gold[row[2]], row, item_ids, schema)
                 if bad:
                     all_bad += 1
                 elif ranks:
@@ -209,16 +219,10 @@ def _compute(project: Project) -> dict:
                             games.append((ma, mb) if sign > 0 else (mb, ma))
                 if row[13]:
                     strength[row[13]] += 1
+                    unsure += row[13] in unsure_levels(schema)
+                flags_asked = _asks_flags(schema, row[6])
                 for cid in item_ids:
                     key = model_key(cid)
-                    axes = (row[11] or {}).get(cid) or {}
-                    for axis in AXES:
-                        value = axes.get(axis)
-                        if isinstance(value, int) and 1 <= value <= 7:
-                            ratings_hist[axis][value - 1] += 1
-                            if key:
-                                per_model[key]["axes"][axis] += value
-                                per_model[key]["axes"][axis + "_n"] += 1
                     ticked = (row[12] or {}).get(cid) or []
                     for flag in ticked:
                         flags_count[flag] += 1
@@ -227,11 +231,12 @@ def _compute(project: Project) -> dict:
                         safety_count[verdict] += 1
                     if key:
                         stats = per_model[key]
-                        stats["judged"] += 1
+                        stats["judged"] += flags_asked
                         stats["flagged"] += bool(ticked)
                         if verdict:
                             stats["verdicts"] += 1
                             stats["unsafe"] += verdict == "unsafe"
+            answers.add_item(item_ids, [(versions[r[16]][0], r[6], r[11], r[12]) for r in group], model_key)
             if len(group) >= 2:
                 agreement = metrics.pairwise_agreement([[ranks for _u, _v, ranks in rankings]])
                 if agreement.comparisons:
@@ -253,15 +258,6 @@ def _compute(project: Project) -> dict:
                 for user, share in metrics.leave_one_out_agreement([{u: r for u, _v, r in rankings}]).items():
                     loo[user][0] += share.agreements
                     loo[user][1] += share.comparisons
-                for axis in AXES:
-                    for cid in item_ids:
-                        counts = [0] * 7
-                        for row in group:
-                            value = ((row[11] or {}).get(cid) or {}).get(axis)
-                            if isinstance(value, int) and 1 <= value <= 7:
-                                counts[value - 1] += 1
-                        if sum(counts) >= 2:
-                            alpha_units[axis].append(counts)
 
     for _item, group in groupby(rows, key=lambda row: row[2]):
         batch.append(list(group))
@@ -280,7 +276,8 @@ def _compute(project: Project) -> dict:
             user_id, usernames.get(user_id, ""), who, loo.get(user_id), skips.get(user_id), project_median
         )
         labeler_rows.append(row)
-    leaderboard, win_matrix = _leaderboard(games, ties, per_model, configs)
+    leaderboard, win_matrix = _leaderboard(games, ties, per_model, configs, answers.model_means)
+    questions = answers.agreement()
     return {
         "labels": comparisons_total + demonstrations_total,
         "comparisons": comparisons_total,
@@ -289,20 +286,30 @@ def _compute(project: Project) -> dict:
         "agreement": {
             "pairwise": overall,
             "kendall_tau": {"value": tau_sum / tau_pairs if tau_pairs else None, "pairs": tau_pairs},
-            "alpha": {axis: _alpha(alpha_units[axis]) for axis in AXES},
+            "alpha": {row["key"]: row["value"] for row in questions},
+            "questions": questions,
             "by_guideline_version": {str(v): _interval(*by_version[v], seed=v) for v in sorted(by_version)},
             "by_track": {t: _interval(*by_track[t]) for t in sorted(by_track)},
+            "track_labels": {t.name: t.label for n in sorted(schemas) for t in schemas[n].tracks},
         },
         "labelers": labeler_rows,
         "distributions": {
-            "ratings": ratings_hist,
+            "questions": answers.distributions(),
             "strength": dict(strength),
+            "strength_levels": _strength_levels(schemas),
+            "unsure": unsure,
+            "asked": {  # what any version's schema asks (the pages leave out the rest)
+                "safety": any(schema.safety_enabled for schema in schemas.values()),
+                "all_bad": any(schema.ranking and schema.all_bad for schema in schemas.values()),
+            },
             "flags": dict(flags_count.most_common()),
             "safety": dict(safety_count),
             "all_bad": all_bad,
         },
         "leaderboard": leaderboard,
+        "leaderboard_scales": answers.scale_columns(),
         "win_matrix": win_matrix,
+        "schema_versions": [{"version": n, "digest": s.digest()} for n, s in sorted(schemas.items())],
         "rules": {
             "min_labels": MIN_LABELS,
             "too_fast_share_of_median": TOO_FAST_SHARE,
@@ -320,17 +327,29 @@ def _compute(project: Project) -> dict:
     }
 
 
-def _alpha(unit_counts: list[list[int]]) -> float | None:
-    """Krippendorff's alpha (ordinal) from per-(item, candidate) counts of each rating 1..7."""
-    if not unit_counts:
-        return None
-    return metrics.krippendorff_alpha_counts(unit_counts, values=range(1, 8), level="ordinal")
+def _asks_flags(schema, track: str) -> bool:
+    """Does the label's schema ask the flags question (Label.flags) on its track? (A model's flag rate
+    counts only those labels.)"""
+    question = schema.question(FLAGS)
+    return question is not None and question.applies_to(track)
 
 
-def _gold_ok(gold: GoldStandard, *, ranks, flags, all_bad) -> bool:
+def _strength_levels(schemas: dict) -> list[dict]:
+    """The strength levels of the schemas labels were made under (latest wording first), each with
+    whether it means "unsure" (margin 0)."""
+    levels: dict[str, dict] = {}
+    for number in sorted(schemas, reverse=True):
+        for level in schemas[number].strength_levels:
+            levels.setdefault(level.name, {"name": level.name, "label": level.label, "margin": level.margin})
+    return [row | {"unsure": row["margin"] == 0} for row in levels.values()]
+
+
+def _gold_ok(gold: GoldStandard, row: list, item_ids: list[str], schema) -> bool:
+    """A comparison label (a stats row) against its item's gold, read with the label's own schema."""
     from .services import gold_correct
 
-    return gold_correct(gold, ranks=ranks or {}, flags=flags or {}, all_bad=all_bad)
+    answers = {cid: answers_of(row[11], row[12], cid) for cid in item_ids}
+    return gold_correct(gold, ranks=row[9] or {}, answers=answers, all_bad=row[10], schema=schema, track=row[6])
 
 
 def _skip_rates(project: Project) -> dict[int, float]:
@@ -425,7 +444,7 @@ def _model_name(key: str, configs: dict) -> str:
     return value
 
 
-def _leaderboard(games, ties, per_model, configs) -> tuple[list[dict], dict | None]:
+def _leaderboard(games, ties, per_model, configs, means) -> tuple[list[dict], dict | None]:
     players = sorted(set(per_model) | {p for g in games for p in g} | {p for t in ties for p in t})
     if not players:
         return [], None
@@ -437,7 +456,7 @@ def _leaderboard(games, ties, per_model, configs) -> tuple[list[dict], dict | No
     rates = metrics.win_rate_matrix(comparisons, players=players) if comparisons else None
     rows = []
     for key in players:
-        stats = per_model.get(key, {"judged": 0, "flagged": 0, "unsafe": 0, "verdicts": 0, "axes": Counter()})
+        stats = per_model.get(key, {"judged": 0, "flagged": 0, "unsafe": 0, "verdicts": 0})
         fit = fitted.get(key, {})
         played = sum(1 for g in games if key in g) + sum(1 for t in ties if key in t)
         won = sum(1 for g in games if g[0] == key) + 0.5 * sum(1 for t in ties if key in t)
@@ -456,10 +475,7 @@ def _leaderboard(games, ties, per_model, configs) -> tuple[list[dict], dict | No
                 "win_rate": won / played if played else None,
                 "win_rate_low": win_low,
                 "win_rate_high": win_high,
-                "axes": {
-                    axis: stats["axes"][axis] / stats["axes"][axis + "_n"] if stats["axes"][axis + "_n"] else None
-                    for axis in AXES
-                },
+                "axes": means(key),
                 "flag_rate": stats["flagged"] / stats["judged"] if stats["judged"] else None,
                 "unsafe_rate": stats["unsafe"] / stats["verdicts"] if stats["verdicts"] else None,
             }

@@ -40,8 +40,8 @@ from labelhub.core.pagination import bounded_count, keyset_page
 from labelhub.labeling.models import Label, Quarantine, ReviewStatus, WorkItem, WorkKind
 from labelhub.projects.decorators import project_context, project_view
 from labelhub.projects.permissions import Capability
-from labelhub.projects.rubric import ranking_pairs
-from labelhub.projects.selectors import ProjectAccess
+from labelhub.projects.rubric import ranking_pairs, schema_of
+from labelhub.projects.selectors import ProjectAccess, project_schema
 from labelhub.prompts.models import Candidate
 from labelhub.prompts.views import prompt_detail_page
 
@@ -393,9 +393,30 @@ def _answer(answers: dict[str, dict], cid) -> dict:
     return answers.get(str(cid)) or {"letter": f"#{cid}", "id": str(cid), "candidate": None}
 
 
-def _expected(gold: GoldStandard, answers: dict[str, dict]) -> dict:
-    """A gold answer for display: pairs (better, worse), the flags expected per answer (in the item's
-    order), "all bad" (True, False or None: not part of it)."""
+def _shown(value) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def _expected_answers(gold: GoldStandard, answers: dict[str, dict], schema) -> list[dict]:
+    """The expected answers per candidate (item order), each question by its label in `schema` (the
+    project's current one; a question it no longer has shows its name)."""
+    order = {cid: i for i, cid in enumerate(answers)}
+    stored = gold.answers if isinstance(gold.answers, dict) else {}
+    rows = []
+    for cid, values in sorted(stored.items(), key=lambda kv: (order.get(str(kv[0]), len(order)), str(kv[0]))):
+        items = []
+        for name, value in (values if isinstance(values, dict) else {}).items():
+            q = schema.question(name) if schema is not None else None
+            items.append({"label": q.label if q else name, "value": _shown(value)})
+        rows.append({"answer": _answer(answers, cid), "items": items})
+    return rows
+
+
+def _expected(gold: GoldStandard, answers: dict[str, dict], schema=None) -> dict:
+    """A gold answer for display: pairs (better, worse), the flags and answers expected per answer (in
+    the item's order), the scale tolerance, "all bad" (True, False or None: not part of it)."""
     order = {cid: i for i, cid in enumerate(answers)}
     pairs = [p for p in gold.pairs or [] if isinstance(p, list | tuple) and len(p) == 2]
     flags = gold.flags if isinstance(gold.flags, dict) else {}
@@ -405,6 +426,8 @@ def _expected(gold: GoldStandard, answers: dict[str, dict]) -> dict:
             {"answer": _answer(answers, cid), "flags": wanted}
             for cid, wanted in sorted(flags.items(), key=lambda kv: (order.get(str(kv[0]), len(order)), str(kv[0])))
         ],
+        "answers": _expected_answers(gold, answers, schema),
+        "tolerance": gold.tolerance,
         "all_bad": gold.all_bad,
     }
 
@@ -421,13 +444,15 @@ def _ranks_from_pairs(pairs, candidate_ids) -> dict[str, int]:
     return ranks if set(ranking_pairs(ranks, "all")) == wanted else {}
 
 
-def _gold_initial(gold: GoldStandard | None, candidate_ids) -> dict:
-    """Start the "replace" form from the current answer."""
-    if gold is None:
-        return {}
-    initial = {f"rank_{cid}": str(rank) for cid, rank in _ranks_from_pairs(gold.pairs, candidate_ids).items()}
-    initial |= {f"flags_{cid}": list(wanted) for cid, wanted in (gold.flags or {}).items()}
-    return initial | {"all_bad": bool(gold.all_bad), "note": gold.note}
+def _gold_form(access: ProjectAccess, item: WorkItem, data=None, gold: GoldStandard | None = None) -> GoldForm:
+    """The gold form of an item, its inputs from the project's current schema for the prompt's track;
+    unbound, it starts from the current answer (`gold`)."""
+    schema = project_schema(project=access.project)
+    form = GoldForm(data, candidate_ids=item.candidate_ids, schema=schema, track=item.prompt.track)
+    if data is None and gold is not None:
+        initial = {f"rank_{c}": str(r) for c, r in _ranks_from_pairs(gold.pairs, item.candidate_ids).items()}
+        form.initial = initial | form.initial_from(gold) | {"all_bad": bool(gold.all_bad), "note": gold.note}
+    return form
 
 
 def gold_card(
@@ -435,7 +460,7 @@ def gold_card(
 ) -> dict | None:
     """The "Gold answer" card of a prompt page: for admins, when the prompt has a comparison item.
     The current expected answer (if gold) with the unset form, and the form that sets or replaces
-    it: per compared candidate (item order) a rank select and the project's flags."""
+    it: per compared candidate (item order) a rank select and an input per question of the schema."""
     if not access.can(Capability.MANAGE):
         return None
     item = WorkItem.objects.filter(prompt=prompt, kind=WorkKind.COMPARISON).first()
@@ -446,17 +471,18 @@ def gold_card(
     candidates = {c.pk: c for c in Candidate.objects.filter(pk__in=[parse_id(c) for c in ids if is_id(c)])}
     answers = _answers(ids, candidates)
     if form is None:
-        form = GoldForm(candidate_ids=ids, flags=access.project.flags, initial=_gold_initial(gold, ids))
+        form = _gold_form(access, item, gold=gold)
     return {
         "item": item,
         "gold": gold,
-        "expected": _expected(gold, answers) if gold else None,
+        "expected": _expected(gold, answers, form.schema) if gold else None,
         "rows": [
-            {**answer, "rank": form.rank_field(cid), "flags": form.flags_field(cid)} for cid, answer in answers.items()
+            {**answer, "rank": form.rank_field(cid), "questions": form.answer_fields(cid)}
+            for cid, answer in answers.items()
         ],
         "form": form,
         "unset_form": unset_form or GoldUnsetForm(),
-        "project_flags": access.project.flags or [],
+        "ranking": form.schema.ranking,
         "gold_rate": access.project.gold_rate,
         "gold_overlap": services.GOLD_OVERLAP,
     }
@@ -481,15 +507,22 @@ def _prompt_url(access: ProjectAccess, item: WorkItem) -> str:
     return reverse("projects:prompts:detail", args=[access.project.pk, item.prompt_id]) + "#gold"
 
 
-GOLD_FIELD_LABELS = {"pairs": "Ranking", "ranking": "Ranking", "flags": "Flags"}
+GOLD_FIELD_LABELS = {"pairs": "Ranking", "ranking": "Ranking", "flags": "Flags", "answers": "Answers"}
 
 
 def _gold_error(form: GoldForm, exc: ApplicationError) -> None:
-    """The service's message, and its per-field messages: on the note and "all bad" fields, or
-    above the form for the ranking and flags (which span several inputs)."""
+    """The service's message, and its per-field messages: on the note, "all bad", tolerance and answer
+    fields ("answers.<candidate>.<question>" → that input), or above the form for the ranking and
+    flags (which span several inputs)."""
     apply_service_error(form, exc)
     for name, errors in (exc.extra.get("fields") or {}).items():
-        if name not in form.fields:
+        _root, _dot, rest = name.partition(".")
+        cid, _dot, question = rest.partition(".")
+        field = f"answer_{cid}_{question}"
+        if name.startswith("answers.") and field in form.fields and field not in form.errors:
+            for error in errors if isinstance(errors, list) else [errors]:
+                form.add_error(field, str(error))
+        elif name not in form.fields:
             for error in errors if isinstance(errors, list) else [errors]:
                 form.add_error(None, f"{GOLD_FIELD_LABELS.get(name, name)}: {error}")
 
@@ -499,7 +532,7 @@ def _gold_error(form: GoldForm, exc: ApplicationError) -> None:
 def gold_set(request, access, work_item_id: int):
     """Mark a prompt's comparison item gold with its expected answer, or replace that answer."""
     item = _gold_item(access, work_item_id)
-    form = GoldForm(request.POST, candidate_ids=item.candidate_ids, flags=access.project.flags)
+    form = _gold_form(access, item, request.POST)
     if form.is_valid():
         try:
             services.gold_set(work_item_id=item.pk, user=request.user, data=form.gold_data())
@@ -557,19 +590,22 @@ def _gold_page(request, access, *, failed: dict | None = None, status: int = 200
         Label.objects.filter(project=access.project, work_item_id__in=list(by_item))
         .exclude(review_status=ReviewStatus.REJECTED)
         .order_by()
-        .values_list("work_item_id", "ranks", "flags", "all_bad")
+        .values_list("work_item_id", "ranks", "flags", "ratings", "all_bad", "guideline_version__schema")
     )
-    for item_id, ranks, flags, all_bad in labels:
+    for item_id, ranks, flags, ratings, all_bad, schema in labels:
         answered[item_id] += 1
         correct[item_id] += services.gold_correct(
             by_item[item_id],
             ranks=ranks if isinstance(ranks, dict) else {},
             flags=flags if isinstance(flags, dict) else {},
+            answers=ratings if isinstance(ratings, dict) else {},
             all_bad=all_bad,
+            schema=schema_of(schema),
+            track=by_item[item_id].work_item.prompt.track,
         )
     wanted = {parse_id(str(c)) for gold in golds for c in gold.work_item.candidate_ids if is_id(str(c))}
     candidates = {c.pk: c for c in Candidate.objects.filter(pk__in=wanted).only("pk", "content")}
-    rows = []
+    rows, schema = [], project_schema(project=access.project)
     for gold in golds:
         n, right = answered[gold.work_item_id], correct[gold.work_item_id]
         form = failed["form"] if failed and failed["work_item_id"] == gold.work_item_id else None
@@ -577,7 +613,7 @@ def _gold_page(request, access, *, failed: dict | None = None, status: int = 200
             {
                 "gold": gold,
                 "item": gold.work_item,
-                "expected": _expected(gold, _answers(gold.work_item.candidate_ids, candidates)),
+                "expected": _expected(gold, _answers(gold.work_item.candidate_ids, candidates), schema),
                 "answered": n,
                 "correct": right,
                 "accuracy": right / n if n else None,

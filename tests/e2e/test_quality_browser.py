@@ -61,3 +61,58 @@ def test_quality_and_export_pages(page: Page, live_server, golden, staff, consol
 
     assert not dialogs, dialogs
     assert not console_problems, console_problems
+
+
+SCHEMA = {
+    "tracks": [{"name": "general", "label": f"Track {HOSTILE}"}],
+    "questions": [
+        {"name": "grade", "type": "scale", "label": f"Grade {HOSTILE}", "min": 0, "max": 4},
+        {"name": "on_topic", "type": "binary", "label": "On topic"},
+        {"name": "issues", "type": "multi", "label": f"Issues {HOSTILE}", "options": ["typo", HOSTILE],
+         "required": False},
+    ],
+    "ranking": {"enabled": False, "ties": True, "all_bad": False},
+    "safety": {"enabled": False, "required_on": []},
+}  # fmt: skip
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_a_custom_schema_in_the_browser(page: Page, live_server, staff, console_problems, screenshot):
+    """A project without ranking whose schema text is hostile: the dashboard draws a chart per question,
+    the gold card asks its questions, and a gold answer set through it shows, all as text."""
+    from labelhub.projects import services as project_services
+
+    from ..exports import builders as b
+    from ..factories import UserFactory
+
+    project = project_services.project_create(user=staff, name="Custom schema", preset="minimal")
+    project_services.guideline_draft_save(project=project, user=staff, schema=SCHEMA)
+    version = project_services.guideline_version_publish(project=project, user=staff, change_note="v", content="x")
+    users = [UserFactory(username=f"cs-{i}") for i in range(2)]
+    for i in range(3):
+        p, cands = b.prompt(project, f"Prompt {i}", track="general", candidates=[f"a{i}", f"b{i}"])
+        item = b.comparison(project, p, cands, overlap=2)
+        for j, user in enumerate(users):
+            ratings = {str(c.pk): {"grade": (i + j) % 5, "on_topic": bool(j), "issues": [HOSTILE]} for c in cands}
+            b.label(item, user, version, ranks={}, ratings=ratings)
+    project_stats_refresh(project_id=project.pk)
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    _login(page, live_server.url, staff.username)
+    base = f"{live_server.url}/projects/{project.pk}"
+
+    page.goto(f"{base}/quality/")
+    expect(page.get_by_text(f"Grade {HOSTILE} (0–4)", exact=True)).to_be_visible()
+    assert page.locator("figure.qc-question svg").count() == 3
+    screenshot("quality-custom-schema")
+
+    page.goto(f"{base}/prompts/{p.pk}/")
+    page.get_by_label(f"Grade {HOSTILE} of A").select_option("3")
+    page.get_by_role("group", name=f"Issues {HOSTILE}: B must get").get_by_label(HOSTILE).check()
+    page.get_by_role("button", name="Make this item gold").click()
+    expect(page.get_by_text("Answers to give")).to_be_visible()
+    expect(page.get_by_text(f"Grade {HOSTILE} 3").first).to_be_visible()
+    screenshot("gold-custom-schema")
+    assert not dialogs, dialogs
+    assert not console_problems, console_problems

@@ -39,7 +39,7 @@ def test_planted_labelers_are_flagged_and_honest_ones_spared(staff):
             assert rows[name]["gold"]["accuracy"] >= 0.8 and rows[name]["agreement"]["value"] >= 0.7
     agreement = data["agreement"]["pairwise"]
     assert 0 < agreement["low"] <= agreement["value"] <= agreement["high"] < 1 and agreement["enough_data"]
-    assert set(data["agreement"]["alpha"]) == {"helpful", "truthful", "harmless"}
+    assert set(data["agreement"]["alpha"]) == {"helpful", "truthful", "harmless", "flags"}  # HHH: scales + flags
     assert data["labels"] == 150 * 5 + 20 * 11
     assert data["progress"][-1]["cumulative"] == data["labels"]
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from labelhub.labeling.models import ReviewStatus, WorkItem
 from labelhub.projects.models import GuidelineVersion, Role
+from labelhub.projects.selectors import project_schema
 from labelhub.quality import services
 from labelhub.quality.models import GoldStandard, QualityAction, QualityEvent
 
@@ -166,7 +167,7 @@ def test_card_shows_every_compared_answer_with_a_rank_select_and_the_flags(g, cl
         assert f'<strong>Answer {letter}</strong> <span class="muted small">candidate #{cid}' in card
         select = re.search(rf'<select name="rank_{cid}" id="id_rank_{cid}">(.*?)</select>', card, re.S).group(1)
         assert re.findall(r'value="([^"]*)"', select) == ["", "1", "2", "3"]
-        for flag in project.flags:
+        for flag in project_schema(project=project).question("flags").options:
             assert f'name="flags_{cid}" value="{flag}"' in card
     assert 'name="all_bad"' in card and 'name="note"' in card
     assert "Unset gold" not in card
@@ -241,7 +242,7 @@ def test_flags_only_answer(g, client_for):
         ("rank out of range", lambda ids: ranks(ids, 1, 4), "Select a valid choice. 4 is not one of"),
         ("all bad and a ranking", lambda ids: ranks(ids, 1, 2, all_bad="on"), "“All bad” expects no preference"),
         ("forged flag", lambda ids: {f"flags_{ids[0]}": "made-up flag"}, "Flags: An object: candidate id"),
-        ("flag and forged flag", lambda ids: {f"flags_{ids[0]}": [FLAG, "x"], "note": "n"}, "the project&#x27;s flags"),
+        ("flag and forged flag", lambda ids: {f"flags_{ids[0]}": [FLAG, "x"], "note": "n"}, "must be ticked, from: "),
         ("long note", lambda ids: ranks(ids, 1, 2, note="x" * 2001), "at most 2000 characters"),
     ],
 )
@@ -412,3 +413,86 @@ def test_gold_page_is_keyset_paged_in_a_constant_number_of_queries(site, client_
     assert html.count('<tr id="gold-') == 5 and "← Newest" in html and 'rel="next"' not in html
     assert "Question 0?" in html  # the oldest
     assert client.get(url(project, "gold") + "?before=junk").status_code == 404
+
+
+# The card follows the labeling schema --------------------------------------------------------------
+
+HOSTILE = {
+    "tracks": [{"name": "general", "label": f"Track {XSS}", "description": XSS}],
+    "questions": [
+        {"name": "grade", "type": "scale", "label": f"Grade {XSS}", "min": 1, "max": 3,
+         "point_labels": {"3": f"Top {XSS}"}, "hint": XSS},
+        {"name": "on_topic", "type": "binary", "label": f"On topic {XSS}"},
+        {"name": "tone", "type": "choice", "label": "Tone", "options": ["formal", XSS]},
+        {"name": "issues", "type": "multi", "label": f"Issues {XSS}", "options": ["typo", XSS], "required": False},
+        {"name": "comment", "type": "text", "label": "Comment", "required": False},
+    ],
+    "ranking": {"enabled": True, "ties": True, "all_bad": True},
+    "safety": {"enabled": False, "required_on": []},
+}  # fmt: skip
+
+
+def schema_project(staff, preset="minimal", schema=HOSTILE):
+    from labelhub.projects import services as project_services
+
+    project = project_services.project_create(user=staff, name="Schema gold", preset=preset)
+    if schema is not None:
+        project_services.guideline_draft_save(project=project, user=staff, schema=schema)
+    version = project_services.guideline_version_publish(project=project, user=staff, change_note="v", content="x")
+    p, cands = b.prompt(project, "Rate these", track="general", candidates=["First", "Second"])
+    return project, version, p, b.comparison(project, p, cands), [str(c.pk) for c in cands]
+
+
+def test_card_asks_every_question_of_the_schema_escaped(staff, client_for):
+    project, _version, p, item, ids = schema_project(staff)
+    client = client_for(staff)
+    html = client.get(prompt_url(project, p)).content.decode()
+    card = html.split('id="gold"')[1]
+    assert XSS not in html and f"Grade {ESCAPED} of A" in card and f"Issues {ESCAPED}: B must get" in card
+    for cid in ids:
+        grade = re.search(rf'<select name="answer_{cid}_grade"[^>]*>(.*?)</select>', card, re.S).group(1)
+        assert re.findall(r'value="([^"]*)"', grade) == ["", "1", "2", "3"] and f"3 · Top {ESCAPED}" in grade
+        binary = re.search(rf'<select name="answer_{cid}_on_topic"[^>]*>(.*?)</select>', card, re.S).group(1)
+        assert re.findall(r'value="([^"]*)"', binary) == ["", "true", "false"]
+        assert f'name="answer_{cid}_tone"' in card and f'name="answer_{cid}_issues" value="{ESCAPED}"' in card
+        assert f'name="answer_{cid}_comment"' not in card  # text answers are never gold
+        assert f'name="rank_{cid}"' in card
+    assert 'name="tolerance"' in card and 'name="all_bad"' in card
+    data = ranks(ids, 1, 2, tolerance="1", note="n")
+    data |= {f"answer_{ids[0]}_grade": "3", f"answer_{ids[0]}_on_topic": "false", f"answer_{ids[0]}_tone": XSS}
+    data[f"answer_{ids[1]}_issues"] = ["typo", XSS]
+    assert set_gold(client, project, item, data).status_code == 302
+    gold = GoldStandard.objects.get(work_item=item)
+    assert gold.answers == {
+        ids[0]: {"grade": 3, "on_topic": False, "tone": XSS},
+        ids[1]: {"issues": sorted(["typo", XSS])},
+    }
+    assert gold.tolerance == 1 and gold.pairs == [ids]
+    for page in (prompt_url(project, p), url(project, "gold")):
+        html = client.get(page).content.decode()
+        assert XSS not in html and f"Grade {ESCAPED} <strong>3</strong>" in html, page
+        assert "Scale answers count within ±1 point." in html, page
+    card = client.get(prompt_url(project, p)).content.decode().split('id="gold"')[1]
+    assert re.search(rf'<option value="3" selected>3 · Top {re.escape(ESCAPED)}</option>', card)  # replace form
+    assert re.search(rf'name="answer_{ids[1]}_issues" value="typo" id="[^"]+" checked', card)
+    # Refused: a value the schema does not offer, shown on its input.
+    html = set_gold(client, project, item, {f"answer_{ids[0]}_grade": "9"}).content.decode()
+    assert "Select a valid choice. 9 is not one of the available choices." in html and XSS not in html
+
+
+def test_card_of_a_schema_without_ranking(staff, client_for):
+    project, version, p, item, ids = schema_project(staff, preset="helpsteer", schema=None)
+    client = client_for(staff)
+    card = client.get(prompt_url(project, p)).content.decode().split('id="gold"')[1]
+    assert 'name="rank_' not in card and 'name="all_bad"' not in card and 'name="tolerance"' in card
+    assert "Verbosity of A" in card and "Rank the answers" not in card
+    assert set_gold(client, project, item, {f"answer_{ids[1]}_verbosity": "0"}).status_code == 302
+    assert GoldStandard.objects.get(work_item=item).answers == {ids[1]: {"verbosity": 0}}
+    labeler = UserFactory(username="hs")
+    b.label(item, labeler, version, ranks={}, ratings={ids[1]: {"verbosity": 0}})
+    b.label(item, UserFactory(username="hs2"), version, ranks={}, ratings={ids[1]: {"verbosity": 2}})
+    row = client.get(url(project, "gold")).content.decode().split(f'<tr id="gold-{item.pk}">')[1].split("</tr>")[0]
+    assert re.findall(r'<td class="num">(\d+)<div class="muted small nowrap">([^<]+)</div>', row) == [
+        ("2", "labelers"),
+        ("1", "50.0%"),
+    ]

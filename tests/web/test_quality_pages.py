@@ -71,6 +71,30 @@ def model_row(rank, name, key, config_id=None, score=1000.0):
     }  # fmt: skip
 
 
+def interval(value, low=None, high=None, items=30, enough=True) -> dict:
+    return {"value": value, "low": low, "high": high, "items": items, "values": items * 6, "enough_data": enough}
+
+
+def scale_row(name, label, **extra) -> dict:
+    row = {"key": name, "name": name, "label": label, "type": "scale", "level": "interval", "digest": "d" + name,
+           "versions": [1], "min": 1, "max": 7}  # fmt: skip
+    return row | extra
+
+
+FLAG_ROW = {"key": "flags", "name": "flags", "label": "Problems", "type": "multi", "level": "set", "digest": "dflags",
+            "versions": [1], "options": ["refusal", "hallucination"]}  # fmt: skip
+HHH_LEVELS = [
+    {"name": "much_better", "label": "Much better", "margin": 3, "unsure": False},
+    {"name": "better", "label": "Better", "margin": 2, "unsure": False},
+    {"name": "slightly_better", "label": "Slightly better", "margin": 1, "unsure": False},
+    {"name": "negligibly_better", "label": "Negligibly better", "margin": 0, "unsure": True},
+]
+
+
+def counts(domain, ns) -> list[dict]:
+    return [{"value": v, "n": n} for v, n in zip(domain, ns, strict=True)]
+
+
 def full_data(labelers, *, models=None, days=5) -> dict:
     """A complete `data` dict: labelers = [(user_id, username)], models = leaderboard rows."""
     models = models if models is not None else [
@@ -91,7 +115,14 @@ def full_data(labelers, *, models=None, days=5) -> dict:
         "agreement": {
             "pairwise": {"value": 0.71, "low": 0.66, "high": 0.75, "n": 900, "items": 120},
             "kendall_tau": {"value": 0.42, "pairs": 118},
-            "alpha": {"helpful": 0.55, "truthful": -0.12, "harmless": None},
+            "alpha": {"helpful": 0.55, "truthful": -0.12, "harmless": None, "flags": 0.4},
+            "questions": [
+                scale_row("helpful", "Helpful") | interval(0.55, 0.4, 0.7),
+                scale_row("truthful", "Truthful") | interval(-0.12, -0.3, 0.05),
+                scale_row("harmless", "Harmless") | interval(None, items=3, enough=False),
+                FLAG_ROW | interval(0.4, 0.2, 0.6)
+                | {"options": {"refusal": interval(0.5, 0.3, 0.7), "hallucination": interval(0.3, 0.1, 0.5)}},
+            ],
             "by_guideline_version": {
                 "1": {"value": 0.6, "low": 0.5, "high": 0.7, "n": 300, "items": 40},
                 "2": {"value": None, "low": None, "high": None, "n": 0, "items": 0},
@@ -100,14 +131,21 @@ def full_data(labelers, *, models=None, days=5) -> dict:
         },
         "labelers": [labeler_row(uid, name) for uid, name in labelers],
         "distributions": {
-            "ratings": {"helpful": [1, 2, 3, 10, 20, 15, 5], "truthful": [0, 0, 1, 2, 3, 4, 5],
-                        "harmless": [0, 0, 0, 0, 0, 1, 30]},
+            "questions": [
+                scale_row("helpful", "Helpful") | {"counts": counts(range(1, 8), [1, 2, 3, 10, 20, 15, 5])},
+                scale_row("truthful", "Truthful") | {"counts": counts(range(1, 8), [0, 0, 1, 2, 3, 4, 5])},
+                scale_row("harmless", "Harmless") | {"counts": counts(range(1, 8), [0, 0, 0, 0, 0, 1, 30])},
+                FLAG_ROW | {"counts": counts(["refusal", "hallucination"], [4, 7]), "none": 40},
+            ],
             "strength": {"better": 12, "much_better": 5, "negligibly_better": 3},
+            "strength_levels": HHH_LEVELS,
+            "unsure": 3,
             "flags": {"refusal": 4, "hallucination": 7},
             "safety": {"safe": 50, "unsafe": 2},
             "all_bad": 3,
         },
         "leaderboard": models,
+        "leaderboard_scales": [{"key": k, "label": k.capitalize()} for k in ("helpful", "truthful", "harmless")],
         "win_matrix": {"players": [m["name"] for m in models], "keys": keys, "share": share,
                        "games": [[0 if i == j else 40 for j in range(n)] for i in range(n)]},
         "rules": {"min_labels": 20, "too_fast_share_of_median": 0.25, "too_fast_ms": 3000, "bias_p": 0.01,
@@ -279,7 +317,7 @@ def test_dashboard_draws_every_chart(q, client_for):
     html = client_for(q["members"][Role.ENGINEER]).get(url(q["project"], "dashboard")).content.decode()
     assert 'style="' not in html and "<script>" not in html.split("</head>")[1]  # CSP: no inline style/script
     svgs = re.findall(r'<svg class="qc-chart[^"]*" viewBox="[^"]+" role="img" aria-label="([^"]+)"', html)
-    assert len(svgs) == 12, svgs  # progress, labelers, 2 agreement, alpha, 3 ratings, 3 counts, leaderboard
+    assert len(svgs) == 12, svgs  # progress, labelers, 2 agreement, alpha, 4 questions, strength, safety, leaderboard
     # Progress: one bar per day with a tooltip, the cumulative line, the data as a hidden table.
     assert html.count('<g class="qc-day"><title>') == 5
     assert '<polyline class="qc-line"' in html and "<caption>Labels per day</caption>" in html
@@ -289,11 +327,16 @@ def test_dashboard_draws_every_chart(q, client_for):
     assert "<title>All items: 71.0% [66.0%, 75.0%] · 900 pairs</title>" in html
     assert "<title>Guidelines v2: n/a · 0 pairs</title>" in html
     assert "<title>Track helpful: 80.0% [70.0%, 85.0%] · 500 pairs</title>" in html
-    assert html.count('class="qc-ci"') == (2 + 2 + 3) * 3  # rows with an interval: 2 + 2 groups, 3 models
-    assert '<rect class="qc-bar qc-neg"' in html and "<title>Harmless: alpha n/a</title>" in html
-    # Distributions.
-    assert "<title>Helpful 5: 20 ratings (35.7%)</title>" in html
-    assert "<title>Much better: 5 labels</title>" in html and "<title>Hallucination: 7 times</title>" in html
+    # Rows with an interval: 2 + 2 groups, 3 models, 4 questions or options (harmless: not enough data).
+    assert html.count('class="qc-ci"') == (2 + 2 + 3 + 5) * 3
+    assert "<title>Truthful: -0.120 [-0.300, 0.050] · 180 answers</title>" in html
+    assert "<title>Harmless: not enough data · 18 answers</title>" in html
+    assert "<title>· hallucination: 0.300 [0.100, 0.500] · 180 answers</title>" in html
+    # Distributions: each question over its own values, strength by the schema's levels (labels).
+    assert "<title>Helpful 5: 20 answers (35.7%)</title>" in html
+    assert "<title>hallucination: 7 answers</title>" in html and "<title>(none ticked): 40 answers</title>" in html
+    assert "<title>Much better: 5 labels</title>" in html
+    assert "<title>Negligibly better (unsure): 3 labels</title>" in html
     assert "<title>Unsafe: 2 answers</title>" in html
     # Leaderboard: chart, table and head-to-head heat map.
     assert "<title>1. model-alpha: 1,060 [1,020, 1,095] · 120 comparisons</title>" in html
@@ -310,9 +353,17 @@ def test_field_names_of_the_first_stats_shape_render_too(site, client_for):
     data = full_data([(labeler.pk, labeler.username)])
     data["labelers"][0]["length_bias"] = {"observed": 0.3, "n": 25, "p_value": 0.002}
     data["agreement"]["kendall_tau"] = {"value": 0.42, "items": 118}
+    # Before labeling schemas: alpha by axis only, 1..7 ratings, no strength levels, flags counted apart.
+    del data["agreement"]["questions"], data["distributions"]["questions"], data["distributions"]["strength_levels"]
+    del data["leaderboard_scales"]
+    data["distributions"]["ratings"] = {"helpful": [1, 2, 3, 10, 20, 15, 5]}
     store(site["project"], data)
     client = client_for(site["members"][Role.ADMIN])
-    assert "(118 items)" in client.get(url(site["project"], "dashboard")).content.decode()
+    html = client.get(url(site["project"], "dashboard")).content.decode()
+    assert "(118 items)" in html and "<title>Helpful 5: 20 answers (35.7%)</title>" in html
+    assert '<rect class="qc-bar qc-neg"' in html and "<title>Harmless: alpha n/a</title>" in html
+    assert "<title>Hallucination: 7 times</title>" in html and "<title>Much better: 5 labels</title>" in html
+    assert '<td class="num">5.10</td>' in client.get(url(site["project"], "leaderboard")).content.decode()
     assert "<dd>30.0% <span" in client.get(url(site["project"], "labelers")).content.decode()
 
 
@@ -668,7 +719,12 @@ def test_user_supplied_strings_are_escaped_everywhere(site, client_for, staff):
     data["agreement"]["by_track"] = {XSS: {"value": 0.5, "low": 0.4, "high": 0.6, "n": 10, "items": 3}}
     data["agreement"]["by_guideline_version"] = {XSS: {"value": 0.5}}
     data["agreement"]["alpha"] = {XSS: 0.3}
-    data["distributions"]["ratings"] = {XSS: [1, 1, 1, 1, 1, 1, 1]}
+    data["agreement"]["questions"][0] |= {"label": XSS, "key": f"{XSS}@v1", "versions": [XSS]}
+    data["agreement"]["questions"][3]["options"] = {XSS: interval(0.1, 0.0, 0.2)}
+    data["distributions"]["questions"][0] |= {"label": XSS, "key": f"{XSS}@v1", "versions": [XSS]}
+    data["distributions"]["questions"][3] |= {"label": XSS, "counts": counts([XSS], [2])}
+    data["distributions"]["strength_levels"] = [{"name": XSS, "label": XSS, "margin": 0, "unsure": True}]
+    data["leaderboard_scales"] = [{"key": "helpful", "label": XSS}]
     data["progress"][0]["date"] = XSS
     data["rules"] = {"min_labels": XSS}
     store(project, data)
@@ -712,6 +768,26 @@ def test_chart_tags_escape_and_survive_junk():
     assert wins["rows"][1]["cells"][0]["text"] == "25%"
     assert charts.qc_pct(float("nan")) == "n/a" and charts.qc_ms(125_000) == "2 min 5 s"
     assert charts.flag_explanation(XSS, {}) == f"Flag “{XSS}” raised by the statistics worker."  # escaped on output
+    # The per-question tags of the labeling-schema statistics.
+    assert "No answers to  yet" in str(charts.question_chart("junk"))
+    svg = str(
+        charts.question_chart({"label": XSS, "type": "choice", "counts": [{"value": XSS, "n": 2}, "x", {"n": "y"}]})
+    )
+    assert XSS not in svg and ESCAPED in svg and "<title>" in svg
+    svg = str(
+        charts.question_chart({"label": "S", "type": "scale", "counts": [{"value": 0, "n": 1}, {"value": 1, "n": 3}]})
+    )
+    assert "<title>S 0: 1 answers (25.0%)</title>" in svg and "S, 0 to 1: 1, 3 (mean 0.75)" in svg
+    assert "No ratings rated by two" in str(charts.question_alpha_chart("junk", None))  # falls back to alpha_chart
+    svg = str(charts.question_alpha_chart([{"label": XSS, "key": "x@v1", "versions": [XSS], "options": "x"}, 3]))
+    assert XSS not in svg and "not enough data" not in svg and f"{ESCAPED} (v{ESCAPED})" in svg
+    assert "asks no question" in str(charts.question_alpha_chart([]))
+    svg = str(charts.strength_chart({"a": 1, XSS: 2}, [{"name": "a", "margin": "x", "label": XSS}, "junk"]))
+    assert XSS not in svg and f"<title>{ESCAPED}: 1 labels</title>" in svg and f"<title>{ESCAPED}: 2 labels" in svg
+    assert charts.leaderboard_scales({"leaderboard_scales": [1, {"key": "k"}]}) == [{"key": "k", "label": "k"}]
+    assert charts.leaderboard_scales({"leaderboard": [{"axes": {"helpful": 1}}, "x"]}) == [
+        {"key": "helpful", "label": "Helpful"}
+    ]
 
 
 def test_pages_render_statistics_computed_from_real_labels(site, client_for):
@@ -740,3 +816,83 @@ def test_pages_render_statistics_computed_from_real_labels(site, client_for):
     assert all(f'id="labeler-{u.pk}"' in labelers_page for u in labelers)
     board = client_for(members[Role.ENGINEER]).get(url(project, "leaderboard")).content.decode()
     assert "Head to head" in board and "m-b" in board
+
+
+# Pages for any labeling schema ---------------------------------------------------------------------
+
+HOSTILE_SCHEMA = {
+    "tracks": [{"name": "general", "label": f"Track {XSS}"}],
+    "questions": [
+        {"name": "grade", "type": "scale", "label": f"Grade {XSS}", "min": 1, "max": 3},
+        {"name": "on_topic", "type": "binary", "label": f"On topic {XSS}"},
+        {"name": "tone", "type": "choice", "label": f"Tone {XSS}", "options": ["formal", XSS]},
+        {"name": "issues", "type": "multi", "label": f"Issues {XSS}", "options": ["typo", XSS], "required": False},
+    ],
+    "ranking": {"enabled": True, "ties": True, "all_bad": True},
+    "strength": {"levels": [{"name": "clear", "label": f"Clear {XSS}", "margin": 1},
+                            {"name": "toss_up", "label": f"Toss {XSS}", "margin": 0}]},
+    "safety": {"enabled": False, "required_on": []},
+}  # fmt: skip
+
+
+def schema_stats(staff, *, preset, schema=None, answer, ranked=True, strength=""):
+    """A project of that schema, four items labeled by three labelers, its statistics computed."""
+    from labelhub.projects import services as project_services
+    from labelhub.quality import services as quality_services
+
+    project = project_services.project_create(user=staff, name="Schema pages", preset=preset)
+    if schema is not None:
+        project_services.guideline_draft_save(project=project, user=staff, schema=schema)
+    version = project_services.guideline_version_publish(project=project, user=staff, change_note="v", content="x")
+    users = [UserFactory(username=f"sp-{i}") for i in range(3)]
+    for i in range(4):
+        p, (one, two) = b.prompt(project, f"Q {i}", track="general", candidates=[(f"a{i}", "m-a"), (f"b{i}", "m-b")])
+        item = b.comparison(project, p, [one, two], overlap=3)
+        for j, user in enumerate(users):
+            ranks = {one: 1, two: 2} if ranked else {}
+            ratings = {str(c.pk): answer(i, j) for c in (one, two)}
+            b.label(item, user, version, ranks=ranks, ratings=ratings, strength=strength)
+    quality_services.project_stats_refresh(project_id=project.pk)
+    return project
+
+
+def test_helpsteer_dashboard_shows_its_five_scales(staff, client_for):
+    project = schema_stats(staff, preset="helpsteer", ranked=False, answer=lambda i, j: {"verbosity": (i + j) % 5})
+    client = client_for(staff)
+    html = client.get(url(project, "dashboard")).content.decode()
+    for label in ("Helpfulness", "Correctness", "Coherence", "Complexity", "Verbosity"):
+        assert f'<figcaption class="muted small">{label} (0–4)</figcaption>' in html, label
+    assert "<title>Verbosity 0: 4 answers (16.7%)</title>" in html  # over 0..4, its own range
+    assert "No Helpfulness answers yet." in html  # asked but never answered here
+    assert "Preference strength" not in html and "Safety verdicts" not in html  # this schema asks neither
+    assert "All answers bad" not in html
+    assert "<title>Verbosity: not enough data" in html  # four items are too few to read alpha
+    rows = ProjectStats.objects.get(project=project).data["leaderboard"]
+    assert [r["name"] for r in rows] == ["m-a", "m-b"] and all(r["flag_rate"] is None for r in rows)  # no flags asked
+    assert all(r["axes"]["verbosity"] == pytest.approx(25 / 12) and r["axes"]["coherence"] is None for r in rows)
+    board = client.get(url(project, "leaderboard")).content.decode()
+    assert (
+        '<th scope="col" class="num">Verbosity</th>' in board
+        and '<th scope="col" class="num">Helpful</th>' not in board
+    )
+
+
+def test_custom_schema_pages_escape_its_text(staff, client_for):
+    def answer(i, j):
+        return {"grade": 1 + i % 3, "on_topic": bool(i % 2), "tone": XSS, "issues": [XSS] if j else []}
+
+    project = schema_stats(staff, preset="minimal", schema=HOSTILE_SCHEMA, answer=answer, strength="toss_up")
+    client = client_for(staff)
+    for page in ("dashboard", "leaderboard"):
+        response = client.get(url(project, page))
+        html = response.content.decode()
+        assert response.status_code == 200 and XSS not in html and "<script>alert" not in html, page
+    html = client.get(url(project, "dashboard")).content.decode()
+    assert f"<title>Grade {ESCAPED} 1: 12 answers (50.0%)</title>" in html
+    assert f"<title>On topic {ESCAPED} Yes: 12 answers (50.0%)</title>" in html
+    assert f"<title>{ESCAPED}: 24 answers</title>" in html  # the tone option
+    assert f"<title>{ESCAPED}: 16 answers</title>" in html  # the multi option, ticked by two labelers of three
+    assert f"<title>Toss {ESCAPED} (unsure): 12 labels</title>" in html
+    assert f"<title>Clear {ESCAPED}: 0 labels</title>" in html
+    assert f"<title>Issues {ESCAPED}: not enough data" in html
+    assert f"<title>Track Track {ESCAPED}: not enough data · 12 pairs</title>" in html  # the track's label

@@ -20,8 +20,6 @@ from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
-AXES = ("helpful", "truthful", "harmless")
-STRENGTH_ORDER = ("much_better", "better", "slightly_better", "negligibly_better")
 NA = "n/a"
 NOT_ENOUGH = "not enough data"
 
@@ -414,29 +412,81 @@ def count_chart(counts, unit="times", title="Counts") -> SafeString:
 
 
 @register.simple_tag
-def strength_chart(strength) -> SafeString:
-    """How much better the preferred answer was, strongest first."""
-    pairs = _pairs(strength)
-    order = {name: i for i, name in enumerate(STRENGTH_ORDER)}
-    pairs.sort(key=lambda pair: order.get(pair[0], len(order)))
-    return _hbars(
-        pairs, unit="labels", aria="Preference strength", caption="Preference strength", words=True, compact=True
-    )
+def strength_chart(strength, levels=None) -> SafeString:
+    """How much better the preferred answer was, strongest (largest margin) first, each level named
+    by its label in the schema (`levels`: distributions.strength_levels; "(unsure)" marks margin 0).
+    Without levels (older statistics) the stored order and the names as words."""
+    counts = dict(_pairs(strength))
+    levels = [lv for lv in levels if isinstance(lv, dict) and "name" in lv] if isinstance(levels, list) else []
+    if not levels:
+        return _hbars(
+            list(counts.items()), unit="labels", aria="Preference strength", caption="Preference strength",
+            words=True, compact=True,
+        )  # fmt: skip
+    levels.sort(key=lambda lv: -(number(lv.get("margin")) or 0))
+    known = {str(lv["name"]) for lv in levels}
+    pairs = [
+        (
+            str(lv.get("label") or lv["name"]) + (" (unsure)" if lv.get("unsure") is True else ""),
+            counts.get(str(lv["name"]), 0.0),
+        )
+        for lv in levels
+    ]
+    pairs += [(qc_words(name), n) for name, n in counts.items() if name not in known]
+    if not any(n for _l, n in pairs):
+        return _empty("No preference strengths yet.")
+    return _hbars(pairs, unit="labels", aria="Preference strength", caption="Preference strength", compact=True)
+
+
+def _counts(row: dict) -> list[tuple[object, float]]:
+    """(shown value, count) of a distributions.questions entry: booleans as Yes / No, numbers as
+    numbers (a scale's mean is drawn from them), anything else as text."""
+    out = []
+    for entry in row.get("counts") if isinstance(row.get("counts"), list) else []:
+        if isinstance(entry, dict) and number(entry.get("n")) is not None:
+            value = entry.get("value")
+            if isinstance(value, bool):
+                shown = "Yes" if value else "No"
+            else:
+                shown = int(value) if isinstance(value, int) else str(value)
+            out.append((shown, number(entry["n"])))
+    return out
 
 
 @register.simple_tag
-def rating_histogram(counts, axis="") -> SafeString:
-    """Ratings 1..7 of one axis as vertical bars, with the counts on top."""
+def question_chart(row) -> SafeString:
+    """One question's answers (a distributions.questions entry): a scale or a yes/no question as
+    vertical bars over its own values, a choice or multi-select one as horizontal bars (multi: how
+    often each option was ticked, and how many answers ticked none)."""
+    row = row if isinstance(row, dict) else {}
+    label = str(row.get("label") or row.get("name") or "")
+    pairs = _counts(row)
+    if row.get("type") in ("scale", "binary"):
+        return rating_histogram([n for _v, n in pairs], label, [v for v, _n in pairs])
+    pairs = [(str(v), n) for v, n in pairs]
+    if row.get("type") == "multi" and number(row.get("none")) is not None:
+        pairs.append(("(none ticked)", number(row["none"])))
+    if not any(n for _v, n in pairs):
+        return _empty(f"No answers to {label} yet.")
+    return _hbars(pairs, unit="answers", aria=label, caption=label, compact=True)
+
+
+@register.simple_tag
+def rating_histogram(counts, axis="", points=None) -> SafeString:
+    """Counts per point of one scale as vertical bars, with the counts on top. `points`: the values
+    shown under the bars (a scale's min..max); without them 1..len (older statistics: 1..7)."""
     values = [number(v) or 0.0 for v in counts] if isinstance(counts, list | tuple) else []
-    values = (values + [0.0] * 7)[:7]
+    if not isinstance(points, list | tuple) or len(points) != len(values):
+        values = (values + [0.0] * 7)[:7] if points is None else values
+        points = list(range(1, len(values) + 1))
     total = sum(values)
     name = qc_words(axis)
     if not total:
-        return _empty(f"No {axis} ratings yet.")
+        return _empty(f"No {axis} answers yet.")
     width, height = 300.0, 170.0
     left, top, bottom = 8.0, 18.0, 24.0
     plot_w, plot_h = width - 2 * left, height - top - bottom
-    step = plot_w / 7
+    step = plot_w / len(values)
     top_value = max(values) or 1.0
     bars = []
     for i, value in enumerate(values):
@@ -444,12 +494,12 @@ def rating_histogram(counts, axis="") -> SafeString:
         x = left + i * step
         bars.append(
             format_html(
-                '<g class="qc-row"><title>{} {}: {} ratings ({})</title>'
+                '<g class="qc-row"><title>{} {}: {} answers ({})</title>'
                 '<rect class="qc-bar" x="{}" y="{}" width="{}" height="{}"></rect>'
                 '<text class="qc-value" x="{}" y="{}" text-anchor="middle">{}</text>'
                 '<text class="qc-tick" x="{}" y="{}" text-anchor="middle">{}</text></g>',
                 name,
-                i + 1,
+                points[i],
                 qc_int(value),
                 qc_pct(value / total),
                 _c(x + 3),
@@ -461,13 +511,14 @@ def rating_histogram(counts, axis="") -> SafeString:
                 qc_int(value),
                 _c(x + step / 2),
                 _c(height - 8),
-                i + 1,
+                _short(points[i], 8),
             )
         )
-    mean = sum((i + 1) * v for i, v in enumerate(values)) / total
-    aria = f"{name} ratings 1 to 7: {', '.join(qc_int(v) for v in values)} (mean {mean:.2f})"
+    numeric = [number(p) for p in points]
+    mean = "" if None in numeric else f" (mean {sum(p * v for p, v in zip(numeric, values, strict=True)) / total:.2f})"
+    aria = f"{name}, {points[0]} to {points[-1]}: {', '.join(qc_int(v) for v in values)}{mean}"
     chart = _svg(_join(bars), width=width, height=height, label=aria, css="qc-small")
-    data = _table(f"{name} ratings", ["Rating", "Count"], [[i + 1, qc_int(v)] for i, v in enumerate(values)])
+    data = _table(f"{name} answers", ["Answer", "Count"], [[p, qc_int(v)] for p, v in zip(points, values, strict=True)])
     return _join([chart, data])
 
 
@@ -479,7 +530,9 @@ def _interval_rows(agreement, by: str) -> list[tuple[str, dict]]:
     rows = [("All items", agreement.get("pairwise"))]
     if by == "track":
         groups = agreement.get("by_track")
-        rows += [(f"Track {key}", value) for key, value in (groups.items() if isinstance(groups, dict) else [])]
+        labels = agreement.get("track_labels") if isinstance(agreement.get("track_labels"), dict) else {}
+        groups = groups.items() if isinstance(groups, dict) else []
+        rows += [(f"Track {labels.get(key) or key}", value) for key, value in groups]
     else:
         groups = agreement.get("by_guideline_version")
         rows += [(f"Guidelines v{key}", value) for key, value in (groups.items() if isinstance(groups, dict) else [])]
@@ -598,12 +651,68 @@ def _interval_chart(rows, *, low, high, fmt, ticks, aria, caption, head, unit="p
     return _join([chart, data])
 
 
+LEVEL_WORDS = {"interval": "interval", "nominal": "nominal", "set": "per option"}
+
+
+def _question_rows(questions) -> list[tuple]:
+    """Rows of _interval_chart from agreement.questions: one per question group (its label, the
+    versions it pools when the name was defined differently elsewhere), then one per option of a
+    multi-select question."""
+    rows = []
+    for q in questions:
+        if not isinstance(q, dict):
+            continue
+        label = str(q.get("label") or q.get("name") or "")
+        if "@" in str(q.get("key", "")):
+            versions = q.get("versions") if isinstance(q.get("versions"), list) else []
+            label += " (v" + ", v".join(str(v) for v in versions) + ")"
+        rows.append((label, q.get("value"), q.get("low"), q.get("high"), q.get("values"), q.get("items"), _enough(q)))
+        options = q.get("options") if isinstance(q.get("options"), dict) else {}
+        for option, v in options.items():
+            v = v if isinstance(v, dict) else {}
+            rows.append(
+                (
+                    f"· {option}",
+                    v.get("value"),
+                    v.get("low"),
+                    v.get("high"),
+                    v.get("values"),
+                    v.get("items"),
+                    _enough(v),
+                )
+            )
+    return rows
+
+
+@register.simple_tag
+def question_alpha_chart(questions, alpha=None) -> SafeString:
+    """Krippendorff's alpha per question of the schema (agreement.questions) with its 95 % bootstrap
+    interval over items, from -1 to 1; "not enough data" under the minimum number of items. Older
+    statistics without per-question rows fall back to `alpha_chart`."""
+    if not isinstance(questions, list):
+        return alpha_chart(alpha)
+    rows = _question_rows(questions)
+    if not rows:
+        return _empty("This schema asks no question that agreement can be measured on.")
+    return _interval_chart(
+        rows,
+        low=-1.0,
+        high=1.0,
+        fmt=lambda v: NA if number(v) is None else f"{number(v):.3f}",
+        ticks=(-1.0, -0.5, 0.0, 0.5, 1.0),
+        aria="Krippendorff's alpha per question with 95% intervals",
+        caption="Krippendorff's alpha per question",
+        head=["Question", "Alpha", "95% low", "95% high", "Answers", "Items"],
+        unit="answers",
+    )
+
+
 @register.simple_tag
 def alpha_chart(alpha) -> SafeString:
-    """Krippendorff's alpha (ordinal) per rating axis: bars from 0, to the left when negative
-    (drawn down to -1; the value is written as it is); None → "n/a"."""
+    """Krippendorff's alpha per question (older statistics: {name: value}): bars from 0, to the left
+    when negative (drawn down to -1; the value is written as it is); None → "n/a"."""
     alpha = alpha if isinstance(alpha, dict) else {}
-    names = [a for a in AXES if a in alpha] + [a for a in alpha if a not in AXES]
+    names = list(alpha)
     if not names:
         return _empty("No ratings rated by two labelers yet.")
     plot = WIDTH - LABEL_W - VALUE_W
@@ -659,12 +768,31 @@ def alpha_chart(alpha) -> SafeString:
             )
         )
         rows.append([qc_words(name), text])
-    aria = "Krippendorff's alpha per axis: " + ", ".join(f"{r[0]} {r[1]}" for r in rows)
+    aria = "Krippendorff's alpha per question: " + ", ".join(f"{r[0]} {r[1]}" for r in rows)
     chart = _svg(_join(parts), width=WIDTH, height=height, label=aria)
-    return _join([chart, _table("Krippendorff's alpha (ordinal) per axis", ["Axis", "Alpha"], rows)])
+    return _join([chart, _table("Krippendorff's alpha per question", ["Question", "Alpha"], rows)])
 
 
 # --- leaderboard -------------------------------------------------------------------------------------
+
+
+@register.simple_tag
+def leaderboard_scales(data) -> list[dict]:
+    """The leaderboard's per-scale columns, [{key, label}]: data.leaderboard_scales, or (older
+    statistics) the keys of the rows' `axes` as words."""
+    data = data if isinstance(data, dict) else {}
+    scales = data.get("leaderboard_scales")
+    if isinstance(scales, list):
+        return [
+            {"key": str(s.get("key")), "label": str(s.get("label") or s.get("key"))}
+            for s in scales
+            if isinstance(s, dict)
+        ]
+    rows = data.get("leaderboard") if isinstance(data.get("leaderboard"), list) else []
+    keys = dict.fromkeys(
+        k for row in rows if isinstance(row, dict) and isinstance(row.get("axes"), dict) for k in row["axes"]
+    )
+    return [{"key": str(k), "label": qc_words(k)} for k in keys]
 
 
 def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
