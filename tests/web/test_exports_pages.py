@@ -289,7 +289,8 @@ def test_options_that_do_not_apply_to_the_kind_are_left_out(exp, client_for, dja
 def test_form_builds_raw_from_non_empty_fields_only():
     form = SnapshotForm(
         {"kind": "kto", "track": ["helpful", "red-team"], "since": "2026-01-02", "labeler": " ann, 3 ",
-         "pairs": "adjacent", "include_edits": "on", "split": "test", "test_ratio": "0.2", "consensus": ""}
+         "pairs": "adjacent", "include_edits": "on", "split": "test", "test_ratio": "0.2", "consensus": ""},
+        tracks=[("helpful", "Helpful"), ("red-team", "Red team")],
     )  # fmt: skip
     assert form.is_valid(), form.errors
     kind, raw, dropped = form.service_input()
