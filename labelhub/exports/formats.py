@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 import orjson
 
@@ -70,11 +71,6 @@ class LabelRecord:
     @property
     def margin(self) -> int | None:
         return self.schema.strength_margin(self.strength) if self.strength else None
-
-    def answers(self, cid: str) -> dict:
-        """One candidate's answers by question name, in the schema's question order."""
-        given = answers_of(self.ratings, self.flags, cid)
-        return {q.name: given[q.name] for q in self.schema.questions if q.name in given}
 
 
 @dataclass(slots=True)
@@ -469,7 +465,7 @@ def ranking_lines(
 def _ranking_label(label: LabelRecord, ids: list[str]) -> dict:
     shown = {str(cid): position for position, cid in enumerate(label.display_order, start=1)}
     ranks = list(label.ranks.values())
-    hhh = _hhh_shaped(label.schema)
+    shape = _shape(label.schema)
     return {
         "label_id": label.label_id,
         "labeler_id": label.labeler_id,
@@ -489,7 +485,7 @@ def _ranking_label(label: LabelRecord, ids: list[str]) -> dict:
                 "candidate_id": int(cid),
                 "rank": label.ranks.get(cid),
                 "shown_position": shown.get(cid),
-                **_judgment_answers(label, cid, hhh),
+                **_judgment_answers(label, cid, shape),
                 "safety": label.safety.get(cid),
             }
             for cid in ids
@@ -497,19 +493,38 @@ def _ranking_label(label: LabelRecord, ids: list[str]) -> dict:
     }
 
 
-def _hhh_shaped(schema: Schema) -> bool:
-    """Whether a schema asks exactly HHH's questions (any flag options): its labels keep the judgment
-    shape rankings had before schemas, so existing consumers (and the golden files) read them as before."""
-    return [(q.name, q.type) for q in schema.questions] == [(q.name, q.type) for q in HHH.questions]
+class _Shape(NamedTuple):
+    hhh: bool  # asks exactly HHH's questions (any flag options): the judgment shape of before schemas
+    questions: tuple[str, ...]  # question names, in the schema's order
+    scales: tuple[str, ...]
 
 
-def _judgment_answers(label: LabelRecord, cid: str, hhh: bool) -> dict:
-    """{"answers": {question: value} | None} in the schema's order; HHH-shaped schemas:
-    {"ratings": {scale: value} | None, "flags": [...]}, as before schemas."""
-    if not hhh:
-        return {"answers": label.answers(cid) or None}
+_SHAPES: dict[int, tuple[Schema, _Shape]] = {}
+
+
+def _shape(schema: Schema) -> _Shape:
+    """What a rankings judgment needs of a schema, worked out once per schema (not per label): the
+    entry holds the schema itself, so its id cannot be reused while cached."""
+    hit = _SHAPES.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    if len(_SHAPES) >= 64:
+        _SHAPES.clear()
+    hhh = [(q.name, q.type) for q in schema.questions] == [(q.name, q.type) for q in HHH.questions]
+    shape = _Shape(hhh, tuple(q.name for q in schema.questions), tuple(q.name for q in schema.scales()))
+    _SHAPES[id(schema)] = (schema, shape)
+    return shape
+
+
+def _judgment_answers(label: LabelRecord, cid: str, shape: _Shape) -> dict:
+    """{"answers": {question: value} | None} in the schema's order. A schema with HHH's questions keeps
+    the shape rankings had before schemas (existing consumers and the golden files read it as before):
+    {"ratings": {scale: value} | None, "flags": [...]}."""
+    if not shape.hhh:
+        given = answers_of(label.ratings, label.flags, cid)
+        return {"answers": {name: given[name] for name in shape.questions if name in given} or None}
     ratings = label.ratings.get(cid)
-    scales = {q.name: ratings[q.name] for q in label.schema.scales() if q.name in ratings} if ratings else None
+    scales = {name: ratings[name] for name in shape.scales if name in ratings} if ratings else None
     return {"ratings": scales, "flags": label.flags.get(cid, [])}
 
 
