@@ -3,64 +3,20 @@ HelpSteer (no ranking), UltraFeedback (no strength), and a custom schema whose t
 questions, question order, strength margins, KTO rule and tracks, exported together."""
 
 import json
+import os
 
 import pytest
 from django.urls import reverse
 
+from labelhub.core.exceptions import ApplicationError
 from labelhub.exports import services
 from labelhub.exports.models import SnapshotStatus
-from labelhub.exports.params import FORMATS
-from labelhub.projects import services as project_services
-from labelhub.projects.models import Role
+from labelhub.exports.params import FORMATS, export_params_parse
 from labelhub.projects.rubric import PRESETS, Schema, SchemaInvalid, schema_of
 
-from ..factories import UserFactory
 from . import builders as b
-
-CUSTOM_V1 = {
-    "tracks": [{"name": "code", "label": "Code"}, {"name": "chat", "label": "Chat"}],
-    "questions": [
-        {"name": "quality", "type": "scale", "label": "Quality", "min": 1, "max": 5},
-        {"name": "refuses", "type": "binary", "label": "Refuses", "required": False},
-        {"name": "tone", "type": "choice", "label": "Tone", "options": ["formal", "casual"], "required": False},
-        {"name": "flags", "type": "multi", "label": "Flags", "options": ["typo", "rude"], "required": False},
-        {"name": "note", "type": "text", "label": "Note", "required": False, "max_length": 200},
-    ],
-    "strength": {
-        "levels": [
-            {"name": "clearly", "label": "Clearly", "margin": 5},
-            {"name": "barely", "label": "Barely", "margin": 1},
-        ]
-    },
-    "safety": {"enabled": False, "required_on": []},
-    "kto": {
-        "undesirable_at_or_below": {"quality": 2},
-        "desirable_at_or_above": {"quality": 4},
-        "undesirable_if": ["refuses"],
-    },
-}
-# Version 2: another question order, a 0-10 scale, other strength levels and margins, flags make an
-# answer undesirable instead of "refuses" (gone), and a new track.
-CUSTOM_V2 = {
-    "tracks": [*CUSTOM_V1["tracks"], {"name": "math", "label": "Math"}],
-    "questions": [
-        {"name": "note", "type": "text", "label": "Note", "required": False, "max_length": 200},
-        {"name": "quality", "type": "scale", "label": "Quality", "min": 0, "max": 10},
-        {"name": "flags", "type": "multi", "label": "Flags", "options": ["typo", "rude"], "required": False},
-    ],
-    "strength": {
-        "levels": [
-            {"name": "decisively", "label": "Decisively", "margin": 9},
-            {"name": "somewhat", "label": "Somewhat", "margin": 4},
-        ]
-    },
-    "safety": {"enabled": False, "required_on": []},
-    "kto": {
-        "undesirable_at_or_below": {"quality": 3},
-        "desirable_at_or_above": {"quality": 8},
-        "undesirable_if": ["flags"],
-    },
-}
+from .conftest import CUSTOM_V1, add_labelers, publish_schema
+from .test_golden import GOLDEN, TIMESTAMP, _name
 
 
 def fetch(client, project, kind, query=""):
@@ -82,79 +38,11 @@ def snapshot(project, user, kind, raw=None):
     return built.manifest
 
 
-def publish(project, staff, schema, note):
-    if schema is not None:
-        project_services.guideline_draft_save(project=project, user=staff, schema=schema)
-    return project_services.guideline_version_publish(project=project, user=staff, change_note=note, content=note)
-
-
-def labelers(project, *names):
-    users = []
-    for name in names:
-        users.append(UserFactory(username=f"{name}-{project.pk}"))
-        project_services.membership_add(project=project, username=users[-1].username, role=Role.LABELER)
-    return users
-
-
 def by_label_and_candidate(kto_rows):
     return {(r["metadata"]["label_id"], r["metadata"]["candidate"]["candidate_id"]): r["label"] for r in kto_rows}
 
 
-# --- a custom schema, two versions in one export ------------------------------------------------------
-
-
-@pytest.fixture
-def custom(staff, make_project):
-    project = make_project("Custom", preset="minimal", candidates_per_prompt=2)
-    v1 = publish(project, staff, CUSTOM_V1, "v1")
-    v2 = publish(project, staff, CUSTOM_V2, "v2")
-    alice, bob, carol = labelers(project, "alice", "bob", "carol")
-    p1, (c1, c2) = b.prompt(project, "Write fizzbuzz.", track="code", candidates=["for i in …", "print(1)"])
-    item = b.comparison(project, p1, [c1, c2])
-    labels = {
-        # v1: stored in another order than the schema's; flags live in Label.flags.
-        "l1": b.label(
-            item,
-            alice,
-            v1,
-            ranks={c1: 1, c2: 2},
-            strength="clearly",
-            ratings={
-                str(c1.pk): {"note": "fine", "tone": "formal", "quality": 5, "refuses": False},
-                str(c2.pk): {"refuses": True, "quality": 3},
-            },
-            flags={str(c2.pk): ["rude"]},
-        ),
-        "l2": b.label(
-            item,
-            bob,
-            v2,
-            ranks={c1: 1, c2: 2},
-            strength="decisively",
-            ratings={str(c1.pk): {"quality": 9}, str(c2.pk): {"quality": 5, "note": "meh"}},
-        ),
-        "l3": b.label(
-            item,
-            carol,
-            v2,
-            ranks={c2: 1, c1: 2},
-            strength="somewhat",
-            ratings={str(c1.pk): {"quality": 2}, str(c2.pk): {"quality": 8}},
-            flags={str(c2.pk): ["typo"]},
-        ),
-    }
-    p2, (c3, c4, c5) = b.prompt(project, "Integrate x².", track="math", candidates=["x³/3 + C", "2x", "x²"])
-    labels["l4"] = b.label(
-        b.comparison(project, p2, [c3, c4, c5]),
-        alice,
-        v2,
-        ranks={c3: 1, c4: 2, c5: 3},
-        ratings={str(c3.pk): {"quality": 8}, str(c4.pk): {"quality": 6}, str(c5.pk): {"quality": 0}},
-    )
-    p3, (c6,) = b.prompt(project, "Say hi.", track="chat", candidates=["hi"])
-    labels["demo"] = b.label(b.demonstration_item(project, p3), bob, v1, content="Hello!", source_candidate=c6)
-    cands = dict(zip(("c1", "c2", "c3", "c4", "c5", "c6"), (c1, c2, c3, c4, c5, c6), strict=True))
-    return {"project": project, "versions": (v1, v2), "labels": labels, "c": cands}
+# --- a custom schema, two versions in one export (the `custom` fixture: conftest.py) ------------------
 
 
 @pytest.mark.django_db
@@ -272,6 +160,41 @@ def test_track_filter_takes_the_tracks_of_every_version(custom, api, staff, clie
     assert posted.status_code == 302
 
 
+CUSTOM_GOLDEN = [
+    ("preferences", "format=trl-preference&metadata=true"),
+    ("kto", "format=trl-kto&metadata=true"),
+    ("rankings", "format=labelhub&metadata=true"),
+]
+
+
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
+def test_custom_schema_golden_files(custom, api, staff):
+    """The shapes a custom schema gives (answers by question name, its margins, its KTO rule), pinned
+    like every other export shape (regenerate with LABELHUB_UPDATE_GOLDEN=1, see test_golden.py)."""
+    client = api(staff)
+    mismatched = []
+    for kind, query in CUSTOM_GOLDEN:
+        _, body = fetch(client, custom["project"], kind, query)
+        masked = TIMESTAMP.sub(r'"\1":"<timestamp>"', body.decode())
+        path = GOLDEN / f"custom-schema__{_name(kind, query)}"
+        if os.environ.get("LABELHUB_UPDATE_GOLDEN") == "1":
+            path.write_text(masked, encoding="utf-8")
+        elif path.read_text(encoding="utf-8") != masked:
+            mismatched.append(path.name)
+    assert not mismatched, f"differs from golden: {mismatched}"
+
+
+def test_track_names_are_checked_against_the_schemas_tracks():
+    assert export_params_parse("kto", {"track": ["math,code"]}, tracks=["code", "math"]).tracks == ("math", "code")
+    with pytest.raises(ApplicationError) as unknown:
+        export_params_parse("kto", {"track": ["helpful"]}, tracks=["code", "math"])
+    assert unknown.value.extra["allowed"] == ["code", "math"] and "track" in unknown.value.extra["fields"]
+    # Without the project's tracks (a pure parse), a track is any well-formed track name.
+    assert export_params_parse("kto", {"track": ["red-team"]}).tracks == ("red-team",)
+    with pytest.raises(ApplicationError):
+        export_params_parse("kto", {"track": ["<script>"]})
+
+
 # --- HelpSteer: no ranking ----------------------------------------------------------------------------
 
 HELPSTEER_GOOD = {"verbosity": 2, "complexity": 1, "coherence": 4, "correctness": 3, "helpfulness": 4}
@@ -281,8 +204,8 @@ HELPSTEER_BAD = {"helpfulness": 1, "correctness": 2, "coherence": 3, "complexity
 @pytest.fixture
 def helpsteer(staff, make_project):
     project = make_project("HelpSteer", preset="helpsteer", candidates_per_prompt=2)
-    version = publish(project, staff, None, "v1")
-    (alice,) = labelers(project, "alice")
+    version = publish_schema(project, staff, None, "v1")
+    (alice,) = add_labelers(project, "alice")
     p1, (c1, c2) = b.prompt(project, "Explain DNS.", track="general", candidates=["A phone book…", "It's a thing."])
     b.label(
         b.comparison(project, p1, [c1, c2]),
@@ -335,9 +258,9 @@ UF_MEH = {"instruction_following": 3, "honesty": 4, "truthfulness": 4, "helpfuln
 @pytest.fixture
 def ultrafeedback(staff, make_project):
     project = make_project("UltraFeedback", preset="ultrafeedback", candidates_per_prompt=3)
-    v1 = publish(project, staff, None, "v1")
-    v2 = publish(project, staff, PRESETS["helpsteer"].as_dict(), "v2: ratings only")
-    alice, bob = labelers(project, "alice", "bob")
+    v1 = publish_schema(project, staff, None, "v1")
+    v2 = publish_schema(project, staff, PRESETS["helpsteer"].as_dict(), "v2: ratings only")
+    alice, bob = add_labelers(project, "alice", "bob")
     p1, (c1, c2, c3) = b.prompt(project, "Name a prime.", track="general", candidates=["7", "9", "1"])
     item = b.comparison(project, p1, [c1, c2, c3])
     bad = dict.fromkeys(UF_GOOD, 1)
