@@ -272,6 +272,8 @@ def ultrafeedback(staff, make_project):
         ratings={str(c1.pk): dict(UF_GOOD), str(c2.pk): dict(UF_MEH), str(c3.pk): bad},
     )
     b.label(item, bob, v2, ratings={str(c.pk): dict(HELPSTEER_GOOD) for c in (c1, c2, c3)})
+    p2, _ = b.prompt(project, "Name a colour.", track="general")
+    b.label(b.demonstration_item(project, p2), alice, v1, content="Blue.")
     return {"project": project, "c": (c1, c2, c3)}
 
 
@@ -279,6 +281,9 @@ def ultrafeedback(staff, make_project):
 def test_ultrafeedback_pairs_kto_and_rankings(ultrafeedback, api, staff):
     client, project = api(staff), ultrafeedback["project"]
     c1 = ultrafeedback["c"][0]
+    for fmt in FORMATS["sft"]:
+        (row,) = rows(client, project, "sft", f"format={fmt}")
+        assert json.dumps(row).count("Blue.") == 1
     for fmt in FORMATS["preferences"]:
         got = rows(client, project, "preferences", f"format={fmt}")
         assert len(got) == 2, fmt  # 7 > 9 and 7 > 1 (tied 9 and 1 form none); no strength, no margin
