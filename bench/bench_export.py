@@ -54,6 +54,7 @@ from labelhub.accounts.services import api_token_create  # noqa: E402
 from labelhub.labeling.models import Assignment, Label, WorkItem  # noqa: E402
 from labelhub.projects import services as project_services  # noqa: E402
 from labelhub.projects.models import Membership, Role  # noqa: E402
+from labelhub.projects.selectors import project_schema  # noqa: E402
 from labelhub.prompts.models import Candidate, Prompt  # noqa: E402
 from labelhub.prompts.parsing import content_hash  # noqa: E402
 
@@ -148,7 +149,10 @@ def seed(n_labels: int, seed_value: int = 11) -> tuple[int, str, int]:
     )
     now = datetime.now(UTC)
     start = now - timedelta(days=30)
-    rating = {"helpful": 6, "truthful": 6, "harmless": 6}
+    # Answers and tracks from the project's labeling schema (HHH: 6 of 7 on each scale; helpful, harmless).
+    schema = project_schema(project=project)
+    rating = {q.name: q.max - 1 for q in schema.scales()}
+    tracks = schema.track_names
     pairs = 0
     chars = 0
     connection.ensure_connection()
@@ -172,7 +176,7 @@ def seed(n_labels: int, seed_value: int = 11) -> tuple[int, str, int]:
             else:
                 messages = [{"role": "user", "content": question}]
             msgs = orjson.dumps(messages).decode()
-            track = "harmless" if i % 5 == 0 else "helpful"
+            track = tracks[1 % len(tracks)] if i % 5 == 0 else tracks[0]
             prompts_rows.append(
                 (pid, at, at, project.pk, f"bench-{i}", msgs, question, "[]", track, "{}", content_hash(messages))
             )

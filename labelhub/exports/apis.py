@@ -16,7 +16,7 @@ from labelhub.projects.selectors import project_access
 
 from . import selectors, services
 from .models import ExportSnapshot, SnapshotStatus
-from .params import CONSENSUS, FORMATS, KINDS, PAIRS, REVIEW, SPLITS, TRACKS, allowed_keys, normalise_body
+from .params import CONSENSUS, FORMATS, KINDS, PAIRS, REVIEW, SPLITS, allowed_keys, normalise_body
 
 JSONL = "application/jsonl"
 
@@ -38,7 +38,7 @@ def _parameters(kind: str) -> list[OpenApiParameter]:
         "guideline_version": (str, None, "One (3), several (2,3) or a lower bound (>=2)."),
         "since": (OpenApiTypes.DATETIME, None, "Labels created at or after (ISO 8601 date or date-time)."),
         "until": (OpenApiTypes.DATETIME, None, "Labels created before."),
-        "track": (str, list(TRACKS), "One or several, comma-separated."),
+        "track": (str, None, "Tracks of the project's labeling schemas; one or several, comma-separated."),
         "labeler": (str, None, "Only these labelers (user ids or usernames, comma-separated)."),
         "exclude_labeler": (str, None, "Leave these labelers out."),
         "split": (str, list(SPLITS), "Deterministic by a hash of the prompt: a prompt is never in both."),

@@ -5,17 +5,21 @@ refer to; each writer yields complete lines (bytes ending in b"\\n"). Conversati
 encoded once per group and spliced into every pair that uses them: a K = 4 ranking gives six
 pairs from four encoded answers.
 
-Rules (also in the README):
+Rules (also in the README). Each label is read with the labeling schema of its own guideline
+version (`LabelRecord.schema`, see labelhub.projects.rubric), never the project's current one:
 - Pairs come from ranks (1 = best, ties share a rank). Ties never form a pair; "all bad" forms none;
-  two candidates with the same text form none. pairs=all: every pair of different ranks;
+  two candidates with the same text form none; a schema with the ranking off forms none (its labels
+  are counted in `left_out` as "labels_without_ranking"). pairs=all: every pair of different ranks;
   adjacent: neighbouring rank levels; best-vs-rest: the best level against every other.
-- margin (K = 2 with a strength): much better 3, better 2, slightly better 1, negligibly better 0.
+- margin (K = 2 with a strength): the margin of the strength level in the label's schema.
 - consensus=majority: a pair is kept when more than half of the item's labelers (after filters)
   produced it; its margin is the lower median of theirs when all of them gave one.
-- KTO: a candidate is undesirable (false) when its labeler marked all answers bad, judged it unsafe,
-  ticked any flag, or rated any axis 3 or lower (of 7); desirable (true) when it is none of these
-  and every axis is 5 or higher; otherwise it is not exported. include_edits adds the edited ideal
-  answer (true) and the candidate it fixed (false).
+- KTO: desirable (true), undesirable (false) or not exported, by `Schema.kto_verdict` of the label's
+  schema over one candidate's answers (all bad and "unsafe" are always undesirable). include_edits
+  adds the edited ideal answer (true) and the candidate it fixed (false).
+- rankings: each judgment carries the candidate's answers by question name in the schema's order
+  (`answers`); a label whose schema asks HHH's questions keeps the shape it had before schemas
+  (`ratings` for the scales, `flags` for the flags).
 """
 
 from __future__ import annotations
@@ -25,15 +29,13 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 import orjson
 
-from labelhub.projects.rubric import ranking_pairs
+from labelhub.projects.rubric import HHH, Schema, answers_of, ranking_pairs
 
-STRENGTH_MARGIN = {"much_better": 3, "better": 2, "slightly_better": 1, "negligibly_better": 0}
-KTO_BAD_AT_OR_BELOW = 3
-KTO_GOOD_AT_OR_ABOVE = 5
-AXES = ("helpful", "truthful", "harmless")
+NO_RANKING = "labels_without_ranking"  # a left_out reason: labels whose schema has the ranking off
 
 
 @dataclass(slots=True)
@@ -44,6 +46,7 @@ class LabelRecord:
     labeler_id: int
     created_at: datetime
     guideline_version: int
+    schema: Schema  # the labeling schema of that guideline version
     prompt_id: int
     external_id: str | None
     track: str
@@ -67,7 +70,7 @@ class LabelRecord:
 
     @property
     def margin(self) -> int | None:
-        return STRENGTH_MARGIN.get(self.strength)
+        return self.schema.strength_margin(self.strength) if self.strength else None
 
 
 @dataclass(slots=True)
@@ -145,7 +148,7 @@ def hh_turn_marker(text: str) -> bool:
 
 
 def label_pairs(label: LabelRecord, mode: str) -> list[tuple[str, str]]:
-    if label.all_bad or not label.ranks:
+    if label.all_bad or not label.ranks or not label.schema.ranking:
         return []
     return ranking_pairs(label.ranks, mode)
 
@@ -265,6 +268,10 @@ def preference_lines(
                 yield from _edit_pair(pieces, label, candidates, metadata)
         return
 
+    unranked = sum(1 for label in group if not label.schema.ranking)
+    if unranked:
+        pieces.left_out[NO_RANKING] += unranked
+
     def text(cid: str) -> str | None:
         candidate = candidates.get(int(cid))
         return candidate.content if candidate else None
@@ -339,16 +346,11 @@ def _edit_pair(pieces: _Pieces, label: LabelRecord, candidates, metadata: bool) 
 
 
 def kto_verdict(label: LabelRecord, cid: str) -> bool | None:
-    """True (desirable), False (undesirable) or None (ambiguous: not exported). See the module doc."""
-    ratings = label.ratings.get(cid) or {}
-    worst = min(ratings.values()) if ratings else None
-    if label.all_bad or label.safety.get(cid) == "unsafe" or label.flags.get(cid):
-        return False
-    if worst is not None and worst <= KTO_BAD_AT_OR_BELOW:
-        return False
-    if worst is not None and worst >= KTO_GOOD_AT_OR_ABOVE:
-        return True
-    return None
+    """True (desirable), False (undesirable) or None (ambiguous: not exported), by the KTO rule of
+    the label's schema."""
+    return label.schema.kto_verdict(
+        answers=answers_of(label.ratings, label.flags, cid), safety=label.safety.get(cid), all_bad=label.all_bad
+    )
 
 
 def kto_lines(
@@ -463,6 +465,7 @@ def ranking_lines(
 def _ranking_label(label: LabelRecord, ids: list[str]) -> dict:
     shown = {str(cid): position for position, cid in enumerate(label.display_order, start=1)}
     ranks = list(label.ranks.values())
+    shape = _shape(label.schema)
     return {
         "label_id": label.label_id,
         "labeler_id": label.labeler_id,
@@ -482,8 +485,7 @@ def _ranking_label(label: LabelRecord, ids: list[str]) -> dict:
                 "candidate_id": int(cid),
                 "rank": label.ranks.get(cid),
                 "shown_position": shown.get(cid),
-                "ratings": _axes(label.ratings.get(cid)),
-                "flags": label.flags.get(cid, []),
+                **_judgment_answers(label, cid, shape),
                 "safety": label.safety.get(cid),
             }
             for cid in ids
@@ -491,11 +493,39 @@ def _ranking_label(label: LabelRecord, ids: list[str]) -> dict:
     }
 
 
-def _axes(ratings: dict | None) -> dict | None:
-    """Ratings in the guideline's order (helpful, truthful, harmless), whatever the storage order."""
-    if not ratings:
-        return None
-    return {axis: ratings[axis] for axis in AXES if axis in ratings}
+class _Shape(NamedTuple):
+    hhh: bool  # asks exactly HHH's questions (any flag options): the judgment shape of before schemas
+    questions: tuple[str, ...]  # question names, in the schema's order
+    scales: tuple[str, ...]
+
+
+_SHAPES: dict[int, tuple[Schema, _Shape]] = {}
+
+
+def _shape(schema: Schema) -> _Shape:
+    """What a rankings judgment needs of a schema, worked out once per schema (not per label): the
+    entry holds the schema itself, so its id cannot be reused while cached."""
+    hit = _SHAPES.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    if len(_SHAPES) >= 64:
+        _SHAPES.clear()
+    hhh = [(q.name, q.type) for q in schema.questions] == [(q.name, q.type) for q in HHH.questions]
+    shape = _Shape(hhh, tuple(q.name for q in schema.questions), tuple(q.name for q in schema.scales()))
+    _SHAPES[id(schema)] = (schema, shape)
+    return shape
+
+
+def _judgment_answers(label: LabelRecord, cid: str, shape: _Shape) -> dict:
+    """{"answers": {question: value} | None} in the schema's order. A schema with HHH's questions keeps
+    the shape rankings had before schemas (existing consumers and the golden files read it as before):
+    {"ratings": {scale: value} | None, "flags": [...]}."""
+    if not shape.hhh:
+        given = answers_of(label.ratings, label.flags, cid)
+        return {"answers": {name: given[name] for name in shape.questions if name in given} or None}
+    ratings = label.ratings.get(cid)
+    scales = {name: ratings[name] for name in shape.scales if name in ratings} if ratings else None
+    return {"ratings": scales, "flags": label.flags.get(cid, [])}
 
 
 # --- metadata ------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from django import forms
 
 from labelhub.core.forms import Form
 
-from .params import CONSENSUS, FORMATS, KINDS, PAIRS, REVIEW, SPLITS, TRACKS, allowed_keys
+from .params import CONSENSUS, FORMATS, KINDS, PAIRS, REVIEW, SPLITS, allowed_keys
 
 KIND_LABELS = {
     "sft": "sft: demonstrations (supervised fine-tuning)",
@@ -59,7 +59,7 @@ class SnapshotForm(Form):
     track = forms.MultipleChoiceField(
         label="Tracks",
         required=False,
-        choices=[(t, t) for t in TRACKS],
+        choices=[],  # the tracks of the project's labeling schemas: see __init__
         widget=forms.CheckboxSelectMultiple,
         help_text="None checked: every track.",
     )
@@ -127,6 +127,12 @@ class SnapshotForm(Form):
         "pairs",
         "include_edits",
     )
+
+    def __init__(self, *args, tracks: list[tuple[str, str]] = (), **kwargs):
+        """`tracks`: (name, label) of the project's tracks (selectors.export_tracks)."""
+        super().__init__(*args, **kwargs)
+        choices = [(name, label if label == name else f"{label} ({name})") for name, label in tracks]
+        self.fields["track"].choices = choices
 
     def service_input(self) -> tuple[str, dict[str, list[str]], list[str]]:
         """(kind, raw, dropped): the non-empty options that apply to the kind, as lists of strings,

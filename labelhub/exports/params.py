@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, time
 
 from labelhub.core.exceptions import ApplicationError
+from labelhub.projects.rubric import TRACK_NAME
 
 KINDS = ("sft", "preferences", "kto", "rankings")
 
@@ -22,7 +23,6 @@ FORMATS: dict[str, tuple[str, ...]] = {
 PAIRS = ("all", "adjacent", "best-vs-rest")
 SPLITS = ("all", "train", "test")
 REVIEW = ("not-rejected", "accepted", "any")
-TRACKS = ("helpful", "harmless", "red-team")
 BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 # consensus=majority needs several labels of the same comparison to vote on; a demonstration is not a vote.
@@ -190,9 +190,21 @@ def _versions(raw) -> tuple[tuple[int, ...], int | None]:
     return tuple(sorted(exact)), minimum
 
 
-def export_params_parse(kind: str, raw: dict[str, list[str]]) -> ExportParams:
+def _tracks(raw, allowed: list[str] | None) -> tuple[str, ...]:
+    """The track filter: names of the project's schemas' tracks (`allowed`; None: any track name)."""
+    tracks = tuple(dict.fromkeys(_values(raw, "track")))
+    bad = [t for t in tracks if (t not in allowed if allowed is not None else not TRACK_NAME.match(t))]
+    if bad:
+        if allowed is None:
+            raise _error("track", f"Not a track name: {bad[0][:50]!r}.")
+        raise _error("track", f"Unknown track {bad[0][:50]!r}; allowed: {', '.join(allowed)}.", allowed)
+    return tracks
+
+
+def export_params_parse(kind: str, raw: dict[str, list[str]], *, tracks: list[str] | None = None) -> ExportParams:
     """`raw` maps each key to its list of values (a QueryDict's lists(), or a JSON body normalised by
-    `normalise_body`). Unknown keys and values are errors that list what is allowed."""
+    `normalise_body`). Unknown keys and values are errors that list what is allowed. `tracks`: the
+    track names of the project's labeling schemas (see selectors.export_tracks)."""
     if kind not in KINDS:
         raise _error("kind", f"Unknown export kind; allowed: {', '.join(KINDS)}.", KINDS)
     allowed = allowed_keys(kind)
@@ -206,10 +218,7 @@ def export_params_parse(kind: str, raw: dict[str, list[str]]) -> ExportParams:
     since, until = _datetime(raw, "since"), _datetime(raw, "until")
     if since and until and since >= until:
         raise _error("until", "Must be later than since.")
-    tracks = tuple(dict.fromkeys(_values(raw, "track")))
-    bad = [t for t in tracks if t not in TRACKS]
-    if bad:
-        raise _error("track", f"Unknown track {bad[0][:50]!r}; allowed: {', '.join(TRACKS)}.", TRACKS)
+    track_names = _tracks(raw, tracks)
     labelers = tuple(dict.fromkeys(_values(raw, "labeler")))
     exclude = tuple(dict.fromkeys(_values(raw, "exclude_labeler")))
     if any(len(v) > 150 for v in labelers + exclude):
@@ -233,7 +242,7 @@ def export_params_parse(kind: str, raw: dict[str, list[str]]) -> ExportParams:
         min_version=min_version,
         since=since,
         until=until,
-        tracks=tracks,
+        tracks=track_names,
         labelers=labelers,
         exclude_labelers=exclude,
         split=split,

@@ -28,7 +28,8 @@ from labelhub.core.streaming import iter_rows
 from labelhub.labeling.models import Label, Quarantine, ReviewStatus, WorkItem
 from labelhub.projects.models import GuidelineVersion, Project
 from labelhub.projects.permissions import Capability
-from labelhub.projects.selectors import ProjectAccess, project_access
+from labelhub.projects.rubric import Schema, schema_of
+from labelhub.projects.selectors import ProjectAccess, project_access, project_schema
 from labelhub.prompts.models import Candidate
 
 from .formats import CandidateRecord, LabelRecord, group_lines
@@ -76,17 +77,41 @@ def export_access(*, user: User, project_id) -> ProjectAccess:
         raise NotFound("Project not found.") from exc
 
 
+def export_schemas(*, project: Project) -> dict[int, Schema]:
+    """Guideline version number → the labeling schema its labels were made under (parsed once per
+    distinct schema: `schema_of` is cached)."""
+    rows = GuidelineVersion.objects.filter(project=project).values_list("number", "schema")
+    return {number: schema_of(schema) for number, schema in rows}
+
+
+def export_tracks(*, project: Project, schemas: dict[int, Schema] | None = None) -> list[tuple[str, str]]:
+    """(name, label) of every track an export can filter on: the current schema's, then those only
+    older guideline versions had (their labels can still be exported)."""
+    schemas = export_schemas(project=project) if schemas is None else schemas
+    # The current schema is the newest version's (project_schema), or the draft's before any is published.
+    newest_first = [schemas[n] for n in sorted(schemas, reverse=True)] or [project_schema(project=project)]
+    tracks: dict[str, str] = {}
+    for schema in newest_first:
+        for track in schema.tracks:
+            tracks.setdefault(track.name, track.label)
+    return list(tracks.items())
+
+
 def export_params_for_project(*, project: Project, kind: str, raw: dict[str, list[str]]) -> ExportParams:
-    """Parse the options, then check the ones that name things in the project (versions, labelers)."""
-    params = export_params_parse(kind, raw)
+    """Parse the options, then check the ones that name things in the project (versions, tracks,
+    labelers) and that the schemas in scope can give the kind asked for."""
+    schemas = export_schemas(project=project)
+    tracks = [name for name, _ in export_tracks(project=project, schemas=schemas)]
+    params = export_params_parse(kind, raw, tracks=tracks)
     if params.versions:
-        known = set(GuidelineVersion.objects.filter(project=project).values_list("number", flat=True))
+        known = set(schemas)
         missing = [v for v in params.versions if v not in known]
         if missing:
             raise ApplicationError(
                 f"guideline_version: the project has no version {missing[0]}.",
                 extra={"allowed": sorted(known), "fields": {"guideline_version": ["Unknown version."]}},
             )
+    _check_pairs(project, params, schemas)
     resolved = {}
     for key in ("labelers", "exclude_labelers"):
         values = getattr(params, key)
@@ -109,6 +134,30 @@ def export_params_for_project(*, project: Project, kind: str, raw: dict[str, lis
             )
         resolved[key] = tuple(sorted(by_id))
     return replace(params, labeler_ids=resolved["labelers"], exclude_labeler_ids=resolved["exclude_labelers"])
+
+
+def _check_pairs(project: Project, params: ExportParams, schemas: dict[int, Schema]) -> None:
+    """Preferences come from rankings: when no schema in scope ranks, say so (400) rather than
+    answer with an empty file. A mix is fine: labels of a version without ranking give no pairs and
+    are counted in `left_out`."""
+    if params.kind != "preferences" or params.include_edits:
+        return
+    in_scope = [
+        schema
+        for number, schema in schemas.items()
+        if (not params.versions or number in params.versions)
+        and (params.min_version is None or number >= params.min_version)
+    ]
+    if not schemas:
+        in_scope = [project_schema(project=project)]
+    if in_scope and not any(schema.ranking for schema in in_scope):
+        message = (
+            "The labeling schema has no ranking, so there are no preference pairs; "
+            "export rankings (every label's answers), kto or sft instead, or add include_edits."
+        )
+        raise ApplicationError(
+            f"kind: {message}", extra={"fields": {"kind": [message]}, "allowed": ["sft", "kto", "rankings"]}
+        )
 
 
 def _kinds(params: ExportParams) -> list[str]:
@@ -200,9 +249,9 @@ def _work_items(ids: list[int]) -> dict[int, tuple]:
     return out
 
 
-def _records(rows: list[tuple], params: ExportParams, versions: dict[int, int]) -> list[LabelRecord]:
-    """Label rows joined (in Python) with their work items, prompts and guideline version numbers;
-    the track filter applies here."""
+def _records(rows: list[tuple], params: ExportParams, versions: dict[int, tuple[int, Schema]]) -> list[LabelRecord]:
+    """Label rows joined (in Python) with their work items, prompts, guideline version numbers and
+    schemas; the track filter applies here."""
     items = _work_items(sorted({row[2] for row in rows}))
     tracks = set(params.tracks)
     out = []
@@ -210,7 +259,7 @@ def _records(rows: list[tuple], params: ExportParams, versions: dict[int, int]) 
         item = items[row[2]]
         if tracks and item[2] not in tracks:
             continue
-        out.append(LabelRecord(*row[:5], versions[row[5]], *item, *row[6:]))
+        out.append(LabelRecord(*row[:5], *versions[row[5]], *item, *row[6:]))
     return out
 
 
@@ -333,6 +382,7 @@ class ExportStats:
     labels_read: int = 0  # every label read (progress)
     work_items: int = 0
     guideline_versions: set = field(default_factory=set)
+    schemas: dict = field(default_factory=dict)  # guideline version number → Schema, of labels that gave rows
     labelers: set = field(default_factory=set)
     left_out: Counter = field(default_factory=Counter)  # rows the format cannot express, by reason
 
@@ -347,6 +397,13 @@ class ExportStats:
             "guideline_versions": sorted(self.guideline_versions),
         }
 
+    def schemas_manifest(self) -> list[dict]:
+        """The labeling schemas the exported rows were labeled under, by guideline version."""
+        return [
+            {"guideline_version": number, "digest": schema.digest(), "schema": schema.as_dict()}
+            for number, schema in sorted(self.schemas.items())
+        ]
+
 
 def export_lines(*, project: Project, params: ExportParams, stats: ExportStats | None = None) -> Iterator[bytes]:
     """Every line of the export, in order. Run it inside `consistent_read()` for one snapshot.
@@ -355,7 +412,10 @@ def export_lines(*, project: Project, params: ExportParams, stats: ExportStats |
     it is written out before the next round trip, so one batch of labels and its candidates is all
     that is held."""
     stats = stats if stats is not None else ExportStats()
-    versions = dict(GuidelineVersion.objects.filter(project=project).values_list("pk", "number"))
+    versions = {
+        pk: (number, schema_of(schema))
+        for pk, number, schema in GuidelineVersion.objects.filter(project=project).values_list("pk", "number", "schema")
+    }
     pending: list[LabelRecord] = []
     for rows in _label_batches(labels_for_export(project=project, params=params), params):
         labels = _records(rows, params, versions)
@@ -405,7 +465,10 @@ def _batch_lines(batch: list[list[LabelRecord]], params: ExportParams, stats: Ex
             stats.rows += emitted
             stats.work_items += 1
             stats.labels += len(group)
-            stats.guideline_versions.update(label.guideline_version for label in group)
+            for label in group:
+                if label.guideline_version not in stats.schemas:
+                    stats.schemas[label.guideline_version] = label.schema
+                    stats.guideline_versions.add(label.guideline_version)
             stats.labelers.update(label.labeler_id for label in group)
 
 

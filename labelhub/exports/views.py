@@ -106,6 +106,11 @@ def _curl_examples(request: HttpRequest, project_id: int) -> list[dict]:
     ]
 
 
+def _form(access: ProjectAccess, data=None) -> SnapshotForm:
+    """The snapshot form, its track choices from the project's labeling schemas."""
+    return SnapshotForm(data, tracks=selectors.export_tracks(project=access.project))
+
+
 def _page_context(request, access, *, form, before=None) -> dict:
     snapshots, next_before = keyset_page(
         ExportSnapshot.objects.filter(project=access.project).select_related("created_by").order_by("-id"),
@@ -132,7 +137,7 @@ def _page_context(request, access, *, form, before=None) -> dict:
 def snapshot_list(request, access):
     """Snapshots, newest first (?before=<id> for older ones), the form, and the streaming examples.
     htmx gets the table alone."""
-    context = _page_context(request, access, form=SnapshotForm(), before=request.GET.get("before"))
+    context = _page_context(request, access, form=_form(access), before=request.GET.get("before"))
     return render(request, partial(request, "exports/snapshot_list.html", "snapshot-table"), context)
 
 
@@ -141,7 +146,7 @@ def snapshot_list(request, access):
 def snapshot_create(request, access):
     """Validate the options through the service and queue the build. Errors come back on the form
     (400); success redirects to the list (htmx: the table, with the new row polling)."""
-    form = SnapshotForm(request.POST)
+    form = _form(access, request.POST)
     if form.is_valid():
         kind, raw, dropped = form.service_input()
         try:
@@ -150,7 +155,7 @@ def snapshot_create(request, access):
             apply_service_error(form, exc)
         else:
             if request.htmx:
-                context = _page_context(request, access, form=SnapshotForm())
+                context = _page_context(request, access, form=_form(access))
                 return render(request, "exports/snapshot_list.html#snapshot-table", context)
             messages.success(request, f"Snapshot #{snapshot.pk} queued: {snapshot.kind}, {snapshot.format}.")
             if dropped:

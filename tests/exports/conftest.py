@@ -135,3 +135,120 @@ def golden(staff):
     g.prompts = {"p1": p1, "p2": p2, "p3": p3, "p4": p4, "p5": p5, "p6": p6, "p7": p7}
     g.candidates = {f"c{i}": c for i, c in enumerate((c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13), 1)}
     return g
+
+
+# --- a custom labeling schema, two versions (tests/exports/test_schemas.py, the golden files) ----------
+
+CUSTOM_V1 = {
+    "tracks": [{"name": "code", "label": "Code"}, {"name": "chat", "label": "Chat"}],
+    "questions": [
+        {"name": "quality", "type": "scale", "label": "Quality", "min": 1, "max": 5},
+        {"name": "refuses", "type": "binary", "label": "Refuses", "required": False},
+        {"name": "tone", "type": "choice", "label": "Tone", "options": ["formal", "casual"], "required": False},
+        {"name": "flags", "type": "multi", "label": "Flags", "options": ["typo", "rude"], "required": False},
+        {"name": "note", "type": "text", "label": "Note", "required": False, "max_length": 200},
+    ],
+    "strength": {
+        "levels": [
+            {"name": "clearly", "label": "Clearly", "margin": 5},
+            {"name": "barely", "label": "Barely", "margin": 1},
+        ]
+    },
+    "safety": {"enabled": False, "required_on": []},
+    "kto": {
+        "undesirable_at_or_below": {"quality": 2},
+        "desirable_at_or_above": {"quality": 4},
+        "undesirable_if": ["refuses"],
+    },
+}
+# Version 2: another question order, a 0-10 scale, other strength levels and margins, flags make an
+# answer undesirable instead of "refuses" (gone), and a new track.
+CUSTOM_V2 = {
+    "tracks": [*CUSTOM_V1["tracks"], {"name": "math", "label": "Math"}],
+    "questions": [
+        {"name": "note", "type": "text", "label": "Note", "required": False, "max_length": 200},
+        {"name": "quality", "type": "scale", "label": "Quality", "min": 0, "max": 10},
+        {"name": "flags", "type": "multi", "label": "Flags", "options": ["typo", "rude"], "required": False},
+    ],
+    "strength": {
+        "levels": [
+            {"name": "decisively", "label": "Decisively", "margin": 9},
+            {"name": "somewhat", "label": "Somewhat", "margin": 4},
+        ]
+    },
+    "safety": {"enabled": False, "required_on": []},
+    "kto": {
+        "undesirable_at_or_below": {"quality": 3},
+        "desirable_at_or_above": {"quality": 8},
+        "undesirable_if": ["flags"],
+    },
+}
+
+
+def publish_schema(project, staff, schema, note):
+    """Save `schema` (None: keep the draft's) into the draft and publish it as the next version."""
+    if schema is not None:
+        project_services.guideline_draft_save(project=project, user=staff, schema=schema)
+    return project_services.guideline_version_publish(project=project, user=staff, change_note=note, content=note)
+
+
+def add_labelers(project, *names):
+    users = []
+    for name in names:
+        users.append(UserFactory(username=f"{name}-{project.pk}"))
+        project_services.membership_add(project=project, username=users[-1].username, role=Role.LABELER)
+    return users
+
+
+@pytest.fixture
+def custom(staff, make_project):
+    project = make_project("Custom", preset="minimal", candidates_per_prompt=2)
+    v1 = publish_schema(project, staff, CUSTOM_V1, "v1")
+    v2 = publish_schema(project, staff, CUSTOM_V2, "v2")
+    alice, bob, carol = add_labelers(project, "alice", "bob", "carol")
+    p1, (c1, c2) = b.prompt(project, "Write fizzbuzz.", track="code", candidates=["for i in …", "print(1)"])
+    item = b.comparison(project, p1, [c1, c2])
+    labels = {
+        # v1: stored in another order than the schema's; flags live in Label.flags.
+        "l1": b.label(
+            item,
+            alice,
+            v1,
+            ranks={c1: 1, c2: 2},
+            strength="clearly",
+            ratings={
+                str(c1.pk): {"note": "fine", "tone": "formal", "quality": 5, "refuses": False},
+                str(c2.pk): {"refuses": True, "quality": 3},
+            },
+            flags={str(c2.pk): ["rude"]},
+        ),
+        "l2": b.label(
+            item,
+            bob,
+            v2,
+            ranks={c1: 1, c2: 2},
+            strength="decisively",
+            ratings={str(c1.pk): {"quality": 9}, str(c2.pk): {"quality": 5, "note": "meh"}},
+        ),
+        "l3": b.label(
+            item,
+            carol,
+            v2,
+            ranks={c2: 1, c1: 2},
+            strength="somewhat",
+            ratings={str(c1.pk): {"quality": 2}, str(c2.pk): {"quality": 8}},
+            flags={str(c2.pk): ["typo"]},
+        ),
+    }
+    p2, (c3, c4, c5) = b.prompt(project, "Integrate x².", track="math", candidates=["x³/3 + C", "2x", "x²"])
+    labels["l4"] = b.label(
+        b.comparison(project, p2, [c3, c4, c5]),
+        alice,
+        v2,
+        ranks={c3: 1, c4: 2, c5: 3},
+        ratings={str(c3.pk): {"quality": 8}, str(c4.pk): {"quality": 6}, str(c5.pk): {"quality": 0}},
+    )
+    p3, (c6,) = b.prompt(project, "Say hi.", track="chat", candidates=["hi"])
+    labels["demo"] = b.label(b.demonstration_item(project, p3), bob, v1, content="Hello!", source_candidate=c6)
+    cands = dict(zip(("c1", "c2", "c3", "c4", "c5", "c6"), (c1, c2, c3, c4, c5, c6), strict=True))
+    return {"project": project, "versions": (v1, v2), "labels": labels, "c": cands}

@@ -4,6 +4,7 @@ streaming examples. Admins and engineers only; everyone else gets 404, as in the
 No broker: the build task's apply_async is replaced by a recorder (`sent`); builds run directly."""
 
 import hashlib
+import re
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,9 @@ from labelhub.exports import services as export_services
 from labelhub.exports import tasks
 from labelhub.exports.forms import SnapshotForm
 from labelhub.exports.models import ExportSnapshot, SnapshotStatus
+from labelhub.projects import services as project_services
 from labelhub.projects.models import GuidelineVersion, Project, Role
+from labelhub.projects.rubric import HHH
 
 from ..exports import builders as b
 from ..factories import UserFactory
@@ -289,7 +292,8 @@ def test_options_that_do_not_apply_to_the_kind_are_left_out(exp, client_for, dja
 def test_form_builds_raw_from_non_empty_fields_only():
     form = SnapshotForm(
         {"kind": "kto", "track": ["helpful", "red-team"], "since": "2026-01-02", "labeler": " ann, 3 ",
-         "pairs": "adjacent", "include_edits": "on", "split": "test", "test_ratio": "0.2", "consensus": ""}
+         "pairs": "adjacent", "include_edits": "on", "split": "test", "test_ratio": "0.2", "consensus": ""},
+        tracks=[("helpful", "Helpful"), ("red-team", "Red team")],
     )  # fmt: skip
     assert form.is_valid(), form.errors
     kind, raw, dropped = form.service_input()
@@ -400,6 +404,22 @@ def test_user_supplied_strings_are_escaped(exp, client_for, staff):
     full = pages[0].content.decode()
     assert "Proj &lt;script&gt;" in full and "&lt;b&gt;&lt;script&gt;" in full and "Error &lt;script&gt;" in full
     assert "no labeler &#x27;&lt;script&gt;" in pages[1].content.decode()
+
+
+def test_track_choices_come_from_the_schemas_escaped(exp, client_for, staff):
+    """The track boxes are the tracks of the project's labeling schemas (the current one first, then
+    those only older versions had), their labels escaped."""
+    project = exp["project"]
+    schema = {
+        "tracks": [{"name": "poems", "label": f"Poems {XSS}", "description": ""}],
+        "questions": [{"name": "nice", "type": "binary", "label": f"Nice {XSS}", "required": False}],
+    }
+    project_services.guideline_draft_save(project=project, user=staff, schema=schema)
+    project_services.guideline_version_publish(project=project, user=staff, change_note="poems", content="# v3")
+    html = client_for(exp["members"][Role.ADMIN]).get(url(project, "list")).content.decode()
+    boxes = re.findall(r'name="track" value="([^"]+)"', html)
+    assert boxes == ["poems", *(t.name for t in HHH.tracks)]
+    assert XSS not in html and "Poems &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; (poems)" in html
 
 
 # Admin -------------------------------------------------------------------------------------------
