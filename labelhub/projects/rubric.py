@@ -259,16 +259,24 @@ class Schema:
         """True (desirable), False (undesirable) or None (ambiguous) for one candidate's answers."""
         if all_bad or safety == "unsafe":
             return False
-        rule = self.kto
-        if any(_ticked(answers.get(name)) for name in rule.undesirable_if):
-            return False
-        rated = {name: answers[name] for name in rule.undesirable_at_or_below if isinstance(answers.get(name), int)}
-        if any(value <= rule.undesirable_at_or_below[name] for name, value in rated.items()):
-            return False
-        good = {name: answers.get(name) for name in rule.desirable_at_or_above}
-        if rated and good and all(isinstance(v, int) and v >= rule.desirable_at_or_above[n] for n, v in good.items()):
-            return True
-        return None
+        rule = self.kto  # plain loops with early returns: exports call this once per candidate
+        for name in rule.undesirable_if:
+            if _ticked(answers.get(name)):
+                return False
+        rated = False
+        for name, limit in rule.undesirable_at_or_below.items():
+            value = answers.get(name)
+            if isinstance(value, int):
+                if value <= limit:
+                    return False
+                rated = True
+        if not rated or not rule.desirable_at_or_above:
+            return None
+        for name, limit in rule.desirable_at_or_above.items():
+            value = answers.get(name)
+            if not isinstance(value, int) or value < limit:
+                return None
+        return True
 
     def digest(self) -> str:
         """A short stable fingerprint (two versions with equal digests ask the same questions)."""
