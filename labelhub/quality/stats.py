@@ -30,6 +30,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from itertools import groupby
+from typing import NamedTuple
 
 import orjson
 from django.db.models import Count
@@ -65,6 +66,29 @@ MIN_AGREEMENT_ITEMS = 10  # below this, agreement is shown as "not enough data"
 MIN_COMPARISONS = 20  # below this, a model's score is shown as "not enough data"
 LOW_AGREEMENT = 0.55  # random strict preferences agree half the time
 
+
+class _Row(NamedTuple):
+    """One label as the statistics read it (the columns of _FIELDS, JSON decoded)."""
+
+    id: int
+    kind: str
+    work_item_id: int
+    user_id: int
+    created_at: object
+    version: int | None
+    track: str
+    candidate_ids: list
+    display_order: list
+    ranks: dict | None
+    all_bad: bool
+    ratings: dict | None
+    flags: dict | None
+    strength: str
+    safety: dict | None
+    time_on_task_ms: int
+    version_id: int | None
+
+
 _FIELDS = (
     "id", "kind", "work_item_id", "user_id", "created_at", "guideline_version__number", "work_item__prompt__track",
     "work_item__candidate_ids", "display_order", "ranks", "all_bad", "ratings", "flags", "strength", "safety",
@@ -87,12 +111,12 @@ class _Labeler:
     last: object = None
 
 
-def _decode(row) -> list:
+def _decode(row) -> _Row:
     row = list(row)
     for i in _JSON:
         if isinstance(row[i], str | bytes):
             row[i] = orjson.loads(row[i])
-    return row
+    return _Row(*row)
 
 
 def _interval(numerators: list[int], denominators: list[int], seed: int = 0) -> dict:
@@ -129,202 +153,242 @@ def _config_keys(project: Project) -> dict:
 
 
 def _compute(project: Project) -> dict:
-    labelers: dict[int, _Labeler] = defaultdict(_Labeler)
-    gold = {g.work_item_id: g for g in GoldStandard.objects.filter(project=project)}
-    configs = _config_keys(project)
-    overall_num, overall_den = [], []
-    by_version: dict = defaultdict(lambda: ([], []))
-    by_track: dict = defaultdict(lambda: ([], []))
-    tau_sum, tau_pairs = 0.0, 0
-    loo: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    versions = {v.pk: (v.number, schema_of(v.schema)) for v in GuidelineVersion.objects.filter(project=project)}
-    schemas = dict(versions.values())
-    answers = AnswerStats(schemas, min_items=MIN_AGREEMENT_ITEMS)
-    strength, flags_count, safety_count = Counter(), Counter(), Counter()
-    unsure = 0
-    all_bad = comparisons_total = demonstrations_total = 0
-    games: list[tuple[str, str]] = []  # (winner, loser) model keys
-    ties: list[tuple[str, str]] = []
-    per_model: dict = defaultdict(lambda: {"judged": 0, "flagged": 0, "unsafe": 0, "verdicts": 0})
+    return _Pass(project).run().result()
 
-    qs = (
-        Label.objects.filter(project=project)
-        .exclude(review_status=ReviewStatus.REJECTED)
-        .order_by("work_item_id", "id")
-    )
-    rows = (_decode(row) for row in iter_rows(qs, _FIELDS, batch=BATCH))
-    batch: list[list] = []
 
-    def flush(groups: list[list[list]]):
-        nonlocal all_bad, comparisons_total, demonstrations_total, tau_sum, tau_pairs, unsure
-        ids = {int(c) for group in groups for c in group[0][7]}
-        cands = {
+class _Pass:
+    """The one pass over a project's labels, item by item (labels come ordered by item), collecting
+    everything the statistics are made of; `result()` turns it into the stored payload."""
+
+    def __init__(self, project: Project):
+        self.project = project
+        self.labelers: dict[int, _Labeler] = defaultdict(_Labeler)
+        self.gold = {g.work_item_id: g for g in GoldStandard.objects.filter(project=project)}
+        self.versions = {
+            v.pk: (v.number, schema_of(v.schema)) for v in GuidelineVersion.objects.filter(project=project)
+        }
+        self.schemas = dict(self.versions.values())
+        self.answers = AnswerStats(self.schemas, min_items=MIN_AGREEMENT_ITEMS)
+        self.strength, self.flags, self.safety = Counter(), Counter(), Counter()
+        self.unsure = self.all_bad = self.comparisons = self.demonstrations = 0
+        self.games: list[tuple[str, str]] = []  # (winner, loser) model keys
+        self.ties: list[tuple[str, str]] = []
+        self.per_model: dict = defaultdict(lambda: {"judged": 0, "flagged": 0, "unsafe": 0, "verdicts": 0})
+        self.overall: tuple[list[int], list[int]] = ([], [])
+        self.by_version: dict = defaultdict(lambda: ([], []))
+        self.by_track: dict = defaultdict(lambda: ([], []))
+        self.tau_sum, self.tau_pairs = 0.0, 0
+        self.loo: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+        self.candidates: dict[int, tuple] = {}  # pk → (model config id, model name, length), per batch
+
+    def run(self) -> _Pass:
+        qs = (
+            Label.objects.filter(project=self.project)
+            .exclude(review_status=ReviewStatus.REJECTED)
+            .order_by("work_item_id", "id")
+        )
+        batch: list[list[_Row]] = []
+        for _item, group in groupby((_decode(row) for row in iter_rows(qs, _FIELDS, batch=BATCH)), key=_item_of):
+            batch.append(list(group))
+            if sum(len(g) for g in batch) >= BATCH:
+                self._flush(batch)
+                batch = []
+        self._flush(batch)
+        return self
+
+    def _flush(self, groups: list[list[_Row]]) -> None:
+        ids = {int(c) for group in groups for c in group[0].candidate_ids}
+        self.candidates = {
             pk: (model_config_id, model_name, length)
             for pk, model_config_id, model_name, length in Candidate.objects.filter(pk__in=ids)
             .annotate(length=Length("content"))
             .values_list("pk", "model_config_id", "model_name", "length")
         }
-
-        def model_key(cid: str) -> str | None:
-            info = cands.get(int(cid))
-            if info is None:
-                return None
-            if info[0] is not None:
-                return f"config:{info[0]}"
-            return f"model:{info[1]}" if info[1] else None
-
         for group in groups:
-            kind = group[0][1]
-            item_ids = [str(c) for c in group[0][7]]
+            self._item(group)
+
+    def model_key(self, cid: str) -> str | None:
+        info = self.candidates.get(int(cid))
+        if info is None:
+            return None
+        if info[0] is not None:
+            return f"config:{info[0]}"
+        return f"model:{info[1]}" if info[1] else None
+
+    def _item(self, group: list[_Row]) -> None:
+        for row in group:
+            who = self.labelers[row.user_id]
+            who.labels += 1
+            who.times.append(row.time_on_task_ms)
+            who.first = row.created_at if who.first is None or row.created_at < who.first else who.first
+            who.last = row.created_at if who.last is None or row.created_at > who.last else who.last
+        if group[0].kind != "comparison":
+            self.demonstrations += len(group)
             for row in group:
-                who = labelers[row[3]]
-                who.labels += 1
-                who.times.append(row[15])
-                who.first = row[4] if who.first is None or row[4] < who.first else who.first
-                who.last = row[4] if who.last is None or row[4] > who.last else who.last
-            if kind != "comparison":
-                demonstrations_total += len(group)
-                for row in group:
-                    labelers[row[3]].demonstrations += 1
+                self.labelers[row.user_id].demonstrations += 1
+            return
+        self.comparisons += len(group)
+        item_ids = [str(c) for c in group[0].candidate_ids]
+        for row in group:
+            self._comparison(row, item_ids)
+        answered = [(self.versions[r.version_id][0], r.track, r.ratings, r.flags) for r in group]
+        self.answers.add_item(item_ids, answered, self.model_key)
+        if len(group) >= 2:
+            self._agreement(group)
+
+    def _comparison(self, row: _Row, item_ids: list[str]) -> None:
+        who = self.labelers[row.user_id]
+        who.comparisons += 1
+        schema = self.versions[row.version_id][1]
+        if row.work_item_id in self.gold:
+            who.gold_total += 1
+            who.gold_correct += _gold_ok(self.gold[row.work_item_id], row, item_ids, schema)
+        if row.all_bad:
+            self.all_bad += 1
+        elif row.ranks:
+            self._preferences(who, row)
+        if row.strength:
+            self.strength[row.strength] += 1
+            self.unsure += row.strength in unsure_levels(schema)
+        self._per_candidate(row, item_ids, flags_asked=_asks_flags(schema, row.track))
+
+    def _preferences(self, who: _Labeler, row: _Row) -> None:
+        ranks = row.ranks
+        who.positions.append(([str(c) for c in row.display_order], ranks))
+        # Length bias: one pair per label (best against worst), so pairs are independent.
+        best = min(ranks, key=lambda c: (ranks[c], metrics.candidate_order_key(c)))
+        worst = max(ranks, key=lambda c: (ranks[c], metrics.candidate_order_key(c)))
+        if ranks[best] < ranks[worst]:
+            lengths = self.candidates.get(int(best), (None,) * 3)[2], self.candidates.get(int(worst), (None,) * 3)[2]
+            if None not in lengths:
+                who.lengths.append(lengths)
+        for (a, b), sign in metrics.pair_preferences(ranks).items():
+            ma, mb = self.model_key(a), self.model_key(b)
+            if not ma or not mb or ma == mb:
                 continue
-            comparisons_total += len(group)
-            # "All bad" expresses no preference: an empty ranking, which no agreement counts.
-            rankings = [(row[3], row[5], {} if row[10] else (row[9] or {})) for row in group]
-            for row in group:
-                who = labelers[row[3]]
-                who.comparisons += 1
-                ranks, bad = row[9], row[10]
-                schema = versions[row[16]][1]
-                if row[2] in gold:
-                    who.gold_total += 1
-                    who.gold_correct += _gold_ok(gold[row[2]], row, item_ids, schema)
-                if bad:
-                    all_bad += 1
-                elif ranks:
-                    who.positions.append(([str(c) for c in row[8]], ranks))
-                    # Length bias: one pair per label (best against worst), so pairs are independent.
-                    best = min(ranks, key=lambda c: (ranks[c], metrics.candidate_order_key(c)))
-                    worst = max(ranks, key=lambda c: (ranks[c], metrics.candidate_order_key(c)))
-                    if ranks[best] < ranks[worst]:
-                        lengths = cands.get(int(best), (None,) * 3)[2], cands.get(int(worst), (None,) * 3)[2]
-                        if None not in lengths:
-                            who.lengths.append(lengths)
-                    for (a, b), sign in metrics.pair_preferences(ranks).items():
-                        ma, mb = model_key(a), model_key(b)
-                        if not ma or not mb or ma == mb:
-                            continue
-                        if sign == 0:
-                            ties.append((ma, mb))
-                        else:
-                            games.append((ma, mb) if sign > 0 else (mb, ma))
-                if row[13]:
-                    strength[row[13]] += 1
-                    unsure += row[13] in unsure_levels(schema)
-                flags_asked = _asks_flags(schema, row[6])
-                for cid in item_ids:
-                    key = model_key(cid)
-                    ticked = (row[12] or {}).get(cid) or []
-                    for flag in ticked:
-                        flags_count[flag] += 1
-                    verdict = (row[14] or {}).get(cid)
-                    if verdict:
-                        safety_count[verdict] += 1
-                    if key:
-                        stats = per_model[key]
-                        stats["judged"] += flags_asked
-                        stats["flagged"] += bool(ticked)
-                        if verdict:
-                            stats["verdicts"] += 1
-                            stats["unsafe"] += verdict == "unsafe"
-            answers.add_item(item_ids, [(versions[r[16]][0], r[6], r[11], r[12]) for r in group], model_key)
-            if len(group) >= 2:
-                agreement = metrics.pairwise_agreement([[ranks for _u, _v, ranks in rankings]])
-                if agreement.comparisons:
-                    overall_num.append(agreement.agreements)
-                    overall_den.append(agreement.comparisons)
-                    bucket = by_track[group[0][6]]
-                    bucket[0].append(agreement.agreements)
-                    bucket[1].append(agreement.comparisons)
-                for version in {v for _u, v, _r in rankings}:
-                    same = [ranks for _u, v, ranks in rankings if v == version]
-                    if len(same) >= 2:
-                        agreement = metrics.pairwise_agreement([same])
-                        if agreement.comparisons:
-                            by_version[version][0].append(agreement.agreements)
-                            by_version[version][1].append(agreement.comparisons)
-                tau = metrics.mean_pairwise_kendall_tau([[ranks for _u, _v, ranks in rankings]])
-                tau_sum += float(tau.item_sums[0]) if tau.pairs else 0.0
-                tau_pairs += tau.pairs
-                for user, share in metrics.leave_one_out_agreement([{u: r for u, _v, r in rankings}]).items():
-                    loo[user][0] += share.agreements
-                    loo[user][1] += share.comparisons
+            if sign == 0:
+                self.ties.append((ma, mb))
+            else:
+                self.games.append((ma, mb) if sign > 0 else (mb, ma))
 
-    for _item, group in groupby(rows, key=lambda row: row[2]):
-        batch.append(list(group))
-        if sum(len(g) for g in batch) >= BATCH:
-            flush(batch)
-            batch = []
-    flush(batch)
+    def _per_candidate(self, row: _Row, item_ids: list[str], *, flags_asked: bool) -> None:
+        for cid in item_ids:
+            ticked = (row.flags or {}).get(cid) or []
+            for flag in ticked:
+                self.flags[flag] += 1
+            verdict = (row.safety or {}).get(cid)
+            if verdict:
+                self.safety[verdict] += 1
+            key = self.model_key(cid)
+            if key:
+                stats = self.per_model[key]
+                stats["judged"] += flags_asked
+                stats["flagged"] += bool(ticked)
+                if verdict:
+                    stats["verdicts"] += 1
+                    stats["unsafe"] += verdict == "unsafe"
 
-    skips = _skip_rates(project)
-    project_median = statistics.median([t for who in labelers.values() for t in who.times]) if labelers else None
-    overall = _interval(overall_num, overall_den)
-    labeler_rows = []
-    usernames = dict(Label.objects.filter(project=project).values_list("user_id", "user__username").distinct())
-    for user_id, who in sorted(labelers.items()):
-        row = _labeler_row(
-            user_id, usernames.get(user_id, ""), who, loo.get(user_id), skips.get(user_id), project_median
+    def _agreement(self, group: list[_Row]) -> None:
+        # "All bad" expresses no preference: an empty ranking, which no agreement counts.
+        rankings = [(row.user_id, row.version, {} if row.all_bad else (row.ranks or {})) for row in group]
+        every = [ranks for _u, _v, ranks in rankings]
+        _add_share(metrics.pairwise_agreement([every]), self.overall, self.by_track[group[0].track])
+        for version in {v for _u, v, _r in rankings}:
+            same = [ranks for _u, v, ranks in rankings if v == version]
+            if len(same) >= 2:
+                _add_share(metrics.pairwise_agreement([same]), self.by_version[version])
+        tau = metrics.mean_pairwise_kendall_tau([every])
+        self.tau_sum += float(tau.item_sums[0]) if tau.pairs else 0.0
+        self.tau_pairs += tau.pairs
+        for user, share in metrics.leave_one_out_agreement([{u: r for u, _v, r in rankings}]).items():
+            self.loo[user][0] += share.agreements
+            self.loo[user][1] += share.comparisons
+
+    def result(self) -> dict:
+        questions = self.answers.agreement()
+        leaderboard, win_matrix = _leaderboard(
+            self.games, self.ties, self.per_model, _config_keys(self.project), self.answers.model_means
         )
-        labeler_rows.append(row)
-    leaderboard, win_matrix = _leaderboard(games, ties, per_model, configs, answers.model_means)
-    questions = answers.agreement()
-    return {
-        "labels": comparisons_total + demonstrations_total,
-        "comparisons": comparisons_total,
-        "demonstrations": demonstrations_total,
-        "progress": _progress(project),
-        "agreement": {
-            "pairwise": overall,
-            "kendall_tau": {"value": tau_sum / tau_pairs if tau_pairs else None, "pairs": tau_pairs},
-            "alpha": {row["key"]: row["value"] for row in questions},
-            "questions": questions,
-            "by_guideline_version": {str(v): _interval(*by_version[v], seed=v) for v in sorted(by_version)},
-            "by_track": {t: _interval(*by_track[t]) for t in sorted(by_track)},
-            "track_labels": {t.name: t.label for n in sorted(schemas) for t in schemas[n].tracks},
-        },
-        "labelers": labeler_rows,
-        "distributions": {
-            "questions": answers.distributions(),
-            "strength": dict(strength),
-            "strength_levels": _strength_levels(schemas),
-            "unsure": unsure,
-            "asked": {  # what any version's schema asks (the pages leave out the rest)
-                "safety": any(schema.safety_enabled for schema in schemas.values()),
-                "all_bad": any(schema.ranking and schema.all_bad for schema in schemas.values()),
+        schemas = self.schemas
+        return {
+            "labels": self.comparisons + self.demonstrations,
+            "comparisons": self.comparisons,
+            "demonstrations": self.demonstrations,
+            "progress": _progress(self.project),
+            "agreement": {
+                "pairwise": _interval(*self.overall),
+                "kendall_tau": {
+                    "value": self.tau_sum / self.tau_pairs if self.tau_pairs else None,
+                    "pairs": self.tau_pairs,
+                },
+                "alpha": {row["key"]: row["value"] for row in questions},
+                "questions": questions,
+                "by_guideline_version": {
+                    str(v): _interval(*self.by_version[v], seed=v) for v in sorted(self.by_version)
+                },
+                "by_track": {t: _interval(*self.by_track[t]) for t in sorted(self.by_track)},
+                "track_labels": {t.name: t.label for n in sorted(schemas) for t in schemas[n].tracks},
             },
-            "flags": dict(flags_count.most_common()),
-            "safety": dict(safety_count),
-            "all_bad": all_bad,
-        },
-        "leaderboard": leaderboard,
-        "leaderboard_scales": answers.scale_columns(),
-        "win_matrix": win_matrix,
-        "schema_versions": [{"version": n, "digest": s.digest()} for n, s in sorted(schemas.items())],
-        "rules": {
-            "min_labels": MIN_LABELS,
-            "too_fast_share_of_median": TOO_FAST_SHARE,
-            "too_fast_ms": TOO_FAST_MS,
-            "bias_p": BIAS_P,
-            "position_bias_gap": POSITION_BIAS_GAP,
-            "length_bias_gap": LENGTH_BIAS_GAP,
-            "min_gold": MIN_GOLD,
-            "low_gold_accuracy": LOW_GOLD_ACCURACY,
-            "min_agreement_pairs": MIN_AGREEMENT_PAIRS,
-            "low_agreement": LOW_AGREEMENT,
-            "min_agreement_items": MIN_AGREEMENT_ITEMS,
-            "min_comparisons": MIN_COMPARISONS,
-        },
-    }
+            "labelers": self._labeler_rows(),
+            "distributions": {
+                "questions": self.answers.distributions(),
+                "strength": dict(self.strength),
+                "strength_levels": _strength_levels(schemas),
+                "unsure": self.unsure,
+                "asked": {  # what any version's schema asks (the pages leave out the rest)
+                    "safety": any(schema.safety_enabled for schema in schemas.values()),
+                    "all_bad": any(schema.ranking and schema.all_bad for schema in schemas.values()),
+                },
+                "flags": dict(self.flags.most_common()),
+                "safety": dict(self.safety),
+                "all_bad": self.all_bad,
+            },
+            "leaderboard": leaderboard,
+            "leaderboard_scales": self.answers.scale_columns(),
+            "win_matrix": win_matrix,
+            "schema_versions": [{"version": n, "digest": s.digest()} for n, s in sorted(schemas.items())],
+            "rules": dict(RULES),
+        }
+
+    def _labeler_rows(self) -> list[dict]:
+        skips = _skip_rates(self.project)
+        times = [t for who in self.labelers.values() for t in who.times]
+        project_median = statistics.median(times) if times else None
+        usernames = dict(Label.objects.filter(project=self.project).values_list("user_id", "user__username").distinct())
+        return [
+            _labeler_row(
+                user_id, usernames.get(user_id, ""), who, self.loo.get(user_id), skips.get(user_id), project_median
+            )
+            for user_id, who in sorted(self.labelers.items())
+        ]
+
+
+RULES = {
+    "min_labels": MIN_LABELS,
+    "too_fast_share_of_median": TOO_FAST_SHARE,
+    "too_fast_ms": TOO_FAST_MS,
+    "bias_p": BIAS_P,
+    "position_bias_gap": POSITION_BIAS_GAP,
+    "length_bias_gap": LENGTH_BIAS_GAP,
+    "min_gold": MIN_GOLD,
+    "low_gold_accuracy": LOW_GOLD_ACCURACY,
+    "min_agreement_pairs": MIN_AGREEMENT_PAIRS,
+    "low_agreement": LOW_AGREEMENT,
+    "min_agreement_items": MIN_AGREEMENT_ITEMS,
+    "min_comparisons": MIN_COMPARISONS,
+}
+
+
+def _item_of(row: _Row) -> int:
+    return row.work_item_id
+
+
+def _add_share(agreement, *buckets) -> None:
+    """Add one item's agreements / comparisons to each (numerators, denominators) bucket."""
+    if agreement.comparisons:
+        for numerators, denominators in buckets:
+            numerators.append(agreement.agreements)
+            denominators.append(agreement.comparisons)
 
 
 def _asks_flags(schema, track: str) -> bool:
@@ -344,12 +408,14 @@ def _strength_levels(schemas: dict) -> list[dict]:
     return [row | {"unsure": row["margin"] == 0} for row in levels.values()]
 
 
-def _gold_ok(gold: GoldStandard, row: list, item_ids: list[str], schema) -> bool:
+def _gold_ok(gold: GoldStandard, row: _Row, item_ids: list[str], schema) -> bool:
     """A comparison label (a stats row) against its item's gold, read with the label's own schema."""
     from .services import gold_correct
 
-    answers = {cid: answers_of(row[11], row[12], cid) for cid in item_ids}
-    return gold_correct(gold, ranks=row[9] or {}, answers=answers, all_bad=row[10], schema=schema, track=row[6])
+    answers = {cid: answers_of(row.ratings, row.flags, cid) for cid in item_ids}
+    return gold_correct(
+        gold, ranks=row.ranks or {}, answers=answers, all_bad=row.all_bad, schema=schema, track=row.track
+    )
 
 
 def _skip_rates(project: Project) -> dict[int, float]:
