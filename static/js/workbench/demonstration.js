@@ -1,9 +1,8 @@
 // A demonstration: the model answers to start from, and the labeler's own answer.
 
-import { els, S } from "./state.js";
+import { els, formChanged, S } from "./state.js";
 import { h } from "./dom.js";
 import { candidateIndex } from "./schema.js";
-import { changed } from "./drafts.js";
 
 export function actions() {
   return h(
@@ -96,7 +95,7 @@ export function startFrom(i) {
   els.answer.focus();
   els.answer.setSelectionRange(0, 0);
   els.answer.scrollTop = 0;
-  changed();
+  formChanged();
 }
 
 export function clearSource() {
@@ -105,7 +104,7 @@ export function clearSource() {
   S.demoSource = null;
   updateSourceNote();
   els.answer.focus();
-  changed();
+  formChanged();
 }
 
 export function undoSource() {
@@ -115,7 +114,7 @@ export function undoSource() {
   S.undo = null;
   updateSourceNote();
   els.answer.focus();
-  changed();
+  formChanged();
 }
 
 export function updateSourceNote() {
@@ -131,4 +130,11 @@ export function updateSourceNote() {
   }
   els.sourceNote.replaceChildren(...parts);
   els.sourceNote.hidden = parts.length === 0;
+}
+
+export function applyDemonstrationDraft(draft) {
+  if (typeof draft.content === "string") els.answer.value = draft.content;
+  const i = draft.source_candidate === undefined || draft.source_candidate === null ? -1 : candidateIndex(draft.source_candidate);
+  if (i !== -1) S.demoSource = S.task.candidates[i].id;
+  updateSourceNote();
 }

@@ -1,5 +1,5 @@
 // Drafts: what the form holds (collect), autosave ~1 s after the last change, and restoring a
-// saved draft when a task comes back.
+// comparison's saved draft when the task comes back (a demonstration's: demonstration.js).
 
 import { els, S, SAVE_DELAY_MS, stopAutosave } from "./state.js";
 import { clock, setStatus, showAlert } from "./dom.js";
@@ -7,7 +7,6 @@ import { api, itemUrl, messageOf } from "./api.js";
 import { askedQuestions, candidateIndex, rankingOn } from "./schema.js";
 import { radioValue, readAnswer, setRadio, writeAnswer } from "./questions.js";
 import { rankInput } from "./ranking.js";
-import { updateSourceNote } from "./demonstration.js";
 
 function collectCandidate(state, candidate, i, questions) {
   const id = String(candidate.id);
@@ -92,13 +91,6 @@ export function flushDraft() {
 
 export function markSaved() {
   S.lastSaved = JSON.stringify(collect());
-}
-
-export function applyDemonstrationDraft(draft) {
-  if (typeof draft.content === "string") els.answer.value = draft.content;
-  const i = draft.source_candidate === undefined || draft.source_candidate === null ? -1 : candidateIndex(draft.source_candidate);
-  if (i !== -1) S.demoSource = S.task.candidates[i].id;
-  updateSourceNote();
 }
 
 function eachCandidate(object, fn) {

@@ -66,6 +66,7 @@ function installTaskEvents() {
     if (event.submitter) submit();
   });
   root.addEventListener("input", onChange);
+  root.addEventListener("wb-changed", changed);
   root.addEventListener("change", (event) => {
     if (event.target.type === "radio" || event.target.type === "checkbox") onChange(event);
   });

@@ -1,9 +1,8 @@
 // The ranking: a rank box per answer, the "Your ranking" list (drag to reorder), the strength levels.
 
-import { els, S } from "./state.js";
+import { els, formChanged, S } from "./state.js";
 import { fire, h, page, setStatus } from "./dom.js";
 import { rankingOn, tiesOn } from "./schema.js";
-import { changed } from "./drafts.js";
 
 export function rankField(i, count) {
   if (!rankingOn()) return null;
@@ -154,7 +153,7 @@ function onDrop(event) {
   order.forEach((i, position) => { rankInput(i).value = String(position + 1); });
   dragIndex = null;
   renderBoard();
-  changed();
+  formChanged();
   setStatus("Ranking reordered.");
 }
 

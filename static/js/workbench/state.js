@@ -1,7 +1,7 @@
 // The workbench's state: the page's configuration and schema, the one task on screen (S), the
 // nodes of its form (els), and setPhase, the only function that changes S.phase.
 
-import { setKeys } from "./dom.js";
+import { page, setKeys } from "./dom.js";
 
 function readJson(id) {
   const node = document.getElementById(id);
@@ -41,6 +41,13 @@ export const els = {};
 export function setPhase(phase) {
   if (!PHASES.includes(phase)) throw new Error("unknown workbench phase: " + phase);
   S.phase = phase;
+}
+
+// The form changed in a way no input/change event reports (a drop on the ranking list, a
+// demonstration started from a model answer): main.js schedules the autosave. An event, not an
+// import: the module graph stays acyclic, which hashed file names need (see core/staticfiles.py).
+export function formChanged() {
+  page.root.dispatchEvent(new CustomEvent("wb-changed"));
 }
 
 export function editing() {

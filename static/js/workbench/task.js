@@ -4,10 +4,10 @@ import { config, els, resetTask, S, setPhase } from "./state.js";
 import { clearAlert, clock, h, page, setStatus } from "./dom.js";
 import { api, messageOf } from "./api.js";
 import { rankingOn, trackLabel } from "./schema.js";
-import { renderDemonstration } from "./demonstration.js";
+import { applyDemonstrationDraft, renderDemonstration } from "./demonstration.js";
 import { renderComparison, renderHelpRows } from "./comparison.js";
 import { renderBoard } from "./ranking.js";
-import { applyComparisonDraft, applyDemonstrationDraft, markSaved } from "./drafts.js";
+import { applyComparisonDraft, markSaved } from "./drafts.js";
 
 const LEASE_REFRESH_MS = 15000;
 
