@@ -2,7 +2,7 @@
 
 The workbench page is server-rendered up to the task: the guidelines gate (acknowledge the current
 version first), the guidelines panel and the progress line. The task itself is driven by
-static/js/workbench.js through the JSON API (/api/v1/projects/<id>/work/next, /api/v1/work-items/…),
+static/js/workbench/ (ES modules) through the JSON API (/api/v1/projects/<id>/work/next, /api/v1/work-items/…),
 which calls the same services. The review page is plain server-rendered forms.
 
 Access is checked by `project_view` (404 for non-members, 403 for a role without the capability).
@@ -62,11 +62,15 @@ def workbench(request, access):
         context["wb_config"] = {
             "projectId": project.pk,
             "nextUrl": reverse("api:work-next", kwargs={"project_id": project.pk}),
-            # The item id goes at the end: {itemUrl}{id}/draft etc. (see workbench.js).
+            # The item id goes at the end: {itemUrl}{id}/draft etc. (see static/js/workbench/api.js).
             "itemUrl": reverse("api:work-item", kwargs={"work_item_id": 0}).removesuffix("0"),
             "workbenchUrl": _workbench_url(project.pk),
             "csrfToken": get_token(request),
+            # The version wb-schema belongs to: a task claimed under another one uses its own schema.
+            "guidelineVersion": current.number,
         }
+        # The schema of the version just read for the gate: no extra query (tests/test_query_counts.py).
+        context["wb_schema"] = schema_of(current.schema).as_dict()
     return render(request, "labeling/workbench.html", context)
 
 

@@ -5,15 +5,18 @@ scales (UltraFeedback) and with a safety track (Llama 2), the server's 400 shown
 it names, and a schema full of hostile text rendered inert (workbench, shortcut help, review page)."""
 
 import copy
+import mimetypes
 import re
 from urllib.parse import urlsplit
 
 import pytest
+from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
 from labelhub.labeling.models import Assignment, Label
+from labelhub.projects import services as project_services
 from labelhub.projects.models import Role
-from labelhub.projects.rubric import PRESETS
+from labelhub.projects.rubric import PRESETS, schema_of
 from tests.e2e.test_workbench_browser import expected_failures, login, only_label, open_workbench, wait_for
 from tests.security.xss_corpus import DOM_SCAN_JS, fit, shorts
 from tests.workbench_helpers import CUSTOM_SCHEMA, configure, make_prompt, ready, use_schema
@@ -354,4 +357,119 @@ def test_hostile_schema_text_is_inert(page: Page, live_server, project, members,
     expect(item.locator(".review-answer-multi .tag").first).to_have_text(schema["questions"][3]["options"][1])
     assert_inert(review, live_server, dialogs)
     review.context.close()
+    assert expected_failures(console_problems) == []
+
+
+# The schema from the page -----------------------------------------------------------------------
+
+
+def test_the_page_schema_renders_a_task_whose_payload_has_none(
+    page: Page, live_server, project, labeler, staff, publish, console_problems
+):
+    """The page embeds the acknowledged version's schema (wb-schema): a task of that version needs
+    nothing more. The payload's copy is cut out here, and the task still renders and submits."""
+    project = comparison_project(project, staff, CUSTOM_SCHEMA)
+    make_prompt(project, "Sort a dict by value.", ["sorted(d.items(), key=...)", "Use a heap."], track="code")
+    ready(project, labeler, publish, staff, GUIDELINES)
+    stripped = []
+
+    def without_schema(route):
+        response = route.fetch()
+        if response.status != 200:  # 204 after the submit: nothing left
+            return route.fulfill(response=response)
+        data = response.json()
+        data.pop("schema")
+        stripped.append(data["guideline_version"])
+        route.fulfill(response=response, json=data)
+
+    page.route("**/work/next", without_schema)
+    open_workbench(page, live_server, project, labeler)
+    expect(page.get_by_role("heading", name="Compare two answers")).to_be_visible()
+    assert stripped == [1]
+    first = page.locator(".wb-cand").nth(0)
+    for name in ("quality", "correct", "tone", "issues", "why"):
+        expect(first.locator(f".wb-question[data-question='{name}']")).to_have_count(1)
+    expect(page.locator(".wb-task-meta .badge-track")).to_have_text("Code")
+    expect(page.get_by_role("radio", name="Clearly better")).to_be_visible()
+    for n in ("1", "2"):
+        keys(page, n, "r", n, "q", "4", "c", "1", "t", "1", "w")
+        page.keyboard.type("Fine.")
+        page.keyboard.press("Escape")
+    keys(page, "p", "2")
+    page.get_by_label("Rationale").fill("Shorter.")
+    page.keyboard.press("Control+Enter")
+    expect(page.get_by_text("Nothing left for you right now.")).to_be_visible()
+    label = only_label()
+    assert label.strength == "a_bit"
+    assert {answers["tone"] for answers in label.ratings.values()} == {"formal"}
+    assert expected_failures(console_problems) == []
+
+
+def test_a_task_claimed_under_another_version_keeps_its_own_schema(
+    page: Page, live_server, project, labeler, staff, publish, console_problems
+):
+    """v1 asks HHH; the labeler holds a v1 task when v2 (other wording) is published and acknowledged.
+    The page now carries v2's schema, but the held task is read with v1's: the payload wins."""
+    project = configure(project, demonstrations=False)
+    v1 = schema_of(None).as_dict()  # HHH, what a project without a schema asks
+    make_prompt(project, "Name a prime.", ["Seven.", "Nine."], track=v1["tracks"][0]["name"])
+    ready(project, labeler, publish, staff, GUIDELINES)
+    open_workbench(page, live_server, project, labeler)
+    first_question = v1["questions"][0]
+    legend = (
+        page.locator(".wb-cand").nth(0).locator(f".wb-question[data-question='{first_question['name']}'] .likert-name")
+    )
+    expect(legend).to_have_text(first_question["label"])
+
+    v2 = copy.deepcopy(v1)
+    v2["questions"][0]["label"] = "Reworded in version two"
+    use_schema(project, staff, v2)
+    version = publish(project, staff, GUIDELINES + "\nVersion two.\n")
+    project_services.guideline_acknowledge(project=project, user=labeler, number=version.number)
+    page.reload()
+    assert "Reworded in version two" in page.locator("#wb-schema").text_content()  # the page has v2's
+    expect(page.locator(".wb-task-meta")).to_contain_text("guidelines v1")
+    expect(legend).to_have_text(first_question["label"])  # the task shows v1's
+    expect(page.get_by_text("Reworded in version two")).to_have_count(0)
+    assert expected_failures(console_problems) == []
+
+
+# Production static files ------------------------------------------------------------------------
+
+
+def test_the_workbench_runs_from_hashed_modules(
+    page: Page, live_server, project, labeler, staff, publish, console_problems, settings, tmp_path
+):
+    """With the DEBUG-off storage the page loads main.<hash>.js, whose imports name the hashed
+    siblings (tests/core/test_staticfiles.py): served here from a real collectstatic output."""
+    settings.DEBUG = False
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "labelhub.core.staticfiles.ModuleManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", interactive=False, verbosity=0)
+    served = []
+
+    def from_static_root(route):
+        path = tmp_path / urlsplit(route.request.url).path.removeprefix("/static/")
+        if not path.is_file():
+            return route.fulfill(status=404, body="missing")
+        served.append(path.name)
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return route.fulfill(status=200, body=path.read_bytes(), headers={"Content-Type": kind})
+
+    page.route(f"{live_server.url}/static/**", from_static_root)
+    project = comparison_project(project, staff, CUSTOM_SCHEMA)
+    make_prompt(project, "Reverse a string.", ["s[::-1]", "A loop."], track="chat")
+    ready(project, labeler, publish, staff, GUIDELINES)
+    open_workbench(page, live_server, project, labeler)
+    expect(page.get_by_role("heading", name="Compare two answers")).to_be_visible()
+    script = page.locator("script[type='module']").get_attribute("src")
+    assert re.fullmatch(r"/static/js/workbench/main\.[0-9a-f]{12}\.js", script), script
+    sources = {path.stem for path in (settings.BASE_DIR / "static" / "js" / "workbench").glob("*.js")}
+    modules = {name.split(".")[0] for name in served if re.fullmatch(r"\w+\.[0-9a-f]{12}\.js", name)}
+    assert sources <= modules, sources - modules  # every module, each under its hashed name
+    keys(page, "1", "q", "5")
+    expect(page.locator(".wb-cand").nth(0).get_by_label("Quality 5 of 5")).to_be_checked()
     assert expected_failures(console_problems) == []

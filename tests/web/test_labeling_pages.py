@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from labelhub.labeling import services as labeling_services
 from labelhub.labeling.models import Assignment, AssignmentStatus, Label, ReviewStatus
+from labelhub.projects import selectors as project_selectors
 from labelhub.projects import services as project_services
 from labelhub.projects.models import Role
 from labelhub.projects.permissions import Capability, role_can
@@ -122,7 +123,9 @@ def test_gate_without_any_acknowledgement_shows_the_whole_current_version(lab, c
     html = response.content.decode()
     assert "I have read version 2" in html
     assert "<h2>Safety</h2>" in html  # the whole of v2, rendered
-    assert 'id="wb-config"' not in html and "workbench.js" not in html  # nothing else until acknowledged
+    assert (
+        'id="wb-config"' not in html and 'id="wb-schema"' not in html and "workbench/main.js" not in html
+    )  # nothing else until acknowledged
 
 
 def test_gate_after_an_older_acknowledgement_shows_the_diff(lab, client_for, staff, publish):
@@ -134,7 +137,7 @@ def test_gate_after_an_older_acknowledgement_shows_the_diff(lab, client_for, sta
     assert "v2 → v3" in html
     assert '<span class="diff-line diff-add">+## Dates</span>' in html
     assert "I have read version 3" in html
-    assert "workbench.js" not in html
+    assert "workbench/main.js" not in html
 
 
 def test_acknowledging_opens_the_workbench(lab, client_for):
@@ -145,8 +148,13 @@ def test_acknowledging_opens_the_workbench(lab, client_for):
     html = response.content.decode()
     assert "You acknowledged version 2" in html
     assert "I have read version" not in html
-    assert "workbench.js" in html
+    assert '<script type="module" src="/static/js/workbench/main.js"></script>' in html
     config = json.loads(re.search(r'<script id="wb-config" type="application/json">(.*?)</script>', html).group(1))
+    assert config["guidelineVersion"] == 2
+    # The schema of the version the labeler acknowledged, for the modules to render from.
+    schema = json.loads(re.search(r'<script id="wb-schema" type="application/json">(.*?)</script>', html).group(1))
+    assert schema == project_selectors.project_schema(project=project).as_dict()
+    assert schema["questions"]
     assert config["nextUrl"] == f"/api/v1/projects/{project.pk}/work/next"
     assert config["itemUrl"] == "/api/v1/work-items/"
     assert config["csrfToken"]
@@ -166,7 +174,7 @@ def test_acknowledging_an_old_version_is_refused_with_a_message(lab, client_for)
 def test_no_guidelines_yet(project, members, client_for):
     html = client_for(members[Role.LABELER]).get(url(project, "workbench")).content.decode()
     assert "no published guidelines yet" in html
-    assert "workbench.js" not in html
+    assert "workbench/main.js" not in html
 
 
 # The workbench page --------------------------------------------------------------------------------
