@@ -700,7 +700,7 @@ def admin_paths(w: dict) -> list[str]:
 
 def labeler_workbench(s: Sweep, w: dict) -> None:
     """The labeler: the guidelines gate (with the diff), then a demonstration and a comparison, each
-    task rendered by workbench.js from the API."""
+    task rendered by the workbench modules (static/js/workbench/) from the API."""
     page = s.page
     p = w["project"].pk
     s.visit(f"/projects/{p}/label/")

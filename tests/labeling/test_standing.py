@@ -70,7 +70,7 @@ def _ranking(item: WorkItem) -> dict:
 
 def _request(client, action: str, assignment: Assignment):
     """The API call for `action` on the assignment: the same for a token client and for the web
-    workbench (static/js/workbench.js calls these routes with the session)."""
+    workbench (static/js/workbench/ calls these routes with the session)."""
     item = assignment.work_item
     base = f"/api/v1/work-items/{item.pk}"
     if action == "read":
