@@ -211,6 +211,28 @@ def test_helpsteer_has_no_ranking(
     assert expected_failures(console_problems) == []
 
 
+def test_helpsteer_by_keyboard_only(page: Page, live_server, project, labeler, staff, publish, console_problems):
+    """Five 0–4 questions on two answers and the submit, without touching the mouse: a practised
+    labeler's path through a HelpSteer-like schema."""
+    project = comparison_project(project, staff, PRESETS["helpsteer"].as_dict())
+    make_prompt(project, "Name a prime number.", ["7.", "Nine."], track="general")
+    ready(project, labeler, publish, staff, GUIDELINES)
+    open_workbench(page, live_server, project, labeler)
+    expect(page.get_by_role("heading", name="Rate 2 answers")).to_be_visible()
+    keys(page, "1", "h", "4", "c", "3", "o", "2", "m", "1", "v", "0")
+    keys(page, "2", "h", "0", "c", "1", "o", "2", "m", "3", "v", "4")
+    keys(page, "Control+Enter")
+    expect(page.get_by_text("Nothing left for you right now.")).to_be_visible()
+
+    label = only_label()
+    a, b = shown_ids(labeler)
+    assert label.ratings == {
+        a: {"helpfulness": 4, "correctness": 3, "coherence": 2, "complexity": 1, "verbosity": 0},
+        b: {"helpfulness": 0, "correctness": 1, "coherence": 2, "complexity": 3, "verbosity": 4},
+    }
+    assert expected_failures(console_problems) == []
+
+
 def test_ultrafeedback_k3_by_keyboard(page: Page, live_server, project, labeler, staff, publish, console_problems):
     project = comparison_project(project, staff, PRESETS["ultrafeedback"].as_dict(), k=3)
     make_prompt(project, "Name a prime.", ["7", "9", "I am not sure, maybe 2."], track="general")
