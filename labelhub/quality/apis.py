@@ -141,6 +141,7 @@ class AdjudicationLabelOutput(serializers.Serializer):
     ranks = serializers.DictField(child=serializers.IntegerField())
     all_bad = serializers.BooleanField()
     strength = serializers.CharField()
+    strength_label = serializers.CharField(help_text="The strength level's label in the label's own schema.")
     rationale = serializers.CharField()
 
 

@@ -3,6 +3,7 @@ from labelhub.core.exceptions import Forbidden
 from labelhub.labeling.models import Label, Quarantine, ReviewStatus, WorkItem
 from labelhub.projects.models import Project
 from labelhub.projects.permissions import Capability
+from labelhub.projects.rubric import schema_of
 from labelhub.projects.selectors import ProjectAccess, project_access
 
 from .models import GoldStandard, ProjectStats
@@ -52,13 +53,22 @@ def items_needing_adjudication(*, project: Project):
     return WorkItem.objects.filter(project=project, needs_adjudication=True).select_related("prompt").order_by("id")
 
 
+def _strength_label(label: Label) -> str:
+    """The strength level's label in the label's own schema ("" when none was given)."""
+    if not label.strength:
+        return ""
+    schema = schema_of(label.guideline_version.schema if label.guideline_version_id else None)
+    level = next((lv for lv in schema.strength_levels if lv.name == label.strength), None)
+    return level.label if level is not None else label.strength
+
+
 def adjudication_queue(*, project: Project, limit: int = 100) -> list[dict]:
     """Disputed items with their labels, for a reviewer to settle."""
     items = list(items_needing_adjudication(project=project)[:limit])
     labels = (
         Label.objects.filter(work_item__in=items)
         .exclude(review_status=ReviewStatus.REJECTED)
-        .select_related("user")
+        .select_related("user", "guideline_version")
         .order_by("work_item_id", "id")
     )
     by_item: dict[int, list[dict]] = {}
@@ -70,6 +80,7 @@ def adjudication_queue(*, project: Project, limit: int = 100) -> list[dict]:
                 "ranks": label.ranks,
                 "all_bad": label.all_bad,
                 "strength": label.strength,
+                "strength_label": _strength_label(label),
                 "rationale": label.rationale,
             }
         )

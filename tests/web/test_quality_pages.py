@@ -17,7 +17,9 @@ from django.utils import timezone
 
 from labelhub.generation.models import ModelConfig
 from labelhub.labeling.models import Label, Quarantine, ReviewStatus, WorkItem
+from labelhub.projects import services as project_services
 from labelhub.projects.models import GuidelineVersion, Project, Role
+from labelhub.projects.rubric import PRESETS
 from labelhub.quality import tasks
 from labelhub.quality.models import ProjectStats, QualityAction, QualityEvent
 from labelhub.quality.stats import project_stats_compute
@@ -657,6 +659,22 @@ def test_adjudication_list_and_settling_an_item(q, client_for):
     html = client.get(response["Location"]).content.decode()
     assert f"Item #{item.pk} settled: label #{other.pk} by second-labeler kept" in html
     assert "No disputed items are waiting." in html
+
+
+def test_adjudication_names_strength_levels_as_the_labels_own_schema_does(q, client_for, api, staff):
+    """A label's strength reads with its own version's level label, on the page and in the API."""
+    project, members = q["project"], q["members"]
+    schema = PRESETS["hhh"].as_dict()
+    schema["strength"]["levels"][1]["label"] = "Noticeably preferred"  # the level named "better"
+    project_services.guideline_draft_save(project=project, user=staff, schema=schema)
+    version = project_services.guideline_version_publish(project=project, user=staff, change_note="Level wording")
+    _item, _labels = disputed_item(project, [members[Role.LABELER], UserFactory(username="l2")], version=version)
+    html = client_for(members[Role.REVIEWER]).get(url(project, "adjudication")).content.decode()
+    assert html.count("<td>Noticeably preferred</td>") == 2
+    listed = api(members[Role.REVIEWER]).get(f"/api/v1/projects/{project.pk}/adjudications").json()["results"]
+    assert [(lb["strength"], lb["strength_label"]) for lb in listed[0]["labels"]] == [
+        ("better", "Noticeably preferred")
+    ] * 2
 
 
 def test_refused_adjudications_re_render_with_400(q, client_for, make_project, staff, publish):
