@@ -83,7 +83,8 @@ function nodeOf(f) {
   return els.cards[f.i].querySelector('.wb-question[data-question="' + CSS.escape(f.q.name) + '"]');
 }
 
-function show() {
+// keep: the selected answer stays (a question key's digit filled the last empty field of that answer).
+function show(keep) {
   els.form.querySelectorAll(".is-cursor").forEach((node) => node.classList.remove("is-cursor"));
   const f = E.fields[E.at];
   if (!f) return;
@@ -92,7 +93,7 @@ function show() {
     node.classList.add("is-cursor");
     node.scrollIntoView({ block: "nearest" });
   }
-  if (f.i < 0) return;
+  if (f.i < 0 || keep) return;
   // Focus on another answer's card follows the cursor (so Tab and the arrows start from it).
   const active = document.activeElement;
   const moveFocus = S.selected !== f.i && active && active.classList.contains("wb-cand");
@@ -146,10 +147,11 @@ function fill(f, digit) {
   if (f.kind === "rank") {
     const count = S.task.candidates.length;
     if (digit < 1 || digit > count) return { text: "Ranks go from 1 to " + count + "." };
+    // A tie where the schema allows none is taken but named (the server has the last word).
     const taken = tiesOn() ? -1 : S.task.candidates.findIndex((c, j) => j !== f.i && rankOf(j) === digit);
-    if (taken !== -1) return { text: "Answer " + (taken + 1) + " has rank " + digit + ": this project allows no ties." };
     setRank(f.i, digit);
-    return { ok: true, text: "Answer " + (f.i + 1) + ": rank " + digit + "." };
+    const warning = taken === -1 ? "." : " (answer " + (taken + 1) + " has it too: this project allows no ties).";
+    return { ok: true, text: "Answer " + (f.i + 1) + ": rank " + digit + warning };
   }
   if (f.kind === "strength") {
     const levels = strengthLevels();
@@ -184,13 +186,16 @@ function tensPending(f, text) {
   say(text);
 }
 
-// Fill field f (found or not in the walk) and, when it took the digit, move past it.
-function fillAndMove(f, j, digit) {
+// Fill field f (found or not in the walk) and, when it took the digit, move the cursor on: a bare
+// digit to the next empty field; a named field's digit (random access) to the next empty field of
+// the same answer, else to the next empty one without leaving the selected answer.
+function fillAndMove(f, j, digit, named) {
   const outcome = quietly(() => fill(f, digit));
   if (!outcome.ok) return say(outcome.text);
   if (j !== -1) {
-    E.at = seek(j + 1);
-    show();
+    const own = named ? E.fields.findIndex((g, k) => k > j && g.i === f.i && f.i >= 0 && isOpen(g)) : -1;
+    E.at = own !== -1 ? own : seek(j + 1);
+    show(named && own === -1);
   }
   if (outcome.tens) return tensPending(f, outcome.text);
   say(outcome.text);
@@ -201,13 +206,13 @@ export function typeDigit(digit) {
   const f = E.fields[E.at];
   if (!E.fields.length) return say("No field here takes a bare digit: use a question's key.");
   if (!f) return say("");
-  fillAndMove(f, E.at, digit);
+  fillAndMove(f, E.at, digit, false);
 }
 
-// A digit for a named field (r / Shift+digit, p, a question's key): the cursor follows it.
+// A digit for a named field (r / Shift+digit, p, a question's key) of the selected answer.
 export function typeInto(kind, i, q, digit) {
   const j = fieldIndex(kind, i, q ? q.name : "");
-  fillAndMove(j === -1 ? { kind, i, q } : E.fields[j], j, digit);
+  fillAndMove(j === -1 ? { kind, i, q } : E.fields[j], j, digit, true);
 }
 
 // The cursor onto a named field (a question's key or r was pressed for answer i).
@@ -255,7 +260,8 @@ export function goToAnswer(i, moveFocus) {
 
 // The mouse (or a typed rank box) filled or cleared a field: the cursor follows.
 function onFormChange(event) {
-  if (E.quiet || !event.target.name) return;
+  // A form being replaced can still report (a focused box's change on removal): only the task on screen counts.
+  if (E.quiet || !event.target.name || event.currentTarget !== els.form || S.phase !== "editing") return;
   const before = E.at;
   const j = E.fields.findIndex((f) => nameOf(f) === event.target.name);
   if (j !== -1) E.at = filled(E.fields[j]) ? seek(j + 1) : j;
@@ -267,6 +273,7 @@ function onFormChange(event) {
 
 function onFormClick(event) {
   const card = event.target.closest(".wb-cand");
+  if (event.currentTarget !== els.form || S.phase !== "editing") return;
   if (!card || event.target.closest("input, label, button, textarea, a, fieldset, .wb-rank")) return;
   goToAnswer(Number(card.getAttribute("data-index")), false);
   say("Answer " + (S.selected + 1) + " selected.");
