@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from labelhub.labeling.models import Assignment
 from labelhub.projects.models import Role
 from labelhub.projects.rubric import PRESETS
-from tests.e2e.test_workbench_browser import expected_failures, only_label, open_workbench
+from tests.e2e.test_workbench_browser import expected_failures, only_label, open_workbench, wait_for
 from tests.workbench_helpers import configure, make_prompt, ready, use_schema
 
 GUIDELINES = "# Guidelines\n\nRank best first; rate each answer.\n"
@@ -53,7 +53,7 @@ def key_line(page: Page):
 
 
 def test_hhh_k4_with_a_tie_and_safety_within_20_keys(
-    page: Page, live_server, project, labeler, staff, publish, console_problems
+    page: Page, live_server, project, labeler, staff, publish, console_problems, screenshot
 ):
     project = configure(project, demonstrations=False, k=4)
     make_prompt(
@@ -82,6 +82,7 @@ def test_hhh_k4_with_a_tie_and_safety_within_20_keys(
     press = Keys(page)
     press.digits("1223")  # answers 2 and 3 tie for second
     expect(key_line(page)).to_contain_text("Answer 1 · Helpful: press 1–7")
+    screenshot("workbench-type-through")
     ratings = {1: (7, 7, 7), 2: (6, 6, 5), 3: (3, 5, 2), 4: (1, 2, 1)}
     for values in ratings.values():
         press.digits("".join(map(str, values)))
@@ -229,12 +230,13 @@ def test_backspace_out_of_range_unsafe_and_go_to(
     assert expected_failures(console_problems) == []
 
 
-def test_the_hint_is_dismissed_once_per_project(
+def test_the_hint_the_help_and_the_skipped_fields(
     page: Page, live_server, project, labeler, staff, publish, console_problems
 ):
+    """The hint shows until dismissed (per project); the help lists this task's walk; a field filled
+    by the mouse or by a restored draft is skipped by the walk."""
     project = configure(project, demonstrations=False, k=2)
     make_prompt(project, "Say hi.", ["Hi.", "Hello."])
-    make_prompt(project, "Say bye.", ["Bye.", "Goodbye."])
     ready(project, labeler, publish, staff, GUIDELINES)
     open_workbench(page, live_server, project, labeler)
     hint = page.locator("#wb-hint")
@@ -246,9 +248,22 @@ def test_the_hint_is_dismissed_once_per_project(
         "the rank of answer 1…2; then per answer: Helpful, Truthful, Harmless; then the preference strength"
     )
     page.keyboard.press("Escape")
+
+    press = Keys(page)
+    press.digits("125")
+    expect(key_line(page)).to_contain_text("Now: Answer 1 · Truthful: press 1–7")
+    page.locator(".wb-cand").nth(1).get_by_label("Truthful 3 of 7").check()  # the cursor follows the mouse
+    expect(key_line(page)).to_have_text("Answer 2 · Harmless: press 1–7")
+    expect(page.locator(".wb-cand").nth(1)).to_have_class(re.compile("is-selected"))
+    wait_for(lambda: len((Assignment.objects.get(user=labeler).draft or {}).get("answers", {})) == 2)
+
     page.get_by_role("button", name="Got it").click()
     expect(hint).to_be_hidden()
     page.reload()
     expect(page.get_by_role("heading", name="Compare two answers")).to_be_visible()
     expect(hint).to_be_hidden()
+    # The restored draft's fields are skipped: the first empty one is answer 1's Truthful.
+    expect(key_line(page)).to_have_text("Answer 1 · Truthful: press 1–7")
+    press.digits("66")
+    expect(key_line(page)).to_contain_text("Now: Answer 2 · Helpful: press 1–7")
     assert expected_failures(console_problems) == []
