@@ -119,7 +119,7 @@ function leftOver() {
   askedQuestions()
     .filter((q) => q.required && !WALKED.includes(q.type))
     .forEach((q) => S.task.candidates.forEach((c, i) => {
-      if (readAnswer(q, i) === undefined) left.push("answer " + (i + 1) + " · " + q.label + " (" + q.key + ")");
+      if (readAnswer(q, i) === undefined) left.push("answer " + (i + 1) + " · " + q.label + (q.key ? " (" + q.key + ")" : ""));
     }));
   if (rationaleRules().required && els.rationale && !els.rationale.value.trim()) left.push("the rationale (e)");
   return left;

@@ -87,8 +87,9 @@ function digitOf(event) {
 }
 
 function focusText() {
-  const target = S.task.kind === "demonstration" ? els.answer : els.rationale;
-  target.focus();
+  const demo = S.task.kind === "demonstration";
+  (demo ? els.answer : els.rationale).focus();
+  say((demo ? "Writing your answer" : "Writing the rationale") + ": Esc leaves the box.");
 }
 
 function onEscape(event) {
