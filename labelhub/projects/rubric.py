@@ -45,6 +45,9 @@ FLAGS = "flags"  # the multi-select question stored in Label.flags (see the modu
 # Keys the workbench uses for itself: answer selection and ranking digits, help, skip, edit, rank,
 # preference strength, safe / unsafe, "all bad". A question's key is any other lowercase letter.
 RESERVED_KEYS = frozenset("0123456789?kerpsub")
+# Keys the workbench added later (g: go to answer N): never derived for a question, but still accepted
+# when a schema gives one explicitly (stored versions that did stay valid; on the page the question wins).
+WORKBENCH_KEYS = frozenset("g")
 MAX_QUESTIONS = 16
 MAX_TRACKS = 12
 MAX_OPTIONS = 20
@@ -672,7 +675,7 @@ def _assign_keys(questions: list[tuple[int, dict]], fail) -> list[dict]:
             used[key] = q["name"]
             continue
         q["key"] = ""
-    free = [c for c in "abcdefghijklmnopqrstuvwxyz" if c not in RESERVED_KEYS]
+    free = [c for c in "abcdefghijklmnopqrstuvwxyz" if c not in RESERVED_KEYS | WORKBENCH_KEYS]
     questions = [q for _, q in questions]
     for q in questions:
         if q["key"]:

@@ -210,10 +210,12 @@ def test_k4_ranking_with_a_tie_by_keyboard_only(
     page.keyboard.press("Escape")
     expect(help_dialog).to_be_hidden()
 
-    # Answers as shown: 1 and 2 tie for first, 3 is second, 4 is third. r+digit for ranks, and
+    # Answers as shown: 1 and 2 tie for first, 3 is second, 4 is third. g+N goes to answer N (random
+    # access; tests/e2e/test_workbench_keystrokes_browser.py types through); r+digit for ranks, and
     # Shift+digit once; h/t/a + digit for the three ratings; f+digit for a flag.
     plan = {1: (1, 6, 7, 7), 2: (1, 6, 6, 7), 3: (2, 2, 7, 7), 4: (3, 3, 1, 6)}
     for n, (rank, helpful, truthful, harmless) in plan.items():
+        page.keyboard.press("g")
         page.keyboard.press(str(n))
         expect(page.locator(f".wb-cand[data-index='{n - 1}']")).to_have_class(re.compile("is-selected"))
         if n == 3:
@@ -225,6 +227,7 @@ def test_k4_ranking_with_a_tie_by_keyboard_only(
         for key, value in (("h", helpful), ("t", truthful), ("a", harmless)):
             page.keyboard.press(key)
             page.keyboard.press(str(value))
+    page.keyboard.press("g")
     page.keyboard.press("4")
     page.keyboard.press("f")
     page.keyboard.press("1")  # hallucination
@@ -350,13 +353,10 @@ def test_untrusted_text_is_inert(page: Page, live_server, project, members, staf
     expect(page.get_by_role("heading", name="Compare two answers")).to_be_visible()
     expect(task.get_by_text("Second: " + XSS)).to_be_visible()
     assert page.locator("main img, main svg").count() == 0
-    page.keyboard.press("1")
-    page.keyboard.press("r")
-    page.keyboard.press("1")
-    page.keyboard.press("2")
-    page.keyboard.press("r")
-    page.keyboard.press("1")  # a tie: no strength needed
+    for key in ("g", "1", "r", "1", "g", "2", "r", "1"):  # a tie: no strength needed
+        page.keyboard.press(key)
     for n in ("1", "2"):
+        page.keyboard.press("g")
         page.keyboard.press(n)
         for key in "hta":
             page.keyboard.press(key)

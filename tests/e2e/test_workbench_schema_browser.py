@@ -74,7 +74,7 @@ def test_every_question_type_by_keyboard_and_mouse(
     page.keyboard.press("Escape")
 
     # Answer 1 by keyboard: each question's key, then a digit (the text question's key goes to its box).
-    keys(page, "1", "r", "1", "q", "5", "c", "1", "t", "2", "i", "1", "i", "3", "i", "1")
+    keys(page, "g", "1", "r", "1", "q", "5", "c", "1", "t", "2", "i", "1", "i", "3", "i", "1")
     expect(page.locator("#wb-keys")).to_contain_text("Issues “typo” unticked")
     keys(page, "i", "1", "w")
     expect(first.get_by_label("Why", exact=True)).to_be_focused()
@@ -138,7 +138,7 @@ def test_per_track_questions_and_server_errors_beside_the_question(
     expect(page.locator(".wb-question")).to_have_count(8)
 
     # A tie (not allowed here) and no tone for answer 2.
-    keys(page, "1", "r", "1", "q", "4", "c", "1", "t", "2", "2", "r", "1", "q", "3", "c", "2")
+    keys(page, "g", "1", "r", "1", "q", "4", "c", "1", "t", "2", "g", "2", "r", "1", "q", "3", "c", "2")
     page.get_by_label("Rationale").fill("Both fine.")
     page.get_by_role("button", name="Submit").click()
     alert = page.get_by_role("alert")
@@ -149,14 +149,15 @@ def test_per_track_questions_and_server_errors_beside_the_question(
     expect(cards.nth(1).locator("[data-error-for='q-tone-1']")).to_have_text(
         "Required: answer 'Tone' for every candidate."
     )
-    expect(cards.nth(1).locator(".wb-question[data-question='tone']")).to_have_class("wb-question wb-choice has-error")
+    tone = cards.nth(1).locator(".wb-question[data-question='tone']")
+    expect(tone).to_have_class("wb-question wb-choice is-cursor has-error")  # the cursor waits on it too
     expect(cards.nth(0).locator("[data-error-for='q-tone-0']")).to_be_hidden()
     expect(page.locator("[data-error-for='ranks']")).to_have_text("Ties are not allowed in this project.")
     expect(page.locator("[data-error-for='cand-1']")).to_have_text("Missing: Tone.")
     assert not Label.objects.exists()
 
     # Fixing it by keyboard clears the way.
-    keys(page, "2", "t", "1", "r", "2")
+    keys(page, "g", "2", "t", "1", "r", "2")
     page.get_by_role("radio", name="A bit better").check()
     page.keyboard.press("Control+Enter")
     expect(page.get_by_text("Nothing left for you right now.")).to_be_visible()
@@ -187,7 +188,7 @@ def test_helpsteer_has_no_ranking(
     expect(page.locator("#wb-keys")).to_contain_text("This project asks for no ranking.")
 
     # Answer 1 by keyboard (0-4 scales: the digit 0 works), answer 2 by mouse.
-    keys(page, "1", "h", "4", "c", "4", "o", "0", "m", "1", "v", "2")
+    keys(page, "g", "1", "h", "4", "c", "4", "o", "0", "m", "1", "v", "2")
     second = page.locator(".wb-cand").nth(1)
     for label_text in (
         "Helpfulness 0 of 4",
@@ -219,8 +220,8 @@ def test_helpsteer_by_keyboard_only(page: Page, live_server, project, labeler, s
     ready(project, labeler, publish, staff, GUIDELINES)
     open_workbench(page, live_server, project, labeler)
     expect(page.get_by_role("heading", name="Rate 2 answers")).to_be_visible()
-    keys(page, "1", "h", "4", "c", "3", "o", "2", "m", "1", "v", "0")
-    keys(page, "2", "h", "0", "c", "1", "o", "2", "m", "3", "v", "4")
+    keys(page, "g", "1", "h", "4", "c", "3", "o", "2", "m", "1", "v", "0")
+    keys(page, "g", "2", "h", "0", "c", "1", "o", "2", "m", "3", "v", "4")
     keys(page, "Control+Enter")
     expect(page.get_by_text("Nothing left for you right now.")).to_be_visible()
 
@@ -241,7 +242,7 @@ def test_ultrafeedback_k3_by_keyboard(page: Page, live_server, project, labeler,
     expect(page.get_by_role("heading", name="Rank 3 answers")).to_be_visible()
     plan = {1: (1, 5, 5, 5, 5), 2: (3, 1, 2, 1, 1), 3: (2, 4, 5, 4, 3)}
     for n, (rank, *scores) in plan.items():
-        keys(page, str(n), "r", str(rank))
+        keys(page, "g", str(n), "r", str(rank))
         for key, score in zip("ihtl", scores, strict=True):
             keys(page, key, str(score))
     keys(page, "i", "6")
@@ -274,7 +275,7 @@ def test_llama2_safety_track_and_strength_by_keyboard(
     expect(page.locator(".wb-strength label.check")).to_have_text(
         ["1Much better", "2Better", "3Slightly better", "4Negligibly better / unsure"]
     )
-    keys(page, "1", "r", "1", "s", "2", "r", "2", "u", "p", "2")
+    keys(page, "g", "1", "r", "1", "s", "g", "2", "r", "2", "u", "p", "2")
     expect(page.locator("#wb-keys")).to_contain_text("Strength: Better.")
     page.keyboard.press("Control+Enter")
     expect(page.get_by_text("Nothing left for you right now.")).to_be_visible()
@@ -298,12 +299,13 @@ def test_a_scale_up_to_ten_by_keyboard(page: Page, live_server, project, labeler
     ready(project, labeler, publish, staff, GUIDELINES)
     open_workbench(page, live_server, project, labeler)
     expect(page.get_by_role("heading", name="Rate 2 answers")).to_be_visible()
-    keys(page, "1", "n", "1", "0")  # 1 then 0 at once: 10
+    keys(page, "1", "0")  # typed through: 1 then 0 at once is 10
     expect(page.locator(".wb-cand").nth(0).get_by_label("Score 10 of 10")).to_be_checked()
-    keys(page, "2", "n", "1")
+    keys(page, "g", "2", "n", "1")  # by the question's key
     page.wait_for_timeout(1500)  # a 1 alone stays 1
-    keys(page, "2")  # and the next digit selects an answer again
-    expect(page.locator(".wb-cand").nth(1)).to_have_class(re.compile("is-selected"))
+    keys(page, "2")  # and the next digit has no field left to fill
+    expect(page.locator(".wb-cand").nth(1).get_by_label("Score 1 of 10")).to_be_checked()
+    expect(page.locator("#wb-keys")).to_contain_text("All answered: Ctrl+Enter submits")
     page.keyboard.press("Control+Enter")
     expect(page.get_by_text("Nothing left for you right now.")).to_be_visible()
     a, b = shown_ids(labeler)
@@ -358,7 +360,7 @@ def test_hostile_schema_text_is_inert(page: Page, live_server, project, members,
 
     # Answer everything, submit, and let a reviewer read it with the version's (hostile) schema.
     for n in ("1", "2"):
-        keys(page, n, "r", n, "q", "3", "c", "1", "t", "1", "i", "2", "w")
+        keys(page, "g", n, "r", n, "q", "3", "c", "1", "t", "1", "i", "2", "w")
         page.keyboard.type("Fine.")
         page.keyboard.press("Escape")
     keys(page, "p", "1")
@@ -414,7 +416,7 @@ def test_the_page_schema_renders_a_task_whose_payload_has_none(
     expect(page.locator(".wb-task-meta .badge-track")).to_have_text("Code")
     expect(page.get_by_role("radio", name="Clearly better")).to_be_visible()
     for n in ("1", "2"):
-        keys(page, n, "r", n, "q", "4", "c", "1", "t", "1", "w")
+        keys(page, "g", n, "r", n, "q", "4", "c", "1", "t", "1", "w")
         page.keyboard.type("Fine.")
         page.keyboard.press("Escape")
     keys(page, "p", "2")
@@ -492,6 +494,6 @@ def test_the_workbench_runs_from_hashed_modules(
     sources = {path.stem for path in (settings.BASE_DIR / "static" / "js" / "workbench").glob("*.js")}
     modules = {name.split(".")[0] for name in served if re.fullmatch(r"\w+\.[0-9a-f]{12}\.js", name)}
     assert sources <= modules, sources - modules  # every module, each under its hashed name
-    keys(page, "1", "q", "5")
+    keys(page, "g", "1", "q", "5")
     expect(page.locator(".wb-cand").nth(0).get_by_label("Quality 5 of 5")).to_be_checked()
     assert expected_failures(console_problems) == []

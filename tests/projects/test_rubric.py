@@ -110,6 +110,14 @@ def test_keys_are_derived_without_collisions():
     assert len(set(keys)) == 3 and not set(keys) & rubric.RESERVED_KEYS
 
 
+def test_g_is_never_derived_but_may_be_given():
+    """g is the workbench's "go to answer N": a question named "grammar" gets another key; a schema
+    that gives g explicitly (one stored before the workbench took it) still parses."""
+    derived = Schema.parse(_schema(questions=[_scale("grammar")])).questions[0].key
+    assert derived not in rubric.RESERVED_KEYS | rubric.WORKBENCH_KEYS and derived == "a"
+    assert Schema.parse(_schema(questions=[_scale("grammar", key="g")])).questions[0].key == "g"
+
+
 # --- submissions ---------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ import { page, setStatus } from "./dom.js";
 import { api, itemUrl, messageOf } from "./api.js";
 import { loadNext } from "./task.js";
 import { goStale } from "./submit.js";
+import { dismissHint } from "./entry.js";
 
 export function openDialog(dialog, focusTarget) {
   if (dialog.open) return;
@@ -98,6 +99,10 @@ export function installDialogs() {
   page.skipForm.addEventListener("submit", (event) => {
     event.preventDefault();
     doSkip();
+  });
+  const hint = document.getElementById("wb-hint");
+  if (hint) hint.addEventListener("click", (event) => {
+    if (event.target.closest("[data-dismiss-hint]")) dismissHint();
   });
   page.helpButton.addEventListener("click", () => {
     openDialog(page.helpDialog, page.helpDialog.querySelector("[data-close-dialog]"));

@@ -1,37 +1,27 @@
 // Keyboard shortcuts. onKeydown routes a key: the dialogs first, then Ctrl+Enter and Esc, then a
-// digit (a pending key's value, Shift+digit a rank, alone: select answer N), then the letter keys
-// of LETTERS (the fixed keys, rubric.RESERVED_KEYS) and the task's questions' keys.
+// digit (a pending key's value, Shift+digit a rank, alone: the field under the entry cursor on a
+// comparison, model answer N on a demonstration), Backspace and ←/→, then the letter keys of LETTERS
+// (the fixed keys, rubric.RESERVED_KEYS, and g) and the task's questions' keys. entry.js: the cursor.
 
 import { cancelPending, els, PENDING_MS, S } from "./state.js";
 import { fire, isTyping, page, setKeys } from "./dom.js";
 import { askedQuestions, digitsText, inputName, questionByKey, questionNamed, rankingOn, strengthLevels } from "./schema.js";
-import { answerByDigit, setRadio } from "./questions.js";
-import { setRank } from "./ranking.js";
+import { radioValue, setRadio } from "./questions.js";
+import { back, goToAnswer, pointAt, say, select, typeDigit, typeInto } from "./entry.js";
 import { submit } from "./submit.js";
 import { doSkip, openSkip, toggleHelp } from "./dialogs.js";
 
-export function select(i, moveFocus) {
-  if (!els.cards || !els.cards[i]) return false;
-  S.selected = i;
-  els.cards.forEach((card, j) => {
-    card.classList.toggle("is-selected", j === i);
-    card.setAttribute("aria-current", j === i ? "true" : "false");
-  });
-  if (moveFocus) {
-    const target = S.task.kind === "demonstration" ? els.cards[i].querySelector("[data-action='start-from']") : els.cards[i];
-    target.focus({ preventScroll: true });
-    els.cards[i].scrollIntoView({ block: "nearest" });
-  }
-  return true;
-}
+export { select };
 
-// S.pending: "r" (rank), "p" (strength), "q:<question name>" waiting for a digit, or "10:<question name>"
-// (a scale that reaches 10 just got a 1: a 0 now makes it 10).
+// S.pending: "r" (rank), "p" (strength), "g" (go to answer), "q:<question name>" waiting for a digit,
+// or "10:<answer index>:<question name>" (a scale that reaches 10 just got a 1: a 0 now makes it 10).
 function pendingText(key, n) {
-  if (key === "r") return "Rank of answer " + n + ": press 1–" + S.task.candidates.length;
+  const count = S.task.candidates.length;
+  if (key === "g") return "Go to answer: press 1–" + count;
+  if (key === "r") return "Rank of answer " + n + ": press 1–" + count;
   if (key === "p") return "Preference strength: press 1–" + strengthLevels().length;
   const q = questionNamed(key.slice(2));
-  return q.label + " of answer " + n + ": press " + digitsText(q);
+  return "Answer " + n + " · " + q.label + ": press " + digitsText(q);
 }
 
 function startPending(key) {
@@ -41,54 +31,43 @@ function startPending(key) {
   S.pendingTimer = setTimeout(cancelPending, PENDING_MS);
 }
 
-function applyRank(i, digit) {
-  const count = S.task.candidates.length;
-  if (digit < 1 || digit > count) return setKeys("Ranks go from 1 to " + count + ".");
-  setRank(i, digit);
-  setKeys("Answer " + (i + 1) + ": rank " + digit + ".");
+function goTo(i) {
+  if (!goToAnswer(i, true)) return say("There is no answer " + (i + 1) + ".");
+  say(S.task.kind === "comparison" ? selectedHint(i + 1) : "Answer " + (i + 1) + ": Enter starts from it.");
 }
 
-function applyStrength(digit) {
-  const levels = strengthLevels();
-  const level = levels[digit - 1];
-  if (!level) return setKeys("Strength goes from 1 to " + levels.length + ".");
-  setRadio("strength", level.name);
-  setKeys("Strength: " + level.label + ".");
-}
-
-function applyQuestion(q, i, digit) {
-  const outcome = answerByDigit(q, i, digit);
-  if (!outcome.tens) return setKeys(outcome.text);
-  // A scale up to 10: a 0 right after the 1 makes it 10.
-  S.pending = "10:" + q.name;
-  S.pendingTimer = setTimeout(cancelPending, PENDING_MS / 4);
-  setKeys(outcome.text, true);
+function applyTens(key) {
+  const match = /^10:(\d+):(.*)$/.exec(key);
+  const i = Number(match[1]);
+  const q = questionNamed(match[2]);
+  setRadio(inputName(q, i), 10); // "1" then "0" on a scale that reaches 10
+  say("Answer " + (i + 1) + ": " + q.label + " 10.");
 }
 
 function applyPending(digit) {
   const key = S.pending;
   const i = S.selected;
   cancelPending();
-  if (key === "r") return applyRank(i, digit);
-  if (key === "p") return applyStrength(digit);
-  if (key.startsWith("10:")) {
-    const q = questionNamed(key.slice(3));
-    setRadio(inputName(q, i), 10); // "1" then "0" on a scale that reaches 10
-    return setKeys("Answer " + (i + 1) + ": " + q.label + " 10.");
-  }
-  if (key) applyQuestion(questionNamed(key.slice(2)), i, digit);
+  if (key === "g") return goTo(digit - 1);
+  if (key === "r") return typeInto("rank", i, null, digit);
+  if (key === "p") return typeInto("strength", -1, null, digit);
+  if (key.startsWith("10:")) return applyTens(key);
+  if (key) typeInto("question", i, questionNamed(key.slice(2)), digit);
 }
 
 function needSelection() {
   if (S.selected >= 0) return true;
-  setKeys("Select an answer first: press 1–" + S.task.candidates.length + ".");
+  say("Select an answer first: press g then 1–" + S.task.candidates.length + ".");
   return false;
 }
 
-// A question's key: a digit follows, or (text questions) the cursor goes to its box.
+// A question's key: the cursor goes to it and a digit follows, or (text questions) focus goes to its box.
 function questionKey(q) {
   if (!needSelection()) return;
-  if (q.type !== "text") return startPending("q:" + q.name);
+  if (q.type !== "text") {
+    pointAt("question", S.selected, q.name);
+    return startPending("q:" + q.name);
+  }
   const box = els.form.elements[inputName(q, S.selected)];
   if (box) box.focus();
 }
@@ -108,8 +87,9 @@ function digitOf(event) {
 }
 
 function focusText() {
-  const target = S.task.kind === "demonstration" ? els.answer : els.rationale;
-  target.focus();
+  const demo = S.task.kind === "demonstration";
+  (demo ? els.answer : els.rationale).focus();
+  say((demo ? "Writing your answer" : "Writing the rationale") + ": Esc leaves the box.");
 }
 
 function onEscape(event) {
@@ -126,46 +106,53 @@ function onEscape(event) {
   else if (!card && title) title.focus({ preventScroll: true });
 }
 
+// s: safe; u: toggles unsafe / safe. Every answer starts "safe" on a task that needs a verdict (entry.js).
 function safetyKey(key) {
-  if (!S.task.needs_safety) return setKeys("This task needs no safety verdict.");
+  if (!S.task.needs_safety) return say("This task needs no safety verdict.");
   if (!needSelection()) return;
-  const verdict = key === "s" ? "safe" : "unsafe";
-  setRadio("safety-" + S.selected, verdict);
-  setKeys("Answer " + (S.selected + 1) + ": " + verdict + ".");
+  const name = "safety-" + S.selected;
+  const verdict = key === "s" || radioValue(name) === "unsafe" ? "safe" : "unsafe";
+  setRadio(name, verdict);
+  say("Answer " + (S.selected + 1) + ": " + verdict + (verdict === "unsafe" ? " (u again: safe)." : "."));
+}
+
+function toggleAllBad() {
+  if (!els.allBad) return say("This project has no “all answers are bad”.");
+  els.allBad.checked = !els.allBad.checked;
+  fire(els.allBad, "change");
+  say(els.allBad.checked ? "Marked: all answers are bad." : "Unmarked: all answers are bad.");
 }
 
 // The letter keys: kinds says which tasks a key works on.
 const LETTERS = {
   k: { kinds: ["demonstration", "comparison"], run: () => openSkip() },
   e: { kinds: ["demonstration", "comparison"], run: () => focusText() },
+  g: { kinds: ["demonstration", "comparison"], run: () => startPending("g") },
   r: {
     kinds: ["comparison"],
     run: () => {
-      if (!rankingOn()) setKeys("This project asks for no ranking.");
-      else if (needSelection()) startPending("r");
+      if (!rankingOn()) return say("This project asks for no ranking.");
+      if (!needSelection()) return;
+      pointAt("rank", S.selected, "");
+      startPending("r");
     },
   },
   p: {
     kinds: ["comparison"],
     run: () => {
-      if (strengthLevels().length) startPending("p");
-      else setKeys(S.task.candidates.length === 2 ? "This project asks no preference strength." : "Preference strength is only for two answers.");
+      if (!strengthLevels().length) {
+        return say(S.task.candidates.length === 2 ? "This project asks no preference strength." : "Preference strength is only for two answers.");
+      }
+      pointAt("strength", -1, "");
+      startPending("p");
     },
   },
   s: { kinds: ["comparison"], run: () => safetyKey("s") },
   u: { kinds: ["comparison"], run: () => safetyKey("u") },
-  b: {
-    kinds: ["comparison"],
-    run: () => {
-      if (!els.allBad) return setKeys("This project has no “all answers are bad”.");
-      els.allBad.checked = !els.allBad.checked;
-      fire(els.allBad, "change");
-      setKeys(els.allBad.checked ? "Marked: all answers are bad." : "Unmarked: all answers are bad.");
-    },
-  },
+  b: { kinds: ["comparison"], run: () => toggleAllBad() },
 };
 
-// k and e first; then on a comparison its questions' keys, then the other fixed keys.
+// k and e first; then on a comparison its questions' keys (a question may own g), then the other fixed keys.
 function letterKey(event, key) {
   const comparison = S.task.kind === "comparison";
   const q = comparison && key !== "k" && key !== "e" ? questionByKey(key) : null;
@@ -180,7 +167,8 @@ function letterKey(event, key) {
   letter.run();
 }
 
-// Digits: with Shift, the rank; alone, select answer N.
+// Digits: with Shift, the rank of the selected answer; alone, the field under the cursor on a
+// comparison, model answer N on a demonstration.
 function digitKey(event, digit) {
   const comparison = S.task.kind === "comparison";
   if (event.shiftKey) {
@@ -191,8 +179,30 @@ function digitKey(event, digit) {
     return;
   }
   event.preventDefault();
-  if (!select(digit - 1, true)) setKeys("There is no answer " + digit + ".");
-  else if (comparison) setKeys(selectedHint(digit));
+  if (comparison) typeDigit(digit);
+  else goTo(digit - 1);
+}
+
+// ←/→: the previous / next answer (not while a radio group or a box has the focus: they use them).
+function arrowKey(event) {
+  const target = event.target;
+  if (target && target.tagName === "INPUT") return;
+  const count = (S.task.candidates || []).length;
+  const step = event.key === "ArrowLeft" ? -1 : 1;
+  const i = S.selected < 0 ? 0 : S.selected + step;
+  if (!count) return;
+  event.preventDefault();
+  if (i < 0 || i >= count) return say(step < 0 ? "This is the first answer." : "This is the last answer.");
+  goTo(i);
+}
+
+function namedKey(event, key) {
+  if (key === "ArrowLeft" || key === "ArrowRight") return arrowKey(event);
+  if (key === "Backspace" && S.task.kind === "comparison") {
+    event.preventDefault();
+    return back();
+  }
+  letterKey(event, key);
 }
 
 // A pending key takes the digit (after "1" on a 10-point scale only a 0); any other key cancels it.
@@ -204,7 +214,9 @@ function pendingKey(event, digit) {
     return true;
   }
   cancelPending();
-  return false;
+  if (event.key !== "Backspace") return false;
+  event.preventDefault(); // Backspace only cancels the pending key
+  return true;
 }
 
 // While a dialog is open only its own keys count. True: the key was the dialog's.
@@ -233,7 +245,7 @@ function taskKey(event) {
   if (digit !== -1) return digitKey(event, digit);
   const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
   if (event.key !== key && event.shiftKey && event.key.length === 1) return; // Shift+letter: not ours
-  letterKey(event, key);
+  namedKey(event, key);
 }
 
 export function onKeydown(event) {

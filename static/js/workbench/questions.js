@@ -156,27 +156,28 @@ export function writeAnswer(q, i, value) {
 }
 
 // A digit after a question's key: the point of a scale, yes (1) / no (2), the N-th option.
-// Returns {text, tens}: the key hint, and whether a 0 may follow (a 1 on a scale that reaches 10).
+// Returns {ok, text, tens}: whether it took the digit, the key hint, and whether a 0 may follow (a 1
+// on a scale that reaches 10). Out of range: not ok, nothing changes.
 export function answerByDigit(q, i, digit) {
   const name = inputName(q, i);
   const prefix = "Answer " + (i + 1) + ": " + q.label + " ";
   if (q.type === "scale") {
     if (digit < q.min || digit > q.max) return { text: q.label + " goes from " + q.min + " to " + q.max + "." };
     setRadio(name, digit);
-    if (digit === 1 && q.max >= 10) return { text: prefix + "1 (press 0 now for 10).", tens: true };
-    return { text: prefix + digit + "." };
+    if (digit === 1 && q.max >= 10) return { ok: true, text: prefix + "1 (press 0 now for 10).", tens: true };
+    return { ok: true, text: prefix + digit + "." };
   }
   if (q.type === "binary") {
     if (digit !== 1 && digit !== 2) return { text: q.label + ": press 1 for yes, 2 for no." };
     setRadio(name, digit === 1 ? "true" : "false");
-    return { text: prefix + (digit === 1 ? "yes." : "no.") };
+    return { ok: true, text: prefix + (digit === 1 ? "yes." : "no.") };
   }
   const option = (q.options || [])[digit - 1];
   if (option === undefined) return { text: q.label + " has no option " + digit + "." };
   if (q.type === "choice") {
     setRadio(name, option);
-    return { text: prefix + "“" + option + "”." };
+    return { ok: true, text: prefix + "“" + option + "”." };
   }
   const box = toggleOption(name, digit - 1);
-  return { text: prefix + "“" + option + "” " + (box.checked ? "ticked" : "unticked") + "." };
+  return { ok: true, text: prefix + "“" + option + "” " + (box.checked ? "ticked" : "unticked") + "." };
 }

@@ -59,16 +59,25 @@ export function stopAutosave() {
   S.saveTimer = null;
 }
 
+// What the key line says when no key is pending (entry.js: what the next digit does).
+let idleKeys = null;
+
+export function setIdleKeys(fn) {
+  idleKeys = fn;
+}
+
 export function cancelPending() {
   clearTimeout(S.pendingTimer);
   S.pending = null;
-  setKeys("");
+  const idle = idleKeys ? idleKeys() : "";
+  setKeys(idle, !!idle);
 }
 
 // Forget the task on screen; responses to requests made for it are ignored from now on.
 export function resetTask() {
   stopAutosave();
   clearInterval(S.leaseTimer);
+  idleKeys = null;
   cancelPending();
   S.generation += 1;
   Object.assign(S, { task: null, selected: -1, lastSaved: "", autosave: true, demoSource: null, undo: null });

@@ -8,6 +8,7 @@ import { applyDemonstrationDraft, renderDemonstration } from "./demonstration.js
 import { renderComparison, renderHelpRows } from "./comparison.js";
 import { renderBoard } from "./ranking.js";
 import { applyComparisonDraft, markSaved } from "./drafts.js";
+import { startEntry } from "./entry.js";
 
 const LEASE_REFRESH_MS = 15000;
 
@@ -117,6 +118,7 @@ function renderTask(task) {
   restoreDraft(task, demo);
   if (!demo) renderBoard();
   renderHelpRows(task);
+  startEntry();
   markSaved();
   setPhase("editing");
   updateLease();
