@@ -6,6 +6,7 @@ from django.utils import timezone
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import Forbidden, NotFound
 from labelhub.core.ids import id_or_404
+from labelhub.core.markdown import render_markdown
 from labelhub.core.pagination import bounded_count
 from labelhub.projects.models import Membership, Project
 from labelhub.projects.permissions import Capability, role_can
@@ -58,6 +59,16 @@ def assignment_schema(assignment: Assignment) -> Schema:
     return schema_of(version.schema if version is not None else None)
 
 
+def _html(text) -> str:
+    """Conversation text as the workbench shows it: Markdown, single line breaks kept, sanitized
+    (core.markdown, the renderer of every page); dom.js copies only the allow-listed nodes."""
+    return render_markdown(text, breaks=True) if isinstance(text, str) else ""
+
+
+def _with_html(message) -> dict:
+    return {**message, "html": _html(message.get("content"))} if isinstance(message, dict) else message
+
+
 def task_payload(*, assignment: Assignment) -> dict:
     """What a labeler sees for one task: the conversation and the candidates in their display order.
     Nothing about other labelers' labels (blind labeling)."""
@@ -79,8 +90,8 @@ def task_payload(*, assignment: Assignment) -> dict:
         "status": assignment.status,
         "prompt_id": prompt.pk,
         "track": prompt.track,
-        "messages": prompt.messages,
-        "candidates": [{"id": c.pk, "content": c.content} for c in ordered],
+        "messages": [_with_html(message) for message in prompt.messages],
+        "candidates": [{"id": c.pk, "content": c.content, "html": _html(c.content)} for c in ordered],
         "guideline_version": assignment.guideline_version.number if assignment.guideline_version_id else None,
         "lease_expires_at": assignment.lease_expires_at,
         "claimed_at": assignment.claimed_at,
