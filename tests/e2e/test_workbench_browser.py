@@ -338,8 +338,15 @@ def test_untrusted_text_is_inert(page: Page, live_server, project, members, staf
     # The demonstration comes first: prompt, system message and candidates are shown as text.
     expect(page.get_by_role("heading", name="Write the ideal answer")).to_be_visible()
     task = page.locator("#wb-task")
+    # Rendered as Markdown (the image becomes its URL as text), the tags stay text; raw text is exact.
+    shown_as_text = re.compile(re.escape("Summarise this: <img src=x onerror=alert(1)> <script>alert(2)</script>"))
+    expect(task.get_by_text(shown_as_text)).to_be_visible()
+    expect(task.get_by_text("[image: — http://127.0.0.1:9/leak?x=1]").first).to_be_visible()
+    assert page.locator("#wb-task a").count() == 0
+    page.get_by_label("Raw text").check()
     expect(task.get_by_text("Summarise this: " + XSS)).to_be_visible()
     expect(task.get_by_text("First: " + XSS)).to_be_visible()
+    page.get_by_label("Raw text").uncheck()
     expect(page.locator(".wb-guidelines")).to_contain_text("<script>alert(2)</script>")
     assert page.locator("main img, main svg, main script:not([src]):not([type='application/json'])").count() == 0
     assert page.locator(".wb-guidelines a[href^='javascript']").count() == 0
@@ -348,7 +355,7 @@ def test_untrusted_text_is_inert(page: Page, live_server, project, members, staf
 
     # Then the comparison of the same prompt.
     expect(page.get_by_role("heading", name="Compare two answers")).to_be_visible()
-    expect(task.get_by_text("Second: " + XSS)).to_be_visible()
+    expect(task.get_by_text(re.compile(re.escape("Second: <img src=x onerror=alert(1)> <script>")))).to_be_visible()
     assert page.locator("main img, main svg").count() == 0
     page.keyboard.press("1")
     page.keyboard.press("r")
