@@ -20,7 +20,6 @@ import nh3
 from markdown_it import MarkdownIt
 
 
-
 def _parser(*, breaks: bool) -> MarkdownIt:
     options = {"html": False, "linkify": False, "typographer": False, "breaks": breaks}
     return MarkdownIt("commonmark", options).enable("table").enable("strikethrough")
@@ -34,8 +33,6 @@ def _render_image(self, tokens, idx, options, env):
     token = tokens[idx]
     alt = self.renderInlineAsText(token.children or [], options, env)
     src = token.attrGet("src") or ""
-
-
     return f'<span class="md-image">[image: {escape(alt)} — {escape(str(src))}]</span>'
 
 
