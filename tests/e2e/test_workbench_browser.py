@@ -295,10 +295,10 @@ def test_k2_comparison_with_strength(page: Page, live_server, project, labeler, 
     expect(cards.nth(other).get_by_label("Unsafe", exact=True)).to_be_checked()
     expect(page.locator(".wb-board")).to_contain_text(f"#1Answer {locksmith + 1}")
 
-    # Submitting without a strength: the server's field error is shown, nothing is lost.
+    # Submitting without a strength: the page says so before sending anything, nothing is lost.
     page.get_by_role("button", name="Submit").click()
-    expect(page.get_by_role("alert")).to_contain_text("The ranking is incomplete or invalid.")
-    expect(page.get_by_role("alert")).to_contain_text("Preference strength: Say how much better")
+    expect(page.get_by_role("alert")).to_contain_text("Not submitted yet")
+    expect(page.get_by_role("alert")).to_contain_text("Say how much better the preferred answer is.")
     expect(page.locator("[data-error-for='strength']")).to_be_visible()
     assert not Label.objects.exists()
 
