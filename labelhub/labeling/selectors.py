@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from labelhub.accounts.models import User
@@ -13,7 +13,7 @@ from labelhub.projects.permissions import Capability, role_can
 from labelhub.projects.rubric import FLAGS, Schema, schema_of
 from labelhub.prompts.models import Candidate
 
-from .models import Assignment, AssignmentStatus, Label, Quarantine, ReviewStatus, WorkItem
+from .models import Assignment, AssignmentStatus, Label, Quarantine, ReviewStatus, WorkItem, WorkKind
 
 PAUSED = "Your labeling in this project is paused by its admins; ask them why."
 # A labeler's assignments that still lead to a label of theirs: held now, or expired and claimable
@@ -108,13 +108,30 @@ def my_labels(*, project: Project, user: User) -> QuerySet[Label]:
     return Label.objects.filter(project=project, user=user).select_related("work_item__prompt").order_by("-id")
 
 
+def work_kinds(project: Project) -> list[str]:
+    """The kinds of work the project serves (the claim's and the progress line's)."""
+    kinds = []
+    if project.comparisons_enabled:
+        kinds.append(WorkKind.COMPARISON)
+    if project.demonstrations_enabled:
+        kinds.append(WorkKind.DEMONSTRATION)
+    return kinds
+
+
 def labeling_progress(*, project: Project, user: User) -> dict:
     """Two counts whose cost does not grow with the project: the user's labels of the last 24 hours
-    (an index range, label_by_user_time) and the open items, counted up to 10,000 ("10,000+")."""
+    (an index range, label_by_user_time) and the items left for *them*, counted up to 10,000
+    ("10,000+"): the task they hold, plus the open items of a kind the project serves that they have
+    no assignment on (an expired one of theirs can be claimed back). Each submit or skip takes one
+    off, whether the next claim has happened yet or not."""
     since = timezone.now() - timedelta(hours=24)
+    mine = Assignment.objects.filter(user=user, work_item=OuterRef("pk"))
+    still_open = Q(taken__lt=F("overlap")) & ~Exists(mine.exclude(status=AssignmentStatus.EXPIRED))
+    held = Exists(mine.filter(status=AssignmentStatus.ACTIVE))
+    left = WorkItem.objects.filter(project=project, kind__in=work_kinds(project)).filter(still_open | held)
     return {
         "my_labels_today": Label.objects.filter(project=project, user=user, created_at__gte=since).count(),
-        "items_open": bounded_count(WorkItem.objects.filter(project=project, taken__lt=F("overlap"))),
+        "items_left": bounded_count(left),
     }
 
 

@@ -86,7 +86,7 @@ export function serverText(message) {
   return String(message)
     .replace(/^Candidate (\d+): /, (all, id) => (number(id) ? "Answer " + number(id) + ": " : all))
     .replace(/\((\d+) is missing\)/, (all, id) => (number(id) ? "(answer " + number(id) + " is missing)" : all))
-    .replace(/for every candidate/g, "for every answer")
+    .replace(/every candidate/g, "every answer")
     .replace(/(Rank every candidate|Not a candidate of this task): ([\d, ]+)\./, (all, head, list) => {
       const indexes = list.split(",").map((id) => candidateIndex(id.trim()));
       if (indexes.some((i) => i === -1)) return all;
