@@ -22,8 +22,15 @@ class TaskOutput(serializers.Serializer):
     status = serializers.CharField()
     prompt_id = serializers.IntegerField()
     track = serializers.CharField()
-    messages = serializers.ListField(child=serializers.DictField())
-    candidates = serializers.ListField(child=serializers.DictField(), help_text="In this labeler's display order.")
+    messages = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="The prompt's messages ({role, content}), each with `html`: its content rendered as Markdown "
+        "(single line breaks kept, sanitized by labelhub.core.markdown).",
+    )
+    candidates = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="In this labeler's display order: {id, content, html} (`html` as for messages).",
+    )
     guideline_version = serializers.IntegerField()
     lease_expires_at = serializers.DateTimeField()
     claimed_at = serializers.DateTimeField()

@@ -1,18 +1,20 @@
 from datetime import timedelta
+from functools import lru_cache
 
-from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import Forbidden, NotFound
 from labelhub.core.ids import id_or_404
+from labelhub.core.markdown import render_markdown
 from labelhub.core.pagination import bounded_count
 from labelhub.projects.models import Membership, Project
 from labelhub.projects.permissions import Capability, role_can
 from labelhub.projects.rubric import FLAGS, Schema, schema_of
 from labelhub.prompts.models import Candidate
 
-from .models import Assignment, AssignmentStatus, Label, Quarantine, ReviewStatus, WorkItem
+from .models import Assignment, AssignmentStatus, Label, Quarantine, ReviewStatus, WorkItem, WorkKind
 
 PAUSED = "Your labeling in this project is paused by its admins; ask them why."
 # A labeler's assignments that still lead to a label of theirs: held now, or expired and claimable
@@ -58,6 +60,23 @@ def assignment_schema(assignment: Assignment) -> Schema:
     return schema_of(version.schema if version is not None else None)
 
 
+def _html(text) -> str:
+    """Conversation text as the workbench shows it: Markdown, single line breaks kept, sanitized
+    (core.markdown, the renderer of every page); dom.js copies only the allow-listed nodes."""
+    return _rendered(text) if isinstance(text, str) else ""
+
+
+@lru_cache(maxsize=512)
+def _rendered(text: str) -> str:
+    # Prompts and candidates never change and each is served to `overlap` labelers (and again on a
+    # resume): ~1.4 ms for a 1,600-character answer, rendered once per process.
+    return render_markdown(text, breaks=True)
+
+
+def _with_html(message) -> dict:
+    return {**message, "html": _html(message.get("content"))} if isinstance(message, dict) else message
+
+
 def task_payload(*, assignment: Assignment) -> dict:
     """What a labeler sees for one task: the conversation and the candidates in their display order.
     Nothing about other labelers' labels (blind labeling)."""
@@ -79,8 +98,8 @@ def task_payload(*, assignment: Assignment) -> dict:
         "status": assignment.status,
         "prompt_id": prompt.pk,
         "track": prompt.track,
-        "messages": prompt.messages,
-        "candidates": [{"id": c.pk, "content": c.content} for c in ordered],
+        "messages": [_with_html(message) for message in prompt.messages],
+        "candidates": [{"id": c.pk, "content": c.content, "html": _html(c.content)} for c in ordered],
         "guideline_version": assignment.guideline_version.number if assignment.guideline_version_id else None,
         "lease_expires_at": assignment.lease_expires_at,
         "claimed_at": assignment.claimed_at,
@@ -97,13 +116,30 @@ def my_labels(*, project: Project, user: User) -> QuerySet[Label]:
     return Label.objects.filter(project=project, user=user).select_related("work_item__prompt").order_by("-id")
 
 
+def work_kinds(project: Project) -> list[str]:
+    """The kinds of work the project serves (the claim's and the progress line's)."""
+    kinds = []
+    if project.comparisons_enabled:
+        kinds.append(WorkKind.COMPARISON)
+    if project.demonstrations_enabled:
+        kinds.append(WorkKind.DEMONSTRATION)
+    return kinds
+
+
 def labeling_progress(*, project: Project, user: User) -> dict:
     """Two counts whose cost does not grow with the project: the user's labels of the last 24 hours
-    (an index range, label_by_user_time) and the open items, counted up to 10,000 ("10,000+")."""
+    (an index range, label_by_user_time) and the items left for *them*, counted up to 10,000
+    ("10,000+"): the task they hold, plus the open items of a kind the project serves that they have
+    no assignment on (an expired one of theirs can be claimed back). Each submit or skip takes one
+    off, whether the next claim has happened yet or not."""
     since = timezone.now() - timedelta(hours=24)
+    mine = Assignment.objects.filter(user=user, work_item=OuterRef("pk"))
+    still_open = Q(taken__lt=F("overlap")) & ~Exists(mine.exclude(status=AssignmentStatus.EXPIRED))
+    held = Exists(mine.filter(status=AssignmentStatus.ACTIVE))
+    left = WorkItem.objects.filter(project=project, kind__in=work_kinds(project)).filter(still_open | held)
     return {
         "my_labels_today": Label.objects.filter(project=project, user=user, created_at__gte=since).count(),
-        "items_open": bounded_count(WorkItem.objects.filter(project=project, taken__lt=F("overlap"))),
+        "items_left": bounded_count(left),
     }
 
 

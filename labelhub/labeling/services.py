@@ -33,7 +33,7 @@ from labelhub.prompts.models import Candidate, Prompt
 from labelhub.prompts.selectors import prompts_ready_for_work
 
 from .models import Assignment, AssignmentStatus, Label, Quarantine, ReviewStatus, WorkItem, WorkKind
-from .selectors import OPEN_TO_THEM, PAUSED, assignment_schema, labeler_standing_check
+from .selectors import OPEN_TO_THEM, PAUSED, assignment_schema, labeler_standing_check, work_kinds
 from .signals import comparison_item_completed
 
 MAX_COMPARISON_CANDIDATES = 9
@@ -202,12 +202,7 @@ def assignments_end_on_right_lost(sender, *, project: Project, user_id: int, **k
 
 
 def _kinds(project: Project) -> list[str]:
-    kinds = []
-    if project.comparisons_enabled:
-        kinds.append(WorkKind.COMPARISON)
-    if project.demonstrations_enabled:
-        kinds.append(WorkKind.DEMONSTRATION)
-    return kinds
+    return work_kinds(project)
 
 
 # SEEN_IN_REVIEW, the blind-labeling rule the claims follow (and selectors.review_queue, the other

@@ -298,10 +298,10 @@ def test_k2_comparison_with_strength(page: Page, live_server, project, labeler, 
     expect(cards.nth(other).get_by_label("Unsafe", exact=True)).to_be_checked()
     expect(page.locator(".wb-board")).to_contain_text(f"#1Answer {locksmith + 1}")
 
-    # Submitting without a strength: the server's field error is shown, nothing is lost.
+    # Submitting without a strength: the page says so before sending anything, nothing is lost.
     page.get_by_role("button", name="Submit").click()
-    expect(page.get_by_role("alert")).to_contain_text("The ranking is incomplete or invalid.")
-    expect(page.get_by_role("alert")).to_contain_text("Preference strength: Say how much better")
+    expect(page.get_by_role("alert")).to_contain_text("Not submitted yet")
+    expect(page.get_by_role("alert")).to_contain_text("Say how much better the preferred answer is.")
     expect(page.locator("[data-error-for='strength']")).to_be_visible()
     assert not Label.objects.exists()
 
@@ -341,8 +341,15 @@ def test_untrusted_text_is_inert(page: Page, live_server, project, members, staf
     # The demonstration comes first: prompt, system message and candidates are shown as text.
     expect(page.get_by_role("heading", name="Write the ideal answer")).to_be_visible()
     task = page.locator("#wb-task")
+    # Rendered as Markdown (the image becomes its URL as text), the tags stay text; raw text is exact.
+    shown_as_text = re.compile(re.escape("Summarise this: <img src=x onerror=alert(1)> <script>alert(2)</script>"))
+    expect(task.get_by_text(shown_as_text)).to_be_visible()
+    expect(task.get_by_text("[image: — http://127.0.0.1:9/leak?x=1]").first).to_be_visible()
+    assert page.locator("#wb-task a").count() == 0
+    page.get_by_label("Raw text").check()
     expect(task.get_by_text("Summarise this: " + XSS)).to_be_visible()
     expect(task.get_by_text("First: " + XSS)).to_be_visible()
+    page.get_by_label("Raw text").uncheck()
     expect(page.locator(".wb-guidelines")).to_contain_text("<script>alert(2)</script>")
     assert page.locator("main img, main svg, main script:not([src]):not([type='application/json'])").count() == 0
     assert page.locator(".wb-guidelines a[href^='javascript']").count() == 0
@@ -351,7 +358,7 @@ def test_untrusted_text_is_inert(page: Page, live_server, project, members, staf
 
     # Then the comparison of the same prompt.
     expect(page.get_by_role("heading", name="Compare two answers")).to_be_visible()
-    expect(task.get_by_text("Second: " + XSS)).to_be_visible()
+    expect(task.get_by_text(re.compile(re.escape("Second: <img src=x onerror=alert(1)> <script>")))).to_be_visible()
     assert page.locator("main img, main svg").count() == 0
     for key in ("g", "1", "r", "1", "g", "2", "r", "1"):  # a tie: no strength needed
         page.keyboard.press(key)

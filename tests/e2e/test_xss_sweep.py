@@ -722,6 +722,7 @@ def labeler_workbench(s: Sweep, w: dict) -> None:
             page.get_by_role("button", name="Start from this answer").first.click()
             page.get_by_label("Your ideal answer").fill("mine " + LONG["textarea-breakout"])
             page.get_by_role("button", name="Submit").click()
+            expect(page.locator("#wb-status")).to_contain_text("submitted")  # the draft is saved first
         elif title.startswith(("Compare", "Rank")):
             seen.add("comparison")
             page.get_by_label("Rationale").fill(ALL[:1900])

@@ -396,5 +396,5 @@ def test_review_reads_each_label_with_its_versions_schema(project, members, staf
     assert "Correct:" in html and "<strong>yes</strong>" in html and "<strong>no</strong>" in html
     assert "<strong>casual</strong>" in html and "<strong>rude</strong>" in html
     assert '<span class="tag">typo</span>' in html
-    assert '<span class="prewrap">Idiom.\nShort.</span>' in html
+    assert '<span class="prewrap" dir="auto">Idiom.\nShort.</span>' in html
     assert html.count("Issues:\n                      <strong>—</strong>") == 1  # optional, unanswered by b

@@ -2,11 +2,11 @@
 // ranking list, the strength levels, "all bad" and the rationale — all as the schema says.
 
 import { els } from "./state.js";
-import { h, page } from "./dom.js";
+import { h, page, textBlock } from "./dom.js";
 import { allBadOn, askedQuestions, digitsText, rankingOn, rationaleRules, strengthLevels } from "./schema.js";
 import { questionField } from "./questions.js";
 import { boardSection, rankField, strengthSection } from "./ranking.js";
-import { actions, candidateHead } from "./demonstration.js";
+import { candidateHead, dock } from "./demonstration.js";
 
 function safetyField(i) {
   return h(
@@ -24,7 +24,7 @@ function comparisonCard(task, candidate, i) {
     "article",
     { class: "wb-cand card", "data-index": i, tabindex: "-1", "aria-labelledby": "wb-cand-" + i + "-title" },
     candidateHead(i, "h3", rankField(i, task.candidates.length)),
-    h("div", { class: "wb-text", text: candidate.content }),
+    textBlock(candidate.content, candidate.html, "wb-answer-text"),
     questions.length ? h("div", { class: "wb-judge" }, questions.map((q) => questionField(q, i))) : null,
     task.needs_safety ? h("div", { class: "wb-extra" }, safetyField(i)) : null,
     h("p", { class: "field-error wb-cand-error", "data-error-for": "cand-" + i, hidden: true })
@@ -34,7 +34,7 @@ function comparisonCard(task, candidate, i) {
 function rationaleSection() {
   const rules = rationaleRules();
   const note = rules.required ? "(required: why?)" : rankingOn() ? "(optional: why this order?)" : "(optional)";
-  els.rationale = h("textarea", { id: "wb-rationale", name: "rationale", rows: "3", maxlength: rules.maxLength });
+  els.rationale = h("textarea", { id: "wb-rationale", name: "rationale", rows: "3", dir: "auto", maxlength: rules.maxLength });
   return h(
     "div",
     { class: "field" },
@@ -60,12 +60,15 @@ export function renderComparison(task) {
   const cards = task.candidates.map((candidate, i) => comparisonCard(task, candidate, i));
   els.board = null;
   els.allBad = null;
-  form.append(h("div", { class: "wb-cands " + (count === 2 ? "wb-cands-pair" : "wb-cands-stack") }, cards));
-  if (rankingOn()) form.append(boardSection());
+  const layout = count <= 1 ? "wb-cands-one" : count === 2 ? "wb-cands-pair" : "wb-cands-cols wb-cands-" + Math.min(count, 5);
+  form.append(h("div", { class: "wb-cands " + layout }, cards));
   const levels = strengthLevels();
   if (levels.length) form.append(strengthSection(levels));
   if (allBadOn()) form.append(allBadSection());
-  form.append(h("p", { class: "field-error", "data-error-for": "safety", hidden: true }), rationaleSection(), actions());
+  form.append(h("p", { class: "field-error", "data-error-for": "safety", hidden: true }), rationaleSection());
+  form.append(dock(rankingOn() ? boardSection() : null));
+  // Text the labeler types reads in its own direction (Arabic, Hebrew…), whatever the page's.
+  form.querySelectorAll("textarea, input[type='text']").forEach((box) => box.setAttribute("dir", "auto"));
   return form;
 }
 

@@ -1,15 +1,27 @@
 // A demonstration: the model answers to start from, and the labeler's own answer.
 
 import { els, formChanged, S } from "./state.js";
-import { h } from "./dom.js";
+import { h, textBlock } from "./dom.js";
 import { candidateIndex } from "./schema.js";
 
-export function actions() {
+function actions() {
   return h(
     "div",
     { class: "form-actions wb-actions" },
-    h("button", { type: "submit", class: "button button-primary", id: "wb-submit" }, "Submit ", h("kbd", { text: "Ctrl+Enter" })),
-    h("button", { type: "button", class: "button", id: "wb-skip-button", "data-action": "skip" }, "Skip ", h("kbd", { text: "k" }))
+    h("button", { type: "button", class: "button", id: "wb-skip-button", "data-action": "skip" }, "Skip ", h("kbd", { text: "k" })),
+    h("button", { type: "submit", class: "button button-primary", id: "wb-submit" }, "Submit ", h("kbd", { text: "Ctrl+Enter" }))
+  );
+}
+
+// The bar at the bottom of the task, always in view (sticky): the ranking (comparisons), what is
+// still missing, the status line (dom.setStatus mirrors it here) and Submit.
+export function dock(...parts) {
+  return h(
+    "div",
+    { class: "wb-dock" },
+    h("div", { class: "wb-dock-main" }, parts, h("p", { class: "wb-dock-missing", id: "wb-missing", hidden: true })),
+    h("p", { class: "wb-dock-status muted small", "aria-hidden": "true" }),
+    actions()
   );
 }
 
@@ -39,7 +51,7 @@ function sourceCard(candidate, i) {
         text: "Start from this answer",
       })
     ),
-    h("div", { class: "wb-text", text: candidate.content })
+    textBlock(candidate.content, candidate.html, "wb-answer-text")
   );
 }
 
@@ -67,6 +79,7 @@ export function renderDemonstration(task) {
     name: "content",
     rows: "14",
     class: "wb-answer",
+    dir: "auto",
     "aria-describedby": "wb-answer-help",
   });
   form.append(
@@ -79,7 +92,7 @@ export function renderDemonstration(task) {
       h("p", { id: "wb-answer-help", class: "help", text: "The answer the assistant should have given. Ctrl+Enter submits; Esc leaves the box." }),
       h("p", { class: "field-error", "data-error-for": "content", hidden: true })
     ),
-    actions()
+    dock()
   );
   return form;
 }

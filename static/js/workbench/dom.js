@@ -51,12 +51,32 @@ export function isTyping(el) {
   return ["text", "number", "search", "email", "password", "url", "tel"].includes(el.type);
 }
 
+// localStorage, when the browser allows it (null / ignored otherwise).
+export function stored(key) {
+  try {
+    return window.localStorage.getItem(key);
+  } catch (err) {
+    return null;
+  }
+}
+
+export function store(key, value) {
+  try {
+    window.localStorage.setItem(key, value);
+  } catch (err) {
+    // storage disabled: the choice lasts until the page is left
+  }
+}
+
 export function clock(date) {
   return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
+// The status line (a live region in the page's bar), mirrored in the task's bottom bar (wb-dock).
 export function setStatus(text) {
   page.statusBox.textContent = text || "";
+  const mirror = page.root.querySelector(".wb-dock-status");
+  if (mirror) mirror.textContent = text || "";
 }
 
 let keysTimer = null;
@@ -87,4 +107,82 @@ export function showAlert(message, options = {}) {
 
 export function clearAlert() {
   page.alertBox.replaceChildren();
+}
+
+// Markdown. The server renders it (labelhub/core/markdown.py, the one renderer of every page) and
+// sends `html` beside each message's and answer's `content`. It is parsed into an inert document
+// (DOMParser runs no script and loads nothing) and only the allow-listed elements and attributes
+// are copied into the page, as new nodes: the same lists as core/markdown.py (ALLOWED_TAGS,
+// ALLOWED_ATTRIBUTES; tests/core/test_markdown.py compares them). Anything else keeps only its text.
+export const MD_TAGS = [
+  "a", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "li", "ol", "p", "pre",
+  "s", "span", "strong", "table", "tbody", "td", "th", "thead", "tr", "ul",
+];
+export const MD_ATTRIBUTES = {
+  a: ["href", "title"], code: ["class"], ol: ["start"], span: ["class"], td: ["align"], th: ["align"],
+};
+const SAFE_URL = /^(https?:|mailto:)/i;
+const SAFE_VALUE = { class: /^(md-image|language-[\w+#.-]{1,40})$/, align: /^(left|right|center)$/, start: /^\d{1,9}$/ };
+
+function copyAttributes(from, to, tag) {
+  for (const name of MD_ATTRIBUTES[tag] || []) {
+    const value = from.getAttribute(name);
+    if (value === null) continue;
+    if (name === "href" && !SAFE_URL.test(value.trim())) continue;
+    if (SAFE_VALUE[name] && !SAFE_VALUE[name].test(value)) continue;
+    to.setAttribute(name, value);
+  }
+  if (tag === "a") to.setAttribute("rel", "noopener noreferrer nofollow");
+}
+
+function copyNode(node) {
+  if (node.nodeType === Node.TEXT_NODE) return document.createTextNode(node.data);
+  if (node.nodeType !== Node.ELEMENT_NODE) return null;
+  const tag = node.localName;
+  const children = Array.from(node.childNodes, copyNode).flat().filter(Boolean);
+  if (!MD_TAGS.includes(tag)) return children.length ? children : null;
+  const el = document.createElement(tag);
+  copyAttributes(node, el, tag);
+  append(el, children);
+  return el;
+}
+
+// The nodes of a sanitized HTML string, rebuilt from the allow-list (never innerHTML on the page).
+export function markdownNodes(html) {
+  const doc = new DOMParser().parseFromString(String(html || ""), "text/html");
+  return Array.from(doc.body.childNodes, copyNode).flat().filter(Boolean);
+}
+
+// Model answers and prompt messages: rendered Markdown, or the raw text when the labeler asks for it.
+// Every block of the task on screen is kept so the raw/rendered toggle redraws them all.
+const blocks = [];
+let rawText = false;
+
+function fillBlock(block) {
+  const { el, content, html } = block;
+  const raw = rawText || typeof html !== "string";
+  el.classList.toggle("markdown-body", !raw);
+  el.classList.toggle("is-raw", raw);
+  el.replaceChildren(...(raw ? [document.createTextNode(content)] : markdownNodes(html)));
+}
+
+export function textBlock(content, html, className) {
+  const el = h("div", { class: "wb-text " + (className || ""), dir: "auto" });
+  const block = { el, content: String(content == null ? "" : content), html };
+  blocks.push(block);
+  fillBlock(block);
+  return el;
+}
+
+export function forgetTextBlocks() {
+  blocks.length = 0;
+}
+
+export function showRawText(on) {
+  rawText = !!on;
+  blocks.forEach(fillBlock);
+}
+
+export function rawTextShown() {
+  return rawText;
 }

@@ -89,6 +89,12 @@ export function flushDraft() {
   saveDraft(true);
 }
 
+// Before a submit: the form as it is now goes to the draft (skipped when nothing changed).
+export function saveNow() {
+  stopAutosave();
+  return saveDraft(false);
+}
+
 export function markSaved() {
   S.lastSaved = JSON.stringify(collect());
 }

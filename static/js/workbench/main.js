@@ -7,7 +7,7 @@
 // dialogs, keyboard. This file wires the page's events and loads the first task.
 
 import { config, els, S } from "./state.js";
-import { page } from "./dom.js";
+import { page, store, stored } from "./dom.js";
 import { renderBoard, installDrag } from "./ranking.js";
 import { changed, flushDraft } from "./drafts.js";
 import { clearSource, startFrom, undoSource, updateSourceNote } from "./demonstration.js";
@@ -81,35 +81,26 @@ function installPageEvents() {
   window.addEventListener("pagehide", flushDraft);
 }
 
-function storeGet(key) {
-  try {
-    return window.localStorage.getItem(key);
-  } catch (err) {
-    return null; // storage disabled: the panel starts open
-  }
-}
-
-function storeSet(key, value) {
-  try {
-    window.localStorage.setItem(key, value);
-  } catch (err) {
-    // ignore
-  }
-}
-
 // The guidelines panel remembers whether it is open, and the task area widens when it is shut.
 function installGuidelinesPanel() {
   const panel = page.guidelines;
   const workbench = page.root.closest(".workbench");
   if (!panel || !workbench) return;
   const storageKey = "labelhub.workbench.guidelines." + config.projectId;
-  if (storeGet(storageKey) === "closed") panel.open = false;
-  const sync = () => {
-    workbench.classList.toggle("is-guidelines-closed", !panel.open);
-    storeSet(storageKey, panel.open ? "open" : "closed");
-  };
-  panel.addEventListener("toggle", sync);
+  // A phone shows the task first and the guidelines shut (one tap opens them); elsewhere the last choice.
+  const phone = window.matchMedia("(max-width: 640px)").matches;
+  if (phone || stored(storageKey) === "closed") panel.open = false;
+  const initial = panel.open;
+  let settled = false;
+  const sync = () => workbench.classList.toggle("is-guidelines-closed", !panel.open);
   sync();
+  panel.addEventListener("toggle", () => {
+    sync();
+    // Closing it above fires a toggle event too: only the labeler's own toggles are remembered.
+    if (!settled && panel.open === initial) return void (settled = true);
+    settled = true;
+    store(storageKey, panel.open ? "open" : "closed");
+  });
 }
 
 if (config && page.root) {

@@ -1,13 +1,14 @@
-// Submitting a label: the body the API wants, the server's 400 field errors beside the questions
-// they name, and the stale state (409: the work stays on screen, read-only, with a Copy button).
+// Submitting a label: the draft saved first, what is missing said in the labeler's words before
+// anything is sent (validate.js), the body the API wants, the server's 400 field errors beside the
+// questions they name, and the stale state (409: the work stays on screen, read-only, with a Copy button).
 
 import { els, S, setPhase, stopAutosave } from "./state.js";
 import { h, setStatus, showAlert } from "./dom.js";
 import { api, itemUrl, messageOf } from "./api.js";
 import { allBadOn, askedQuestions, candidateIndex, inputName, questionNamed, rankingOn, strengthLevels } from "./schema.js";
-import { rankOf } from "./ranking.js";
-import { collect } from "./drafts.js";
+import { collect, saveNow } from "./drafts.js";
 import { loadNext } from "./task.js";
+import { comparisonProblems, serverText } from "./validate.js";
 
 const FIELD_NAMES = {
   content: "Answer", ranks: "Ranks", answers: "Answers", ratings: "Ratings", flags: "Flags", strength: "Preference strength",
@@ -44,32 +45,48 @@ function rankingPayload(state) {
   return payload;
 }
 
-function missingFor(state, i, questions) {
-  const id = String(S.task.candidates[i].id);
-  const missing = [];
-  if (rankingOn()) {
-    if (!(id in state.ranks) && !state.all_bad) missing.push("rank");
-    else if (id in state.ranks && rankOf(i) === null) missing.push("a rank from 1 to " + S.task.candidates.length);
-  }
-  questions.forEach((q) => {
-    if (q.required && !(state.answers[id] && q.name in state.answers[id])) missing.push(q.label);
+// Each answer's card says what it lacks ("Missing: rank, Truthful, safety."); returns the first card.
+function markCards(problems) {
+  const parts = {};
+  problems.forEach((problem) => {
+    if (problem.part) problem.cards.forEach((i) => { (parts[i] = parts[i] || []).push(...[].concat(problem.part)); });
   });
-  if (S.task.needs_safety && !state.safety[id]) missing.push("safety");
-  return missing;
-}
-
-// What is missing per answer, in the labeler's words (the server's messages name candidate ids).
-// The same rules as the server's (rubric.Schema.validate_comparison); the server has the last word.
-function markIncomplete(state) {
   let first = null;
-  const questions = askedQuestions();
-  S.task.candidates.forEach((candidate, i) => {
-    const missing = missingFor(state, i, questions);
-    if (!missing.length) return;
-    const holder = fieldError("cand-" + i, "Missing: " + missing.join(", ") + ".");
-    if (!first) first = holder;
+  Object.keys(parts).sort((a, b) => a - b).forEach((i) => {
+    const holder = fieldError("cand-" + i, "Missing: " + parts[i].join(", ") + ".");
+    first = first || holder;
   });
   return first;
+}
+
+function missingLine(texts) {
+  const line = document.getElementById("wb-missing");
+  if (!line) return;
+  line.textContent = texts.join(" · ");
+  line.hidden = !texts.length;
+}
+
+// Checked in the page before anything is sent: each problem beside its field and card, all of them
+// in the alert and in the bottom bar. Nothing was sent; the draft holds the work.
+function showProblems(problems) {
+  const byField = {};
+  problems.forEach((problem) => {
+    (byField[problem.field] = byField[problem.field] || []).push(problem.text);
+    (problem.questions || []).forEach((q) => problem.cards.forEach((i) => fieldError(inputName(q, i), "Required.")));
+  });
+  ["ranks", "safety", "strength", "rationale"].forEach((field) => {
+    if (byField[field]) fieldError(field, byField[field].join(" "));
+  });
+  const texts = problems.map((problem) => problem.text);
+  missingLine(texts);
+  showAlert("Nothing was sent: fix these, then submit again. Your work is saved as a draft.", {
+    title: "Not submitted yet",
+    items: texts,
+    scroll: false,
+  });
+  const first = markCards(problems) || els.form.querySelector(".has-error");
+  if (first) first.scrollIntoView({ block: "nearest" });
+  setStatus(texts.length === 1 ? texts[0] : texts.length + " things to fix before submitting.");
 }
 
 // The URL and body of the submission, or null when a demonstration has no text yet.
@@ -85,14 +102,33 @@ function submission(state) {
   return { url: itemUrl("demonstration"), body };
 }
 
+let checking = false;
+
 export async function submit() {
-  if (!S.task || S.phase !== "editing") return;
-  stopAutosave();
+  if (!S.task || S.phase !== "editing" || checking) return;
+  checking = true;
+  try {
+    await send();
+  } finally {
+    checking = false;
+  }
+}
+
+async function send() {
   clearErrors();
+  missingLine([]);
+  const generation = S.generation;
+  // Everything typed goes to the draft first: a refused submit, then a reload, lose nothing.
+  await saveNow();
+  if (generation !== S.generation || S.phase !== "editing") return;
+  stopAutosave();
   const state = collect();
+  if (S.task.kind !== "demonstration") {
+    const problems = comparisonProblems(state);
+    if (problems.length) return showProblems(problems);
+  }
   const request = submission(state);
   if (!request) return;
-  const generation = S.generation;
   const taskId = S.task.id;
   setPhase("submitting");
   els.submit.disabled = true;
@@ -149,7 +185,7 @@ function questionErrors(q, messages) {
   messages.forEach((message) => {
     const match = /^Candidate (\d+): /.exec(message) || /\((\d+) is missing\)/.exec(message);
     const i = match ? candidateIndex(match[1]) : -1;
-    const text = message.replace(/^Candidate \d+: /, "").replace(/ \(\d+ is missing\)/, "");
+    const text = serverText(message.replace(/^Candidate \d+: /, "").replace(/ \(\d+ is missing\)/, ""));
     const targets = i === -1 ? S.task.candidates.map((c, j) => j) : [i];
     targets.forEach((j) => { (byIndex[j] = byIndex[j] || []).push(text); });
   });
@@ -162,10 +198,7 @@ function questionErrors(q, messages) {
 
 function showValidation(result, state) {
   const fields = (result.data && result.data.extra && result.data.extra.fields) || {};
-  const items = Object.keys(fields).map((key) => {
-    const value = fields[key];
-    return fieldLabel(key) + ": " + (Array.isArray(value) ? value.join(" ") : String(value));
-  });
+  const items = Object.keys(fields).map((key) => fieldLabel(key) + ": " + [].concat(fields[key]).map(serverText).join(" "));
   showAlert(messageOf(result, "Some answers are missing."), { title: "Not submitted yet", items });
   let first = null;
   if (S.task.kind === "demonstration") {
@@ -174,10 +207,10 @@ function showValidation(result, state) {
     Object.keys(fields).forEach((key) => {
       const messages = [].concat(fields[key]).map(String);
       const q = questionNamed(key);
-      const holder = q ? questionErrors(q, messages) : fieldError(key, messages.join(" "));
+      const holder = q ? questionErrors(q, messages) : fieldError(key, messages.map(serverText).join(" "));
       first = first || holder;
     });
-    first = markIncomplete(state) || first;
+    first = markCards(comparisonProblems(state)) || first;
   }
   if (first) first.scrollIntoView({ block: "nearest" });
 }

@@ -1,7 +1,7 @@
 // Loading the next task and drawing it (or the reason there is none).
 
 import { config, els, resetTask, S, setPhase } from "./state.js";
-import { clearAlert, clock, h, page, setStatus } from "./dom.js";
+import { clearAlert, clock, forgetTextBlocks, h, page, rawTextShown, setStatus, showRawText, store, stored, textBlock } from "./dom.js";
 import { api, messageOf } from "./api.js";
 import { rankingOn, trackLabel } from "./schema.js";
 import { applyDemonstrationDraft, renderDemonstration } from "./demonstration.js";
@@ -77,12 +77,27 @@ function taskTitle(task) {
   return count === 2 ? "Compare two answers" : "Rank " + count + " answers";
 }
 
+function rawKey() {
+  return "labelhub.workbench.raw." + config.projectId;
+}
+
+// Markdown or raw text for every message and answer; the choice is remembered (this browser, project).
+function rawToggle() {
+  const box = h("input", { type: "checkbox", id: "wb-raw", "data-action": "raw" });
+  box.checked = rawTextShown();
+  box.addEventListener("change", () => {
+    showRawText(box.checked);
+    store(rawKey(), box.checked ? "raw" : "markdown");
+  });
+  return h("label", { class: "check small wb-raw-toggle", for: "wb-raw" }, box, "Raw text");
+}
+
 function taskHead(task) {
   els.lease = h("span", { class: "wb-lease" });
   return h(
     "header",
     { class: "wb-task-head" },
-    h("h2", { id: "wb-task-title", tabindex: "-1", text: taskTitle(task) }),
+    h("div", { class: "wb-task-title-row" }, h("h2", { id: "wb-task-title", tabindex: "-1", text: taskTitle(task) }), rawToggle()),
     h(
       "p",
       { class: "muted small wb-task-meta" },
@@ -107,6 +122,8 @@ function restoreDraft(task, demo) {
 
 function renderTask(task) {
   S.task = task;
+  forgetTextBlocks();
+  showRawText(stored(rawKey()) === "raw");
   const demo = task.kind === "demonstration";
   const head = taskHead(task);
   const form = demo ? renderDemonstration(task) : renderComparison(task);
@@ -152,7 +169,7 @@ function renderConversation(messages) {
           "li",
           { class: "message message-" + css },
           h("div", { class: "message-role", text: role }),
-          h("div", { class: "wb-text", text: String(message.content == null ? "" : message.content) })
+          textBlock(message.content, message.html, "wb-message-text")
         );
       })
     )
