@@ -68,12 +68,35 @@ class ProjectSettingsForm(ProjectForm):
 
 class MemberAddForm(Form):
     username = forms.CharField(
-        max_length=150,
+        label="Username or e-mail",
+        max_length=254,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
-        help_text="Their exact username. You can add people you already share a project with; "
-        "site staff can add anyone.",
+        help_text="Their exact username or e-mail address. You can add people you already share a project "
+        "with; site staff can add anyone. Someone new? Create their account below.",
     )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.LABELER)
+
+
+class MemberCreateForm(Form):
+    """A new account, made a member at once; its owner chooses a password with a one-time link."""
+
+    username = forms.CharField(
+        label="New username",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text="Letters, digits and @ . + - _ only.",
+    )
+    email = forms.EmailField(
+        label="E-mail (optional)",
+        required=False,
+        help_text="Lets you add them to other projects by address; the link is e-mailed to it when the "
+        "site has a mail server.",
+    )
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.LABELER)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_new_%s")
+        super().__init__(*args, **kwargs)
 
 
 class MemberRoleForm(Form):
