@@ -23,7 +23,12 @@ class ProjectForm(Form):
         min_value=1, max_value=50, initial=3, help_text="Labels wanted per comparison item (1–50)."
     )
     candidates_per_prompt = forms.IntegerField(
-        min_value=2, max_value=9, initial=2, help_text="Candidate answers to generate per prompt (2–9)."
+        label="Answers per comparison (K)",
+        min_value=2,
+        max_value=9,
+        initial=2,
+        help_text="K: the answers a labeler compares side by side in one comparison, 2–9. “Generate” tops "
+        "every prompt up to K candidate answers.",
     )
 
     @classmethod

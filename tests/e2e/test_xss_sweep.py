@@ -878,6 +878,16 @@ def admin_actions(s: Sweep, w: dict) -> None:
     s.submit(f"{base}/generation/batches/{w['bad_batch'].pk}/retry-failed/", {})
     s.submit(f"{base}/generation/batches/new/", {"model_config": str(w["bad"].pk), "fewer_than": fit(20)})
     s.submit(f"{base}/generation/batches/new/", {"model_config": str(w["bad"].pk), "prompt": str(w["full"].pk)})
+    # Batch targets: a hostile search previewed, hostile tag/track refused, the prompt list's selection.
+    s.submit(
+        f"{base}/generation/batches/new/",
+        {"model_config": str(w["bad"].pk), "target": "search", "search": fit(200, 3), "action": "preview"},
+    )
+    s.submit(
+        f"{base}/generation/batches/new/",
+        {"model_config": str(w["bad"].pk), "target": fit(20, 1), "tag": fit(60, 2), "track": fit(40, 3)},
+    )
+    s.visit(f"{base}/generation/batches/new/?prompt_ids={w['full'].pk}&tag=" + quote(fit(60, 4), safe=""))
 
     # Labeling and review.
     label = Label.objects.filter(project=w["project"], review_status="pending").order_by("id").first()
