@@ -129,6 +129,16 @@ AXES_CLIENT_IP_CALLABLE = "labelhub.core.clientip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# Set-password links (accounts a project admin creates): after this many unknown links opened from one
+# address, that address sees a 429 page for AXES_COOLOFF_TIME, as a locked-out login does.
+SET_PASSWORD_LINK_FAILURE_LIMIT = env.int("SET_PASSWORD_LINK_FAILURE_LIMIT", default=10)
+# E-mail: off unless EMAIL_HOST is set; then a new account's set-password link is also e-mailed to it.
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="labelhub@localhost")
 LOGIN_REDIRECT_URL = "projects:list"
 LOGOUT_REDIRECT_URL = "login"
 

@@ -47,3 +47,28 @@ class ApiToken(BaseModel):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+SET_PASSWORD_LINK_HOURS = 72
+
+
+class SetPasswordLink(BaseModel):
+    """A one-time link that lets a new (or invited) user choose their password. Only the SHA-256 of the
+    token is stored (like API tokens); the link is shown once to the admin who made it. It works once,
+    until `expires_at`; making a new link for the user retires their older ones."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="set_password_links")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    # Where the user lands once the password is set (a path on this site, e.g. the project's overview).
+    next_path = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"set-password link for {self.user_id}"

@@ -16,7 +16,7 @@ from labelhub.projects.selectors import project_access
 
 from . import selectors, services
 from .models import ExportSnapshot, SnapshotStatus
-from .params import CONSENSUS, FORMATS, KINDS, PAIRS, REVIEW, SPLITS, allowed_keys, normalise_body
+from .params import CONSENSUS, FORMATS, KINDS, NOTE_HEADER, PAIRS, REVIEW, SPLITS, allowed_keys, normalise_body
 
 JSONL = "application/jsonl"
 
@@ -82,6 +82,8 @@ class ExportApi(APIView):
         response["Cache-Control"] = "no-store"
         # Proxies must pass rows on as they come (nginx buffers otherwise).
         response["X-Accel-Buffering"] = "no"
+        for note in params.notes():  # e.g. what consensus=majority does with single-labeler items
+            response[NOTE_HEADER] = note
         return response
 
 

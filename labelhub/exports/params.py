@@ -32,6 +32,15 @@ CONSENSUS: dict[str, tuple[str, ...]] = {
     "kto": ("none", "majority"),
     "rankings": ("none", "majority"),
 }
+# What consensus=majority does with an item only one labeler labeled (after filters): a majority of one.
+# Said in the streamed response's NOTE_HEADER, in a snapshot's manifest ("notes", with the count
+# "single_labeler_items") and in the README. ASCII: it travels in an HTTP header.
+MAJORITY_SINGLE_LABELER_NOTE = (
+    "consensus=majority: an item with a single labeler (after filters) is its own majority, 1 vote of 1, "
+    "so its pairs and KTO verdicts pass unchanged. To keep only what several labelers agreed on, add "
+    "metadata=true and keep rows whose metadata has labelers >= 2."
+)
+NOTE_HEADER = "X-Labelhub-Note"
 COMMON = (
     "format",
     "guideline_version",
@@ -81,6 +90,10 @@ class ExportParams:
     exclude_quarantined: bool = True
     labeler_ids: tuple[int, ...] = field(default=(), compare=False)
     exclude_labeler_ids: tuple[int, ...] = field(default=(), compare=False)
+
+    def notes(self) -> list[str]:
+        """What a reader of this export must know about how its rows were chosen."""
+        return [MAJORITY_SINGLE_LABELER_NOTE] if self.consensus == "majority" else []
 
     def as_query(self) -> dict[str, str]:
         """The options that differ from the defaults, as query-string values (for manifests and links)."""

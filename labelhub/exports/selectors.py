@@ -385,10 +385,14 @@ class ExportStats:
     schemas: dict = field(default_factory=dict)  # guideline version number → Schema, of labels that gave rows
     labelers: set = field(default_factory=set)
     left_out: Counter = field(default_factory=Counter)  # rows the format cannot express, by reason
+    # consensus=majority only: items that gave rows with one labeler, their own majority (params.notes()).
+    single_labeler_items: int | None = None
 
     def as_dict(self) -> dict:
+        single = {} if self.single_labeler_items is None else {"single_labeler_items": self.single_labeler_items}
         return {
             "rows": self.rows,
+            **single,
             "left_out": dict(sorted(self.left_out.items())),
             "labels": self.labels,
             "labels_read": self.labels_read,
@@ -412,6 +416,8 @@ def export_lines(*, project: Project, params: ExportParams, stats: ExportStats |
     it is written out before the next round trip, so one batch of labels and its candidates is all
     that is held."""
     stats = stats if stats is not None else ExportStats()
+    if params.consensus == "majority":
+        stats.single_labeler_items = stats.single_labeler_items or 0
     versions = {
         pk: (number, schema_of(schema))
         for pk, number, schema in GuidelineVersion.objects.filter(project=project).values_list("pk", "number", "schema")
@@ -465,6 +471,8 @@ def _batch_lines(batch: list[list[LabelRecord]], params: ExportParams, stats: Ex
             stats.rows += emitted
             stats.work_items += 1
             stats.labels += len(group)
+            if params.consensus == "majority":
+                stats.single_labeler_items += len(group) == 1
             for label in group:
                 if label.guideline_version not in stats.schemas:
                     stats.schemas[label.guideline_version] = label.schema

@@ -225,6 +225,7 @@ def snapshot_build(*, snapshot_id: int, task_id: str) -> ExportSnapshot | None:
             "format": snapshot.format,
             "filters": snapshot.params,
             "counts": stats.as_dict(),
+            "notes": params.notes(),
             "guideline_versions": sorted(stats.guideline_versions),
             "schemas": stats.schemas_manifest(),
             "file": snapshot.filename,

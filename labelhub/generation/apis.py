@@ -208,6 +208,15 @@ class BatchListCreateApi(APIView):
         model_config = IdField()
         prompt_ids = serializers.ListField(child=IdField(), required=False, max_length=100_000)
         fewer_than = serializers.IntegerField(min_value=1, max_value=9, required=False)
+        tag = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+        track = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+        search = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        all_prompts = serializers.BooleanField(required=False, default=False)
+        dry_run = serializers.BooleanField(required=False, default=False)
+
+    class PreviewSerializer(serializers.Serializer):
+        prompts = serializers.IntegerField()
+        samples = serializers.IntegerField()
 
     @extend_schema(responses=BatchOutput(many=True), summary="Recent generation batches (admins, engineers)")
     def get(self, request, project_id):
@@ -216,23 +225,31 @@ class BatchListCreateApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: BatchOutput},
+        responses={201: BatchOutput, 200: PreviewSerializer},
         summary="Start generating candidates (project admins)",
-        description="Either `prompt_ids` (the config's candidates_per_prompt samples each) or `fewer_than: K` "
-        "(every prompt with fewer than K candidates gets the missing ones).",
+        description="The target: `prompt_ids` (alone), or the project's prompts narrowed by `tag`, `track` and "
+        "`search` (the prompt list's filters), or `all_prompts: true`. With `fewer_than: K` each targeted prompt "
+        "is topped up to K candidates (alone: every prompt); without it each gets the config's "
+        "candidates_per_prompt samples. `dry_run: true` only counts: 200 with {prompts, samples}.",
     )
     def post(self, request, project_id):
         access = project_access(user=request.user, project_id=project_id, capability=Capability.MANAGE)
         data = validated_input(self.InputSerializer, request.data)
         config = selectors.model_config_get(project=access.project, config_id=data["model_config"])
-        if ("prompt_ids" in data) == ("fewer_than" in data):
-            raise ApplicationError('Give exactly one of "prompt_ids" or "fewer_than".')
-        batch = services.generation_batch_create(
-            project=access.project,
-            user=request.user,
-            config=config,
-            prompt_ids=data.get("prompt_ids"),
+        prompt_ids = data.get("prompt_ids")
+        target = selectors.BatchTarget(
+            prompt_ids=tuple(prompt_ids) if prompt_ids is not None else None,
             fewer_than=data.get("fewer_than"),
+            tag=data["tag"],
+            track=data["track"],
+            search=data["search"],
+            all_prompts=data["all_prompts"],
+        )
+        if data["dry_run"]:
+            preview = selectors.batch_target_preview(project=access.project, config=config, target=target)
+            return Response({"prompts": preview.prompts, "samples": preview.samples})
+        batch = services.generation_batch_create(
+            project=access.project, user=request.user, config=config, target=target
         )
         return Response(batch_payload(batch), status=status.HTTP_201_CREATED)
 

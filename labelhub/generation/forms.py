@@ -4,6 +4,8 @@ from django import forms
 
 from labelhub.core.forms import Form
 
+from .selectors import BatchTarget
+
 MAX_STOP = 4
 SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
 
@@ -60,11 +62,13 @@ class ModelConfigForm(Form):
         required=False, min_value=SEED_MIN, max_value=SEED_MAX, help_text="Optional; blank for none."
     )
     candidates_per_prompt = forms.IntegerField(
-        label="Candidates per prompt",
+        label="Samples per chosen prompt (N)",
         min_value=1,
         max_value=9,
         initial=2,
-        help_text="Samples per prompt, for a chosen prompt (1–9).",
+        help_text="N: answers this config generates for each prompt you choose (a prompt's page, a tag, a "
+        "search, a selection), 1–9. Not K: the project's K, answers compared side by side per comparison, "
+        "is set in the project settings; “fewer than K” tops prompts up to K.",
     )
     stop = forms.CharField(
         label="Stop sequences",
@@ -122,28 +126,76 @@ class ModelConfigForm(Form):
         return data
 
 
+MAX_SELECTED = 1000  # prompt ids a "Generate for selected" form may carry
+
+
 class BatchStartForm(Form):
-    """Start a batch: a config, then either one prompt (its config's N samples) or every prompt
-    with fewer than K candidates."""
+    """Start a batch: a config and a target: one prompt (from a prompt's page), the prompts selected on
+    the prompt list, every prompt with fewer than K candidates, every prompt, or the prompts of a tag,
+    a track or a search (the prompt list's filters). `selectors.BatchTarget` says what each means."""
+
+    TARGETS = [
+        ("fewer_than", "Every prompt with fewer than K candidates: top each up to K"),
+        ("all", "Every prompt: the config's samples per prompt"),
+        ("tag", "The prompts with a tag"),
+        ("track", "The prompts of a track"),
+        ("search", "The prompts whose last user message contains a text"),
+        ("selected", "The prompts selected on the prompt list"),
+    ]
 
     model_config = forms.TypedChoiceField(label="Model config", coerce=int)
+    # Optional: a form without it (the prompt list's panel) means "fewer_than".
+    target = forms.ChoiceField(
+        label="Prompts", choices=TARGETS, initial="fewer_than", required=False, widget=forms.RadioSelect
+    )
     fewer_than = forms.IntegerField(
-        label="Prompts with fewer than K candidates",
+        label="K",
         min_value=1,
         max_value=9,
         required=False,
         help_text="Every prompt with fewer than K candidates (queued samples count) gets the missing ones.",
     )
+    tag = forms.ChoiceField(required=False)
+    track = forms.ChoiceField(required=False)
+    search = forms.CharField(label="Search", required=False, max_length=200)
+    prompt_ids = forms.TypedMultipleChoiceField(required=False, coerce=int, widget=forms.MultipleHiddenInput)
     prompt = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, configs, default_k: int = 2, **kwargs):
+    def __init__(self, *args, configs, default_k: int = 2, tags=(), tracks=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["model_config"].choices = [(c.pk, f"{c.name} ({c.model})") for c in configs]
         self.fields["fewer_than"].initial = default_k
         self.fields["fewer_than"].widget.attrs.update({"min": 1, "max": 9})
+        self.fields["tag"].choices = [("", "Choose a tag"), *((t, t) for t in tags)]
+        self.fields["track"].choices = [("", "Choose a track"), *tracks]
+        # Ids are checked against the project by the service; here only their form and number.
+        raw = self.data.getlist("prompt_ids") if hasattr(self.data, "getlist") else []
+        self.fields["prompt_ids"].choices = [(v, v) for v in raw[:MAX_SELECTED] if v.isascii() and v.isdigit()]
+        if len(raw) > MAX_SELECTED:
+            self.fields["prompt_ids"].choices = []
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("prompt") is None and cleaned.get("fewer_than") is None and "fewer_than" not in self.errors:
-            self.add_error("fewer_than", "Give K, from 1 to 9.")
+        if cleaned.get("prompt") is not None:
+            return cleaned
+        target = cleaned["target"] = cleaned.get("target") or "fewer_than"
+        needs = {"fewer_than": "fewer_than", "tag": "tag", "track": "track", "search": "search"}
+        field = needs.get(target)
+        if field and cleaned.get(field) in (None, "") and field not in self.errors:
+            self.add_error(field, "Give K, from 1 to 9." if field == "fewer_than" else "Required for this target.")
+        if target == "selected" and not cleaned.get("prompt_ids") and "prompt_ids" not in self.errors:
+            self.add_error(None, f"Select prompts on the prompt list first (at most {MAX_SELECTED}).")
         return cleaned
+
+    def batch_target(self) -> BatchTarget:
+        data = self.cleaned_data
+        if data.get("prompt") is not None:
+            return BatchTarget(prompt_ids=(data["prompt"],))
+        target = data["target"]
+        if target == "selected":
+            return BatchTarget(prompt_ids=tuple(data["prompt_ids"]))
+        if target == "fewer_than":
+            return BatchTarget(fewer_than=data["fewer_than"])
+        if target == "all":
+            return BatchTarget(all_prompts=True)
+        return BatchTarget(**{target: data[target]})

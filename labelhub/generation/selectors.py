@@ -5,13 +5,14 @@ from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from labelhub.accounts.models import User
-from labelhub.core.exceptions import NotFound
+from labelhub.core.exceptions import ApplicationError, NotFound
 from labelhub.core.ids import id_or_404
 from labelhub.core.pagination import keyset_page
 from labelhub.projects.models import Project
 from labelhub.projects.permissions import Capability
 from labelhub.projects.selectors import project_object_access
-from labelhub.prompts.models import Candidate
+from labelhub.prompts.models import Candidate, Prompt
+from labelhub.prompts.selectors import prompt_list
 
 from .models import RETRYING, GenerationBatch, GenerationJob, JobStatus, ModelConfig, display_status_filter
 
@@ -149,3 +150,104 @@ def batch_candidates(*, batch: GenerationBatch, after=None, limit: int = 50) -> 
     Returns (candidates, the `after` of the next page or None). Added for the batch page."""
     qs = Candidate.objects.filter(generation_job__batch=batch).select_related("prompt").order_by("id")
     return keyset_page(qs, cursor=after, size=limit, newest_first=False)
+
+
+# --- what a batch targets ---------------------------------------------------------------------------
+
+PLAN_CHUNK = 2000  # prompts read per round trip while a batch is planned (the id list is never built whole)
+
+
+@dataclass(frozen=True)
+class BatchTarget:
+    """Which prompts a batch generates for, and how many samples each.
+
+    `prompt_ids`: those prompts (nothing else may be given). Otherwise the project's prompts narrowed by
+    `tag`, `track` and `search` (the prompt list's own filters, `prompts.selectors.prompt_list`), or all of
+    them with `all_prompts`. `fewer_than=K` tops each up to K candidates (queued and running samples
+    count); without it each gets the config's candidates_per_prompt samples."""
+
+    prompt_ids: tuple[int, ...] | None = None
+    fewer_than: int | None = None
+    tag: str = ""
+    track: str = ""
+    search: str = ""
+    all_prompts: bool = False
+
+    @property
+    def filters(self) -> dict:
+        return {"tag": self.tag.strip(), "track": self.track.strip(), "q": self.search.strip()}
+
+    def problem(self) -> str | None:
+        """Why this target is not a valid one, in words for the form and the API; None if it is."""
+        narrowed = any(self.filters.values())
+        if self.fewer_than is not None and (
+            isinstance(self.fewer_than, bool) or not isinstance(self.fewer_than, int) or not 1 <= self.fewer_than <= 9
+        ):
+            return "fewer_than must be an integer from 1 to 9."
+        if self.prompt_ids is not None:
+            if self.fewer_than is not None or narrowed or self.all_prompts:
+                return '"prompt_ids" cannot be combined with other targets.'
+            return None if self.prompt_ids else "prompt_ids is empty."
+        if self.all_prompts and narrowed:
+            return '"all_prompts" cannot be combined with tag, track or search.'
+        if not (self.all_prompts or narrowed or self.fewer_than is not None):
+            return 'Give a target: "prompt_ids", "fewer_than", a tag, track or search, or "all_prompts".'
+        return None
+
+
+def _target_prompts(*, project: Project, target: BatchTarget):
+    qs = Prompt.objects.filter(project=project)
+    if any(target.filters.values()):
+        qs = qs.filter(pk__in=prompt_list(project=project, **target.filters).order_by().values("pk"))
+    return qs
+
+
+def batch_target_rows(*, project: Project, config: ModelConfig, target: BatchTarget):
+    """(prompt id, samples) for every prompt the target reaches, in id order, streamed from the database
+    PLAN_CHUNK rows at a time. Prompts that need nothing are left out."""
+    if target.prompt_ids is not None:
+        wanted = list(dict.fromkeys(target.prompt_ids))
+        found = set(Prompt.objects.filter(project=project, pk__in=wanted).values_list("pk", flat=True))
+        missing = [pid for pid in wanted if pid not in found]
+        if missing:
+            raise ApplicationError("Unknown prompt ids.", extra={"unknown_prompt_ids": missing[:100]})
+        return ((pid, config.candidates_per_prompt) for pid in wanted)
+    qs = _target_prompts(project=project, target=target).order_by("pk")
+    if target.fewer_than is None:
+        n = config.candidates_per_prompt
+        return ((pid, n) for pid in qs.values_list("pk", flat=True).iterator(chunk_size=PLAN_CHUNK))
+    k = target.fewer_than
+    # Candidates plus samples already queued or running, so a second batch does not pile on.
+    rows = (
+        qs.annotate(
+            have=Count("candidates", distinct=True)
+            + Count(
+                "generation_jobs",
+                filter=Q(generation_jobs__status__in=[JobStatus.QUEUED, JobStatus.RUNNING]),
+                distinct=True,
+            )
+        )
+        .filter(have__lt=k)
+        .values_list("pk", "have")
+    )
+    return ((pid, k - have) for pid, have in rows.iterator(chunk_size=PLAN_CHUNK))
+
+
+@dataclass(frozen=True)
+class BatchPreview:
+    prompts: int
+    samples: int
+
+
+def batch_target_preview(*, project: Project, config: ModelConfig, target: BatchTarget) -> BatchPreview:
+    """How many prompts a target reaches and how many samples it would queue (nothing is written)."""
+    problem = target.problem()
+    if problem:
+        raise ApplicationError(problem)
+    if target.prompt_ids is None and target.fewer_than is None:
+        prompts = _target_prompts(project=project, target=target).count()
+        return BatchPreview(prompts=prompts, samples=prompts * config.candidates_per_prompt)
+    prompts = samples = 0
+    for _pid, n in batch_target_rows(project=project, config=config, target=target):
+        prompts, samples = prompts + 1, samples + n
+    return BatchPreview(prompts=prompts, samples=samples)

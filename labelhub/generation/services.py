@@ -19,11 +19,12 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import islice
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Count, Exists, F, Max, OuterRef, Q
+from django.db.models import Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 
 from labelhub.accounts.models import User
@@ -43,9 +44,10 @@ from labelhub.integrations.inference.errors import (
 from labelhub.integrations.inference.types import SamplingParams
 from labelhub.integrations.inference.urls import UnsafeURLError, check_base_url
 from labelhub.projects.models import Project
-from labelhub.prompts.models import Candidate, CandidateSource, Prompt
+from labelhub.prompts.models import Candidate, CandidateSource
 
 from .models import BatchMode, CheckStatus, GenerationBatch, GenerationJob, JobStatus, ModelConfig
+from .selectors import PLAN_CHUNK, BatchTarget, batch_target_preview, batch_target_rows
 
 logger = logging.getLogger(__name__)
 
@@ -229,73 +231,62 @@ def generation_batch_create(
     config: ModelConfig,
     prompt_ids: list[int] | None = None,
     fewer_than: int | None = None,
+    target: BatchTarget | None = None,
 ) -> GenerationBatch:
     """Create the jobs of a batch and send them to the workers once committed.
 
-    With prompt_ids: config.candidates_per_prompt new samples per prompt. With fewer_than=K: for
-    every prompt of the project with fewer than K candidates, as many samples as it lacks."""
+    `target` (selectors.BatchTarget) says which prompts and how many samples; `prompt_ids` /
+    `fewer_than` alone are the short forms (those prompts, the config's N samples each / every prompt
+    topped up to K). The prompts are read and the jobs written in chunks: a large target never becomes
+    one list in memory."""
+    if target is None:
+        target = BatchTarget(prompt_ids=tuple(prompt_ids) if prompt_ids is not None else None, fewer_than=fewer_than)
+    elif prompt_ids is not None or fewer_than is not None:
+        raise ApplicationError('Give either a target or "prompt_ids" / "fewer_than".')
     if config.project_id != project.pk:
         raise NotFound("Model config not found.")
     if not config.is_active:
         raise ApplicationError("This model config is deactivated.")
-    if (prompt_ids is None) == (fewer_than is None):
-        raise ApplicationError('Give exactly one of "prompt_ids" or "fewer_than".')
     # Serialise batch creation per config, so sample indexes never collide.
     ModelConfig.objects.select_for_update().filter(pk=config.pk).first()
-    if prompt_ids is not None:
-        wanted = list(dict.fromkeys(prompt_ids))
-        if not wanted:
-            raise ApplicationError("prompt_ids is empty.")
-        found = set(Prompt.objects.filter(project=project, pk__in=wanted).values_list("pk", flat=True))
-        missing = [pid for pid in wanted if pid not in found]
-        if missing:
-            raise ApplicationError("Unknown prompt ids.", extra={"unknown_prompt_ids": missing[:100]})
-        plan = [(pid, config.candidates_per_prompt) for pid in wanted]
-        mode = BatchMode.PROMPTS
-    else:
-        if isinstance(fewer_than, bool) or not isinstance(fewer_than, int) or not 1 <= fewer_than <= 9:
-            raise ApplicationError("fewer_than must be an integer from 1 to 9.")
-        # Count candidates plus samples already queued or running, so a second batch does not pile on.
-        rows = (
-            Prompt.objects.filter(project=project)
-            .annotate(
-                have=Count("candidates", distinct=True)
-                + Count(
-                    "generation_jobs",
-                    filter=Q(generation_jobs__status__in=[JobStatus.QUEUED, JobStatus.RUNNING]),
-                    distinct=True,
-                )
-            )
-            .filter(have__lt=fewer_than)
-            .values_list("pk", "have")
-            .order_by("pk")
-        )
-        plan = [(pid, fewer_than - have) for pid, have in rows.iterator(chunk_size=5000)]
-        mode = BatchMode.FEWER_THAN
-    total = sum(n for _, n in plan)
-    if total == 0:
-        raise ApplicationError("Nothing to generate: every prompt already has enough candidates.")
-    if total > settings.GENERATION_MAX_JOBS_PER_BATCH:
+    preview = batch_target_preview(project=project, config=config, target=target)
+    if preview.samples == 0:
         raise ApplicationError(
-            f"That is {total} samples; a batch holds at most {settings.GENERATION_MAX_JOBS_PER_BATCH}."
+            "Nothing to generate: every prompt already has enough candidates."
+            if preview.prompts or target.fewer_than is not None
+            else "Nothing to generate: no prompt matches this target."
         )
+    if preview.samples > settings.GENERATION_MAX_JOBS_PER_BATCH:
+        raise ApplicationError(
+            f"That is {preview.samples} samples; a batch holds at most {settings.GENERATION_MAX_JOBS_PER_BATCH}."
+        )
+    mode = BatchMode.FEWER_THAN if target.fewer_than is not None else BatchMode.PROMPTS
     batch = GenerationBatch.objects.create(
-        project=project, model_config=config, created_by=user, mode=mode, target_k=fewer_than, job_count=total
+        project=project, model_config=config, created_by=user, mode=mode, target_k=target.fewer_than, job_count=0
     )
-    next_index: dict[int, int] = {}
-    prompt_list = [pid for pid, _ in plan]
-    for i in range(0, len(prompt_list), 5000):
-        chunk = prompt_list[i : i + 5000]
-        next_index.update(
-            GenerationJob.objects.filter(model_config=config, prompt_id__in=chunk)
-            .values("prompt_id")
-            .annotate(m=Max("sample_index") + 1)
-            .values_list("prompt_id", "m")
-        )
+    total = 0
+    rows = batch_target_rows(project=project, config=config, target=target)
+    while chunk := list(islice(rows, PLAN_CHUNK)):
+        total += _batch_jobs_create(batch=batch, config=config, plan=chunk)
+    GenerationBatch.objects.filter(pk=batch.pk).update(job_count=total)
+    batch.job_count = total
+    project_id = project.pk
+    transaction.on_commit(lambda: generation_feed(project_ids=[project_id]))
+    return batch
+
+
+def _batch_jobs_create(*, batch: GenerationBatch, config: ModelConfig, plan: list[tuple[int, int]]) -> int:
+    """The jobs of one chunk of (prompt id, samples): sample indexes continue each prompt's."""
+    next_index = dict(
+        GenerationJob.objects.filter(model_config=config, prompt_id__in=[pid for pid, _ in plan])
+        .values("prompt_id")
+        .annotate(m=Max("sample_index") + 1)
+        .values_list("prompt_id", "m")
+    )
     jobs = [
         GenerationJob(
             batch=batch,
-            project=project,
+            project_id=batch.project_id,
             prompt_id=pid,
             model_config=config,
             sample_index=next_index.get(pid, 0) + k,
@@ -305,9 +296,7 @@ def generation_batch_create(
         for k in range(n)
     ]
     GenerationJob.objects.bulk_create(jobs, batch_size=2000)
-    project_id = project.pk
-    transaction.on_commit(lambda: generation_feed(project_ids=[project_id]))
-    return batch
+    return len(jobs)
 
 
 # --- the feeder (fair share between projects) ----------------------------------------------------

@@ -23,10 +23,11 @@ from labelhub.core.htmx import partial
 from labelhub.core.ids import is_id, parse_id
 from labelhub.projects.decorators import project_context, project_view
 from labelhub.projects.permissions import Capability
-from labelhub.prompts.selectors import candidates_shown
+from labelhub.projects.selectors import project_track_labels
+from labelhub.prompts.selectors import candidates_shown, prompt_tag_names
 
 from . import selectors, services
-from .forms import BatchStartForm, ModelConfigForm
+from .forms import MAX_SELECTED, BatchStartForm, ModelConfigForm
 from .models import RETRYING, JobStatus
 
 CANDIDATES_PER_PAGE = 50
@@ -174,44 +175,68 @@ def _progress_context(batch) -> dict:
     return {"batch": batch, "progress": selectors.batch_progress(batch=batch)}
 
 
+def _batch_start_form(request, project, configs) -> BatchStartForm:
+    """Bound to the POST; on a GET, unbound but carrying what the prompt list sent: the selected
+    prompts (`prompt_ids`) or its filters (`target` with `tag` / `track` / `search`)."""
+    options = {
+        "configs": configs,
+        "default_k": project.candidates_per_prompt,
+        "tags": prompt_tag_names(project=project),
+        "tracks": list(project_track_labels(project=project).items()),
+    }
+    if request.method == "POST":
+        return BatchStartForm(request.POST, **options)
+    form = BatchStartForm(None, **options)
+    selected = [v for v in request.GET.getlist("prompt_ids")[:MAX_SELECTED] if v.isascii() and v.isdigit()]
+    initial = {key: request.GET.get(key, "")[:200] for key in ("tag", "track", "search")}
+    wanted = request.GET.get("target", "")
+    form.initial.update({k: v for k, v in initial.items() if v})
+    if selected:
+        form.fields["prompt_ids"].choices = [(v, v) for v in selected]
+        form.initial.update(target="selected", prompt_ids=selected)
+    elif wanted in dict(BatchStartForm.TARGETS):
+        form.initial["target"] = wanted
+    return form
+
+
 @project_view(Capability.MANAGE)
 @require_http_methods(["GET", "POST"])
 def batch_start(request, access):
-    """Start a batch: `prompt` (one prompt, the config's N samples; from a prompt's page) or
-    `fewer_than` K (every prompt with fewer than K candidates; from the prompt list or this page)."""
+    """Start a batch (or, with action=preview, count what it would queue): one prompt (`prompt`, from
+    a prompt's page), the prompts selected on the prompt list, or a target of this page's form."""
     project = access.project
     configs = _active_configs(project)
-    form = BatchStartForm(
-        request.POST if request.method == "POST" else None,
-        configs=configs,
-        default_k=project.candidates_per_prompt,
-    )
+    form = _batch_start_form(request, project, configs)
+    preview = None
     if request.method == "POST":
         prompt_id = request.POST.get("prompt") or None
         if form.is_valid():
             prompt_id = form.cleaned_data["prompt"]
             try:
                 config = selectors.model_config_get(project=project, config_id=form.cleaned_data["model_config"])
-                batch = services.generation_batch_create(
-                    project=project,
-                    user=request.user,
-                    config=config,
-                    prompt_ids=[prompt_id] if prompt_id is not None else None,
-                    fewer_than=form.cleaned_data["fewer_than"] if prompt_id is None else None,
-                )
+                if request.POST.get("action") == "preview":
+                    preview = selectors.batch_target_preview(project=project, config=config, target=form.batch_target())
+                else:
+                    batch = services.generation_batch_create(
+                        project=project, user=request.user, config=config, target=form.batch_target()
+                    )
             except ApplicationError as exc:
                 apply_service_error(form, exc)
             else:
-                messages.success(request, f"Batch #{batch.pk} started: {batch.job_count} samples with “{config.name}”.")
-                return redirect(_batch_url(batch))
-        if prompt_id:
+                if preview is None:
+                    messages.success(
+                        request, f"Batch #{batch.pk} started: {batch.job_count} samples with “{config.name}”."
+                    )
+                    return redirect(_batch_url(batch))
+        if prompt_id and preview is None:
             # From a prompt's page: back there, with the reason.
             errors = [e for field_errors in form.errors.values() for e in field_errors]
             messages.error(request, " ".join(errors) or "Could not start the batch.")
             if is_id(prompt_id):
                 return redirect("projects:prompts:detail", project_id=project.pk, prompt_id=parse_id(prompt_id))
-    context = project_context(access, "generation", form=form, configs=configs)
-    return render(request, "generation/batch_start.html", context, status=400 if form.is_bound else 200)
+    context = project_context(access, "generation", form=form, configs=configs, preview=preview)
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "generation/batch_start.html", context, status=status)
 
 
 @project_view(Capability.SEE_PROVENANCE)

@@ -1,9 +1,11 @@
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labelhub.accounts import apis as accounts_apis
+from labelhub.accounts.services import set_password_link_email
 from labelhub.api.pagination import Pagination
 from labelhub.api.utils import check_query_params, validated_input
 from labelhub.core.exceptions import ApplicationError
@@ -129,10 +131,19 @@ class MembershipOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class NewAccountMembershipOutput(MembershipOutput):
+    set_password_url = serializers.CharField(help_text="One-time link (72 hours) for the new user; shown only here.")
+    emailed = serializers.BooleanField(help_text="Whether the link was also e-mailed (EMAIL_HOST set, address given).")
+
+
 class MembershipListCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
-        username = serializers.CharField(max_length=150)
+        username = serializers.CharField(max_length=254, help_text="A username, or an e-mail address to add by.")
         role = serializers.ChoiceField(choices=Role.choices)
+        create = serializers.BooleanField(
+            default=False, help_text="Create a new account with this username (no password: a one-time link)."
+        )
+        email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
 
     @extend_schema(responses=MembershipOutput(many=True), summary="Members (project admins)")
     def get(self, request, project_id):
@@ -142,12 +153,32 @@ class MembershipListCreateApi(APIView):
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(MembershipOutput(page, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: MembershipOutput}, summary="Add a member")
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: NewAccountMembershipOutput},
+        summary="Add a member, or create an account as a member",
+        description="Adds an existing user by username or e-mail address. With `create: true`, creates a new "
+        "account with that username (and optional `email`) and returns its one-time `set_password_url`, only "
+        "in this response.",
+    )
     def post(self, request, project_id):
         access = selectors.project_access(user=request.user, project_id=project_id, capability=Capability.MANAGE)
         data = validated_input(self.InputSerializer, request.data)
-        membership = services.membership_add(project=access.project, added_by=request.user, **data)
-        return Response(MembershipOutput(membership).data, status=status.HTTP_201_CREATED)
+        if not data.pop("create"):
+            if data.pop("email"):
+                raise ApplicationError("`email` is only for a new account (`create: true`).")
+            membership = services.membership_add(project=access.project, added_by=request.user, **data)
+            return Response(MembershipOutput(membership).data, status=status.HTTP_201_CREATED)
+        membership, token = services.member_create_account(
+            project=access.project,
+            added_by=request.user,
+            next_path=reverse("projects:detail", args=[access.project.pk]),
+            **data,
+        )
+        url = request.build_absolute_uri(reverse("set-password-link", args=[token]))
+        emailed = set_password_link_email(user=membership.user, url=url, project_name=access.project.name)
+        body = {**MembershipOutput(membership).data, "set_password_url": url, "emailed": emailed}
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class MembershipDetailApi(APIView):

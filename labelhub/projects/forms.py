@@ -23,7 +23,12 @@ class ProjectForm(Form):
         min_value=1, max_value=50, initial=3, help_text="Labels wanted per comparison item (1–50)."
     )
     candidates_per_prompt = forms.IntegerField(
-        min_value=2, max_value=9, initial=2, help_text="Candidate answers to generate per prompt (2–9)."
+        label="Answers per comparison (K)",
+        min_value=2,
+        max_value=9,
+        initial=2,
+        help_text="K: the answers a labeler compares side by side in one comparison, 2–9. “Generate” tops "
+        "every prompt up to K candidate answers.",
     )
 
     @classmethod
@@ -68,12 +73,35 @@ class ProjectSettingsForm(ProjectForm):
 
 class MemberAddForm(Form):
     username = forms.CharField(
-        max_length=150,
+        label="Username or e-mail",
+        max_length=254,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
-        help_text="Their exact username. You can add people you already share a project with; "
-        "site staff can add anyone.",
+        help_text="Their exact username or e-mail address. You can add people you already share a project "
+        "with; site staff can add anyone. Someone new? Create their account below.",
     )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.LABELER)
+
+
+class MemberCreateForm(Form):
+    """A new account, made a member at once; its owner chooses a password with a one-time link."""
+
+    username = forms.CharField(
+        label="New username",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text="Letters, digits and @ . + - _ only.",
+    )
+    email = forms.EmailField(
+        label="E-mail (optional)",
+        required=False,
+        help_text="Lets you add them to other projects by address; the link is e-mailed to it when the "
+        "site has a mail server.",
+    )
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.LABELER)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_new_%s")
+        super().__init__(*args, **kwargs)
 
 
 class MemberRoleForm(Form):

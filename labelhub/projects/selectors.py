@@ -1,7 +1,7 @@
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from labelhub.accounts.models import User
@@ -77,12 +77,17 @@ def project_object_access(*, user: User, queryset: QuerySet, object_id, label: s
 
 
 def user_addable_by(*, adder: User, username: str) -> User | None:
-    """The active user named `username` whom `adder` may add to a project, else None.
+    """The active user named `username` (or with that e-mail address) whom `adder` may add to a
+    project, else None.
 
     Site staff may add anyone (they manage accounts). A project admin who is not staff may add only
     people they already share a project with (names they see on their member lists anyway): otherwise
     "no such user" and "a user of someone else's project" would tell them which usernames exist."""
-    users = User.objects.filter(username=(username or "").strip(), is_active=True)
+    name = (username or "").strip()
+    match = Q(username=name)
+    if "@" in name:  # an e-mail address (or a username with an @: Django allows it)
+        match |= Q(email__iexact=name)
+    users = User.objects.filter(match, is_active=True).order_by("pk") if name else User.objects.none()
     if not adder.is_staff:
         users = users.filter(memberships__project__memberships__user=adder)
     return users.first()

@@ -1,7 +1,9 @@
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from labelhub.accounts import services as account_services
 from labelhub.accounts.models import User
+from labelhub.accounts.throttle import ACCOUNT_NAME_PROBES
 from labelhub.core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from labelhub.core.text import unstorable_reason
 
@@ -185,6 +187,47 @@ def membership_add(*, project: Project, username: str, role: str, added_by: User
             return Membership.objects.create(project=project, user=user, role=role)
     except IntegrityError as exc:
         raise Conflict(f"{user.username} is already a member of this project.") from exc
+
+
+@transaction.atomic
+def member_create_account(
+    *, project: Project, username: str, role: str, added_by: User, email: str = "", next_path: str = ""
+) -> tuple[Membership, str]:
+    """A project admin creates an account and makes it a member: no password yet, a one-time
+    set-password link instead. Returns the membership and the link's token (shown once).
+
+    Each refusal for a name or address in use tells the admin that an account exists, so those
+    refusals are counted per admin (`ACCOUNT_NAME_PROBES`): past the limit, 429 for an hour."""
+    if role not in Role.values:
+        raise ApplicationError("Unknown role.", extra={"allowed": Role.values})
+    who = str(added_by.pk)
+    if ACCOUNT_NAME_PROBES.blocked(who):
+        raise ApplicationError(
+            "Too many refused new accounts; try again in an hour or ask site staff.", status_code=429
+        )
+    try:
+        user = account_services.user_create_invited(username=username, email=email)
+    except Conflict:
+        ACCOUNT_NAME_PROBES.fail(who)
+        raise
+    membership = Membership.objects.create(project=project, user=user, role=role)
+    _link, token = account_services.set_password_link_create(user=user, created_by=added_by, next_path=next_path)
+    return membership, token
+
+
+@transaction.atomic
+def member_set_password_link(*, project: Project, membership_id, added_by: User, next_path: str = "") -> tuple:
+    """A new one-time link for a member who has not chosen a password yet (the old link expired or got
+    lost); their older links stop working. Members with a password are refused: they reset it themselves."""
+    membership = Membership.objects.select_related("user").filter(project=project, pk=membership_id).first()
+    if membership is None:
+        raise NotFound("Membership not found.")
+    if membership.user.has_usable_password() or not membership.user.is_active:
+        raise Conflict(f"{membership.user.username} has a password already; a link is only for new accounts.")
+    _link, token = account_services.set_password_link_create(
+        user=membership.user, created_by=added_by, next_path=next_path
+    )
+    return membership, token
 
 
 @transaction.atomic

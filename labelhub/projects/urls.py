@@ -14,6 +14,7 @@ urlpatterns = [
     path(P + "members/", views.members, name="members"),
     path(P + "members/<id:membership_id>/role/", views.member_role, name="member-role"),
     path(P + "members/<id:membership_id>/remove/", views.member_remove, name="member-remove"),
+    path(P + "members/<id:membership_id>/link/", views.member_link, name="member-link"),
     path(P + "guidelines/", views.guidelines, name="guidelines"),
     path(P + "guidelines/v/<id:number>/", views.guideline_version, name="guideline-version"),
     path(P + "guidelines/diff/", views.guideline_diff, name="guideline-diff"),

@@ -8,8 +8,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from labelhub.accounts import once
+from labelhub.accounts.services import set_password_link_email
 from labelhub.core.exceptions import ApplicationError
 from labelhub.core.forms import apply_service_error
 from labelhub.core.htmx import partial
@@ -21,6 +24,7 @@ from .forms import (
     GuidelineDiffForm,
     GuidelineEditForm,
     MemberAddForm,
+    MemberCreateForm,
     MemberRoleForm,
     ProjectCreateForm,
     ProjectSettingsForm,
@@ -94,7 +98,7 @@ def project_settings(request, access):
 # Members ---------------------------------------------------------------------------------------
 
 
-def _members_page(request, access, *, add_form=None, row_errors=None, status=200):
+def _members_page(request, access, *, add_form=None, create_form=None, row_errors=None, status=200):
     members = selectors.membership_list(project=access.project)
     acks = selectors.guideline_acknowledgements(project=access.project)
     current = selectors.guideline_version_current(project=access.project)
@@ -107,16 +111,35 @@ def _members_page(request, access, *, add_form=None, row_errors=None, status=200
         }
         for m in members
     ]
-    context = project_context(access, "members", rows=rows, add_form=add_form or MemberAddForm(), current=current)
+    context = project_context(
+        access,
+        "members",
+        rows=rows,
+        add_form=add_form or MemberAddForm(),
+        create_form=create_form or MemberCreateForm(),
+        current=current,
+        new_link=once.take(request, f"set-password-link:{access.project.pk}") if status == 200 else None,
+    )
     return render(request, "projects/members.html", context, status=status)
+
+
+def _show_link_once(request, access, membership, token: str) -> None:
+    """The link goes to the next GET of the members page only (POST/redirect/GET), and by e-mail
+    when the site has a mail server and the user an address."""
+    url = request.build_absolute_uri(reverse("set-password-link", args=[token]))
+    emailed = set_password_link_email(user=membership.user, url=url, project_name=access.project.name)
+    link = {"username": membership.user.username, "url": url, "emailed": emailed}
+    once.stash(request, f"set-password-link:{access.project.pk}", link)
 
 
 @project_view(Capability.MANAGE)
 @require_http_methods(["GET", "POST"])
 def members(request, access):
-    """The member list; POST adds a member."""
+    """The member list; POST adds a member (an existing user), or with action=create a new account."""
     if request.method == "GET":
         return _members_page(request, access)
+    if request.POST.get("action") == "create":
+        return _member_create(request, access)
     form = MemberAddForm(request.POST)
     if form.is_valid():
         try:
@@ -127,6 +150,46 @@ def members(request, access):
             messages.success(request, f"{membership.user.username} added as {membership.get_role_display()}.")
             return redirect("projects:members", project_id=access.project.pk)
     return _members_page(request, access, add_form=form, status=400)
+
+
+def _member_create(request, access):
+    form = MemberCreateForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            membership, token = services.member_create_account(
+                project=access.project,
+                added_by=request.user,
+                next_path=reverse("projects:detail", args=[access.project.pk]),
+                **form.cleaned_data,
+            )
+        except ApplicationError as exc:
+            apply_service_error(form, exc)
+            status = exc.status_code if exc.status_code in (409, 429) else 400
+        else:
+            _show_link_once(request, access, membership, token)
+            messages.success(request, f"Account {membership.user.username} created as {membership.get_role_display()}.")
+            return redirect("projects:members", project_id=access.project.pk)
+    return _members_page(request, access, create_form=form, status=status)
+
+
+@project_view(Capability.MANAGE)
+@require_POST
+def member_link(request, access, membership_id: int):
+    """A new set-password link for a member who has none yet (their link expired or got lost)."""
+    try:
+        membership, token = services.member_set_password_link(
+            project=access.project,
+            membership_id=membership_id,
+            added_by=request.user,
+            next_path=reverse("projects:detail", args=[access.project.pk]),
+        )
+    except ApplicationError as exc:
+        if exc.status_code == 404:
+            raise
+        return _members_page(request, access, row_errors={membership_id: exc.message}, status=409)
+    _show_link_once(request, access, membership, token)
+    return redirect("projects:members", project_id=access.project.pk)
 
 
 @project_view(Capability.MANAGE)

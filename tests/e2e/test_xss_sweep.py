@@ -27,7 +27,7 @@ import json
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 from axes.models import AccessFailureLog
@@ -38,7 +38,7 @@ from django.urls import URLResolver, get_resolver, resolve
 from django.urls.exceptions import Resolver404
 from playwright.sync_api import expect
 
-from labelhub.accounts.services import api_token_create
+from labelhub.accounts.services import api_token_create, set_password_link_create
 from labelhub.exports import services as export_services
 from labelhub.exports import tasks as export_tasks
 from labelhub.exports.models import ExportSnapshot, SnapshotStatus
@@ -398,6 +398,13 @@ def build_world(inference_url: str) -> dict:
     export_services.snapshot_build(snapshot_id=done.pk, task_id=done.task_id)
 
     api_token_create(user=staff, name=fit(100, 6))
+    # An account created by an admin that has not chosen its password: a hostile username (the members
+    # page's "no password yet" row and the set-password page show it) and its one-time link.
+    invited = UserFactory(username=fit(150, 9), email="invited@example.org")
+    invited.set_unusable_password()
+    invited.save()
+    project_services.membership_add(project=project, username=invited.username, role=Role.LABELER)
+    _link, invite_token = set_password_link_create(user=invited, created_by=staff, next_path="/" + fit(100, 2))
     # Django admin rows not made by labelhub: a group, and an axes failure log (written only when
     # AXES_ENABLE_ACCESS_FAILURE_LOG is on; the failed login of the sweep fills the other axes tables
     # with a hostile username and user agent through a real request).
@@ -410,6 +417,8 @@ def build_world(inference_url: str) -> dict:
         ip_address="127.0.0.1",
     )
     return {
+        "invite_token": invite_token,
+        "invited": invited,
         "staff": staff,
         "labeler": labeler,
         "other": other,
@@ -810,6 +819,11 @@ def admin_actions(s: Sweep, w: dict) -> None:
     s.submit(f"{base}/members/{temp_membership.pk}/role/", {"role": "reviewer"})
     s.submit(f"{base}/members/{temp_membership.pk}/role/", {"role": fit(50)})
     s.submit(f"{base}/members/{temp_membership.pk}/remove/", {})
+    # New accounts: refused (hostile name and address re-rendered), then created (the link shown once).
+    s.submit(f"{base}/members/", {"action": "create", "username": fit(150, 2), "email": ALL[:254], "role": fit(20)})
+    s.submit(f"{base}/members/", {"action": "create", "username": "xss-new", "email": "", "role": "labeler"})
+    invited_membership = w["invited"].memberships.get(project=w["project"])
+    s.submit(f"{base}/members/{invited_membership.pk}/link/", {})
     s.submit(f"{base}/guidelines/edit/", {"action": "save", "content": "# Draft\n\n" + ALL, "change_note": ""})
     s.submit(f"{base}/guidelines/edit/", {"action": fit(40), "content": ALL, "change_note": fit(500)})
     schema_form = {"content": "# Draft", "change_note": ""}
@@ -865,6 +879,16 @@ def admin_actions(s: Sweep, w: dict) -> None:
     s.submit(f"{base}/generation/batches/{w['bad_batch'].pk}/retry-failed/", {})
     s.submit(f"{base}/generation/batches/new/", {"model_config": str(w["bad"].pk), "fewer_than": fit(20)})
     s.submit(f"{base}/generation/batches/new/", {"model_config": str(w["bad"].pk), "prompt": str(w["full"].pk)})
+    # Batch targets: a hostile search previewed, hostile tag/track refused, the prompt list's selection.
+    s.submit(
+        f"{base}/generation/batches/new/",
+        {"model_config": str(w["bad"].pk), "target": "search", "search": fit(200, 3), "action": "preview"},
+    )
+    s.submit(
+        f"{base}/generation/batches/new/",
+        {"model_config": str(w["bad"].pk), "target": fit(20, 1), "tag": fit(60, 2), "track": fit(40, 3)},
+    )
+    s.visit(f"{base}/generation/batches/new/?prompt_ids={w['full'].pk}&tag=" + quote(fit(60, 4), safe=""))
 
     # Labeling and review.
     label = Label.objects.filter(project=w["project"], review_status="pending").order_by("id").first()
@@ -929,6 +953,10 @@ def test_xss_sweep(browser, live_server, hostile_inference, no_broker, report_on
     with anon.page.expect_navigation():
         anon.page.get_by_role("button", name="Log in").click()
     anon.check()
+    # A set-password link: the page (the hostile username), a refused password, a forged link.
+    anon.visit(f"/accounts/set-password/{w['invite_token']}/")
+    anon.submit("/accounts/set-password/", {"password1": ALL[:200], "password2": fit(100, 4)})
+    anon.visit("/accounts/set-password/" + quote(fit(100, 5), safe="") + "/")
     anon.close()
 
     # The labeler: gate, acknowledge on the guidelines page, a newer version, the workbench gate,

@@ -53,6 +53,9 @@ SKIPPED_PREFIXES = {
     # Django's admin: staff only. tests/security/test_privilege.py proves that a non-staff user (any
     # project role) gets no admin page at all, whatever the URL; object ids there are the admin's.
     "admin/": "Django admin (staff only; test_privilege.py::test_admin_is_closed_to_non_staff)",
+    # A one-time secret, not an object id: it reaches one account only, for anyone holding it (forged,
+    # used, expired links and the lockout: tests/web/test_member_invite.py).
+    "accounts/set-password/": "set-password link token (tests/web/test_member_invite.py)",
 }
 
 
@@ -187,6 +190,7 @@ WEB_CASES = [
     Case("projects:members", {"get": None, "post": lambda c: {"username": c.attacker.username, "role": "admin"}}),
     Case("projects:member-role", {"post": lambda c: {"role": "admin"}}, {"membership_id": _id("membership")}),
     Case("projects:member-remove", {"post": None}, {"membership_id": _id("membership")}),
+    Case("projects:member-link", {"post": None}, {"membership_id": _id("membership")}),
     Case("projects:guidelines", {"get": None}),
     Case("projects:guideline-version", {"get": None}, {"number": lambda w: w[V].number}, nested=False),
     Case("projects:guideline-diff", {"get": None}),

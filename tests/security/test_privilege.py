@@ -45,6 +45,8 @@ def _keep(w, user):
 # EXPORT (the project's data does not exist for them); everything else 403.
 HIDDEN = 404
 API = [
+    ("post", lambda w, u: f"/api/v1/projects/{w.project.pk}/members",
+     lambda w, u: {"username": "someone", "role": "admin", "create": True}, Capability.MANAGE, 403),
     ("patch", lambda w, u: f"/api/v1/projects/{w.project.pk}/members/{_own_membership(w, u)}",
      lambda w, u: {"role": "admin"}, Capability.MANAGE, 403),
     ("patch", lambda w, u: f"/api/v1/projects/{w.project.pk}", lambda w, u: {"name": "mine"}, Capability.MANAGE, 403),
@@ -111,6 +113,9 @@ WEB = [
     ("post", _p("projects:member-role", membership_id=_own_membership), lambda w, u: {"role": "admin"},
      Capability.MANAGE, 403),
     ("post", _p("projects:members"), lambda w, u: {"username": "someone", "role": "admin"}, Capability.MANAGE, 403),
+    ("post", _p("projects:members"), lambda w, u: {"action": "create", "username": "someone", "role": "admin"},
+     Capability.MANAGE, 403),
+    ("post", _p("projects:member-link", membership_id=_own_membership), None, Capability.MANAGE, 403),
     ("post", _p("projects:settings"), lambda w, u: {"name": "mine"}, Capability.MANAGE, 403),
     ("post", _p("projects:guideline-edit"), lambda w, u: {"content": "# mine", "change_note": "n", "action": "publish"},
      Capability.MANAGE, 403),
@@ -225,9 +230,11 @@ def test_tokens_are_minted_only_for_oneself(two_projects, token_client, session_
     admin_tokens = set(ApiToken.objects.filter(user=admin).values_list("pk", flat=True))
     web = session_client(labeler)
     response = web.post(
-        reverse("profile"), {"name": "mine", "user": admin.pk, "user_id": admin.pk, "username": admin.username}
+        reverse("profile"),
+        {"name": "mine", "user": admin.pk, "user_id": admin.pk, "username": admin.username},
+        follow=True,
     )
-    assert response.status_code == 200
+    assert response.status_code == 200 and response.redirect_chain == [(reverse("profile"), 302)]
     made = ApiToken.objects.get(name="mine")
     assert made.user == labeler
     assert set(ApiToken.objects.filter(user=admin).values_list("pk", flat=True)) == admin_tokens

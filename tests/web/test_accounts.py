@@ -55,11 +55,12 @@ def test_token_is_shown_once_then_only_its_prefix(client):
     user = UserFactory()
     client.force_login(user)
     response = client.post(reverse("profile"), {"name": "export script"})
-    assert response.status_code == 200
-    assert "no-store" in response["Cache-Control"]
+    assert response.status_code == 302 and response["Location"] == reverse("profile")  # POST/redirect/GET
     token = ApiToken.objects.get(user=user)
+    response = client.get(response["Location"])
+    assert "no-store" in response["Cache-Control"]
     html = response.content.decode()
-    # The key is on this response, inside a readonly input for copying.
+    # The key is on the page after the redirect, inside a readonly input for copying.
     start = html.index('id="new-token-key"')
     key = html[start:].split('value="', 1)[1].split('"', 1)[0]
     assert key.startswith(token.key_prefix)
@@ -69,6 +70,19 @@ def test_token_is_shown_once_then_only_its_prefix(client):
     assert key not in html
     assert token.key_prefix in html
     assert "export script" in html
+
+
+def test_reloading_the_result_page_creates_no_second_token(client):
+    """A reload after creating a token re-GETs the profile (the POST was redirected): still one token,
+    and the key is gone from the page."""
+    user = UserFactory()
+    client.force_login(user)
+    response = client.post(reverse("profile"), {"name": "nightly"}, follow=True)
+    assert response.redirect_chain == [(reverse("profile"), 302)]
+    assert 'id="new-token-key"' in response.content.decode()
+    reloaded = client.get(response.request["PATH_INFO"])  # what the browser's reload sends
+    assert reloaded.status_code == 200 and 'id="new-token-key"' not in reloaded.content.decode()
+    assert ApiToken.objects.filter(user=user).count() == 1
 
 
 def test_token_name_is_required_and_escaped(client):

@@ -58,6 +58,26 @@ def _short(text, size: int = 22) -> str:
     return text if len(text) <= size else text[: size - 1] + "…"
 
 
+def _distinct_short(labels, size: int = 22) -> list[str]:
+    """Each label shortened to `size`, and different labels never the same: two model configs whose
+    names share a long prefix keep their ends ("Llama-3.1-70B-Ins…-v2"), and labels that still
+    collide get a number ("…·2"). The full label is in each row's <title> and the table."""
+    labels = [str(label) for label in labels]
+    shown = [_short(label, size) for label in labels]
+    if len(set(shown)) == len(set(labels)):
+        return shown
+    tail = max(3, size // 3)
+    shown = [label if len(label) <= size else label[: size - tail - 1] + "…" + label[-tail:] for label in labels]
+    seen: dict[str, list[str]] = {}
+    for label, short in zip(labels, shown, strict=True):
+        if label not in seen.setdefault(short, []):
+            seen[short].append(label)
+    return [
+        short if len(seen[short]) == 1 else f"{short[: size - 3]}·{seen[short].index(label) + 1}"
+        for label, short in zip(labels, shown, strict=True)
+    ]
+
+
 @register.filter
 def qc_int(value) -> str:
     """1234 → "1,234"; not a number → "n/a"."""
@@ -259,6 +279,7 @@ def _hbars(pairs, *, unit: str, aria: str, caption: str, words: bool = False, co
     plot = width - label_w - value_w
     top = max((v for _l, v in pairs), default=0) or 1
     rows = []
+    shorts = _distinct_short([qc_words(label) if words else label for label, _v in pairs], 18 if compact else 22)
     for i, (label, value) in enumerate(pairs):
         shown = qc_words(label) if words else label
         y = PAD + i * ROW_H
@@ -274,7 +295,7 @@ def _hbars(pairs, *, unit: str, aria: str, caption: str, words: bool = False, co
                 unit,
                 _c(label_w - 8),
                 _c(y + ROW_H / 2),
-                _short(shown, 18 if compact else 22),
+                shorts[i],
                 _c(label_w),
                 _c(y + (ROW_H - BAR_H) / 2),
                 _c(w),
@@ -590,6 +611,7 @@ def _interval_chart(rows, *, low, high, fmt, ticks, aria, caption, head, unit="p
                 ty=_c(height - 6),
             )
         )
+    shorts = _distinct_short([row[0] for row in rows])
     for i, (label, value, lo, hi, n, _items, enough) in enumerate(rows):
         y = PAD + i * ROW_H + ROW_H / 2
         value, lo, hi = number(value), number(lo), number(hi)
@@ -630,7 +652,7 @@ def _interval_chart(rows, *, low, high, fmt, ticks, aria, caption, head, unit="p
                 counts,
                 _c(LABEL_W - 8),
                 _c(y),
-                _short(label),
+                shorts[i],
                 mark,
                 _c(WIDTH - VALUE_W + 8),
                 _c(y),
