@@ -178,10 +178,9 @@ def test_missing_answers_in_the_labelers_words_and_nothing_lost(
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("Not submitted yet")
     items = alert.locator("li")
-    expect(items).to_have_text(["Rank answers 2 and 4.", "Answer 3: Truthful.", "Mark answer 1 safe or unsafe."])
-    expect(page.locator("#wb-missing")).to_have_text(
-        "Rank answers 2 and 4. · Answer 3: Truthful. · Mark answer 1 safe or unsafe."
-    )
+    # Safety starts as "safe" on a harmless track (type-through), so it is never missing here.
+    expect(items).to_have_text(["Rank answers 2 and 4.", "Answer 3: Truthful."])
+    expect(page.locator("#wb-missing")).to_have_text("Rank answers 2 and 4. · Answer 3: Truthful.")
     expect(cards.nth(2).locator("[data-error-for='cand-2']")).to_have_text("Missing: Truthful.")
     expect(cards.nth(1).locator("[data-error-for='cand-1']")).to_have_text("Missing: rank.")
     text = alert.inner_text()
