@@ -126,14 +126,17 @@ def test_publish_needs_a_change_note(site, client_for, staff):
     assert selectors.guideline_version_current(project=project).number == 2
 
 
-def test_publishing_unchanged_text_is_a_conflict_shown_in_the_form(site, client_for, staff):
+def test_publishing_unchanged_guidelines_is_a_form_error(site, client_for, staff):
     from tests.web.conftest import GUIDELINES_V2
 
     project = site["project"]
     url = reverse("projects:guideline-edit", args=[project.pk])
     response = client_for(staff).post(url, {"action": "publish", "content": GUIDELINES_V2, "change_note": "Again"})
-    assert response.status_code == 409
-    assert "Nothing changed since version 2" in response.content.decode()
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Nothing changed since version 2: the text and the labeling schema are the same" in html
+    assert "Identical to version 2." in html  # on the text field
+    assert selectors.guideline_version_current(project=project).number == 2
     assert b"<textarea" in response.content  # the form is still there, with the text
 
 
