@@ -5,7 +5,8 @@ removed, instead of `@@` / `+` / `**` lines.
 
 Blocks are aligned by core.diff (bounded time on any input). Unchanged blocks are kept only next to
 a change (`context` of them); longer runs become a "skip" row saying how many were left out. At most
-`max_blocks` rows are rendered (Markdown costs ~20 µs a line): past that the diff says it was cut.
+`max_blocks` rows and MAX_CHARS characters are rendered (Markdown costs ~20 µs a line), a block at most
+BLOCK_CHARS: past that the diff says it was cut.
 """
 
 import re
@@ -23,6 +24,8 @@ _RULE = re.compile(r"^ {0,3}([-*_])( *\1){2,} *$")
 
 CONTEXT = 1
 MAX_BLOCKS = 300
+BLOCK_CHARS = 8_000  # a longer block is shown cut (a 200 KB paragraph must not be rendered whole, twice)
+MAX_CHARS = 100_000  # rendered in all; past it the rows stop
 
 
 @dataclass(frozen=True)
@@ -113,9 +116,14 @@ def block_diff(old_text: str, new_text: str, *, context: int = CONTEXT, max_bloc
     if diff.added == 0 and diff.removed == 0:
         return BlockDiff(blocks=[], added=0, removed=0, truncated=False, coarse=False)
     rows = _rows(diff, context)
-    blocks = [
-        Block(op=op, html=_render(text) if text else mark_safe(""), skipped=n) for op, text, n in rows[:max_blocks]
-    ]
-    return BlockDiff(
-        blocks=blocks, added=diff.added, removed=diff.removed, truncated=len(rows) > max_blocks, coarse=diff.coarse
-    )
+    blocks: list[Block] = []
+    budget, truncated = MAX_CHARS, len(rows) > max_blocks
+    for op, text, skipped in rows[:max_blocks]:
+        if len(text) > BLOCK_CHARS:
+            text, truncated = text[:BLOCK_CHARS] + " …", True
+        budget -= len(text)
+        if budget < 0:
+            truncated = True
+            break
+        blocks.append(Block(op=op, html=_render(text) if text else mark_safe(""), skipped=skipped))
+    return BlockDiff(blocks=blocks, added=diff.added, removed=diff.removed, truncated=truncated, coarse=diff.coarse)
