@@ -367,6 +367,7 @@ def test_untrusted_text_is_inert(page: Page, live_server, project, members, staf
     assert Label.objects.count() == 2
 
     # A reviewer sees both labels, rendered through the Markdown sanitizer.
+    ready(project, reviewer, publish, staff)  # reviewers acknowledge the guidelines too
     other = page.context.browser.new_context(base_url=live_server.url)
     review = other.new_page()
     watch(review)
