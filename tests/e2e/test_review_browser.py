@@ -38,7 +38,7 @@ def _focused(page: Page) -> str:
     return page.evaluate("() => document.querySelector('[data-review-card].is-focused')?.id || ''")
 
 
-def test_accept_and_reject_by_keyboard_stay_in_place(page: Page, live_server, waiting, console_problems):
+def test_accept_and_reject_by_keyboard_stay_in_place(page: Page, live_server, waiting, console_problems, screenshot):
     project = waiting["project"]
     helpful = [label for label in waiting["labels"] if label.work_item.prompt.track == "helpful"]
     target = f"/projects/{project.pk}/label/review/?track=helpful"
@@ -80,6 +80,7 @@ def test_accept_and_reject_by_keyboard_stay_in_place(page: Page, live_server, wa
     press("Control+Enter")  # an empty comment: refused in the page, nothing sent
     assert Label.objects.get(pk=helpful[2].pk).review_status == ReviewStatus.PENDING
 
+    screenshot("review-queue-keyboard")
     assert page.evaluate("() => window.__stayed") is True
     assert page.url == f"{live_server.url}{target}"  # the filters stay
     assert Label.objects.get(pk=helpful[0].pk).review_status == ReviewStatus.ACCEPTED
