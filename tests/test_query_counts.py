@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from labelhub.core.pagination import BoundedCount, bounded_count
-from labelhub.labeling.models import WorkItem
+from labelhub.labeling.models import Label, WorkItem
 from labelhub.projects import services as project_services
 from labelhub.projects.models import Project, Role
 from tests.exports import builders
@@ -34,6 +34,7 @@ def world(project, members, staff, publish):
     for user in others:
         project_services.membership_add(project=project, username=user.username, role=Role.LABELER)
     version = ready(project, claimer, publish, staff)
+    project_services.guideline_acknowledge(project=project, user=members[Role.ADMIN], number=version.number)
     state = {"n": 0}
 
     def grow(n: int) -> None:
@@ -84,6 +85,12 @@ def test_pages_run_the_same_queries_with_6_or_60_prompts(world, client_for):
         "progress": (labeler, reverse("projects:labeling:progress", args=[p]), htmx),
         "overview": (admin, reverse("projects:detail", args=[p]), {}),
         "review queue": (admin, reverse("projects:labeling:review", args=[p]), {}),
+        "review queue filtered": (
+            admin,
+            reverse("projects:labeling:review", args=[p]) + "?kind=comparison&track=helpful&labeler=other-1&version=1",
+            {},
+        ),
+        "review queue flagged": (admin, reverse("projects:labeling:review", args=[p]) + "?flag=~unsafe", {}),
         "adjudication queue": (admin, reverse("projects:quality:adjudication", args=[p]), {}),
         "prompts": (admin, reverse("projects:prompts:list", args=[p]), {}),
         "prompts search": (admin, reverse("projects:prompts:list", args=[p]) + "?q=llamas", {}),
@@ -98,6 +105,11 @@ def test_pages_run_the_same_queries_with_6_or_60_prompts(world, client_for):
             out[name] = len(queries)
         queries = _queries(lambda: _ok(admin.get(pages["prompts"][1], {"before": deep_before})))
         out["prompts deep"] = len(queries)
+        # A later page of the review queue (the "previous page" probe included), from the comparisons on.
+        second = Label.objects.filter(project=project, kind="comparison").order_by("id").values_list("id", flat=True)[0]
+        queries = _queries(lambda: _ok(admin.get(pages["review queue"][1], {"after": second})))
+        _no_unbounded_count(queries)
+        out["review queue page 2"] = len(queries)
         return out
 
     world["grow"](6)
@@ -105,6 +117,10 @@ def test_pages_run_the_same_queries_with_6_or_60_prompts(world, client_for):
     world["grow"](54)
     many = counts(project.prompts.order_by("-id").values_list("pk", flat=True)[10])
     assert many == few
+    # With 60 prompts the review queue shows full pages (20 labels), filtered or not.
+    for name in ("review queue", "review queue filtered"):
+        html = admin.get(pages[name][1]).content.decode()
+        assert html.count("data-review-card") >= (20 if name == "review queue" else 1), name
 
 
 def _ok(response):

@@ -192,7 +192,11 @@ def _longest_increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def diff_lines(old_text: str, new_text: str) -> LineDiff:
     """The line diff of two texts, in time linear in their size (see the module docstring)."""
-    a, b = old_text.splitlines(), new_text.splitlines()
+    return diff_items(old_text.splitlines(), new_text.splitlines())
+
+
+def diff_items(a: list[str], b: list[str]) -> LineDiff:
+    """The same diff over any two lists of strings (lines, or Markdown blocks: core.blockdiff)."""
     ids: dict[str, int] = {}
     aligner = _Aligner([ids.setdefault(line, len(ids)) for line in a], [ids.setdefault(line, len(ids)) for line in b])
     opcodes = aligner.run()

@@ -1,12 +1,13 @@
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils import timezone
 
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import Forbidden, NotFound
-from labelhub.core.ids import id_or_404
+from labelhub.core.ids import id_or_404, parse_cursor
 from labelhub.core.markdown import render_markdown
 from labelhub.core.pagination import bounded_count
 from labelhub.projects.models import Membership, Project
@@ -157,17 +158,101 @@ def review_queue(*, project: Project, reviewer: User) -> QuerySet[Label]:
     )
 
 
-def review_queue_page(*, project: Project, reviewer: User, limit: int = 20) -> dict:
-    """The first `limit` labels waiting for `reviewer` (see review_queue), with the candidates they
-    refer to (compared, or the source of a fixed answer) and the queue's length, counted up to 1,000
-    ("1,000+": a project with millions of pending labels must not count them on every page). Three
-    queries, whatever the length of the queue."""
-    queue = review_queue(project=project, reviewer=reviewer)
-    labels = list(queue.select_related("guideline_version")[:limit])
+@dataclass(frozen=True)
+class ReviewFilters:
+    """What the review queue is narrowed to (empty: everything). `flag` is an option of the schema's
+    flags question, or ANY_FLAG / UNSAFE (see review_queue_filter)."""
+
+    labeler: str = ""  # a username
+    track: str = ""
+    kind: str = ""
+    flag: str = ""
+    version: int | None = None  # a guideline version number
+
+
+ANY_FLAG = "~any"  # any option of the flags question ticked on some answer
+UNSAFE = "~unsafe"  # some answer judged unsafe
+
+
+class JsonHolds(Func):
+    """Does a {candidate: [option, …]} (Label.flags) or {candidate: verdict} (Label.safety) column
+    hold `value` among its values (no value: any string at all)? A condition, not a query; the SQLite
+    twin is tested in tests/labeling/test_review_queue.py."""
+
+    output_field = BooleanField()
+    VALUE_SQL = {
+        "postgresql": "jsonb_path_exists({col}, '$.*[*] ? (@ == $v)', jsonb_build_object('v', ({value})::text))",
+        "sqlite": "EXISTS (SELECT 1 FROM json_tree({col}) t WHERE t.type = 'text' AND t.atom = {value})",
+    }
+    ANY_SQL = {
+        "postgresql": "jsonb_path_exists({col}, '$.*[*]')",
+        "sqlite": "EXISTS (SELECT 1 FROM json_tree({col}) t WHERE t.type = 'text')",
+    }
+
+    def __init__(self, column: str, value: str | None = None):
+        super().__init__(F(column), *([Value(value)] if value is not None else []))
+
+    def as_sql(self, compiler, connection, **extra):
+        (col, params), *rest = [compiler.compile(e) for e in self.get_source_expressions()]
+        if not rest:
+            return self.ANY_SQL[connection.vendor].format(col=col), tuple(params)
+        value, value_params = rest[0]
+        return self.VALUE_SQL[connection.vendor].format(col=col, value=value), (*params, *value_params)
+
+
+def review_queue_filter(queue: QuerySet[Label], filters: ReviewFilters) -> QuerySet[Label]:
+    """Narrow a review queue; the filters combine (AND)."""
+    if filters.labeler:
+        queue = queue.filter(user__username=filters.labeler)
+    if filters.track:
+        queue = queue.filter(work_item__prompt__track=filters.track)
+    if filters.kind:
+        queue = queue.filter(kind=filters.kind)
+    if filters.version is not None:
+        queue = queue.filter(guideline_version__number=filters.version)
+    if filters.flag == UNSAFE:
+        queue = queue.filter(JsonHolds("safety", "unsafe"))
+    elif filters.flag:
+        queue = queue.filter(JsonHolds("flags", None if filters.flag == ANY_FLAG else filters.flag))
+    return queue
+
+
+def review_queue_page(
+    *,
+    project: Project,
+    reviewer: User,
+    limit: int = 20,
+    filters: ReviewFilters | None = None,
+    after=None,
+    before=None,
+) -> dict:
+    """One page of `limit` labels waiting for `reviewer` (see review_queue), oldest first: the first
+    page, the page after label id `after`, or the page before label id `before` (keyset: constant
+    cost at any depth; a malformed cursor is a 404). With the candidates the labels refer to
+    (compared, or the source of a fixed answer), the cursors of the pages around it (None: no such
+    page) and the filtered queue's length, counted up to 1,000 ("1,000+": a project with millions of
+    pending labels must not count them on every page). Five queries at most, whatever `limit`."""
+    queue = review_queue_filter(review_queue(project=project, reviewer=reviewer), filters or ReviewFilters())
+    after, before = parse_cursor(after, field="after"), parse_cursor(before, field="before")
+    rows = queue.select_related("guideline_version")
+    if before is not None:
+        labels = list(rows.filter(pk__lt=before).order_by("-id")[: limit + 1])[::-1]
+        has_prev, labels = len(labels) > limit, labels[-limit:]
+        has_next = True
+    else:
+        labels = list((rows.filter(pk__gt=after) if after is not None else rows)[: limit + 1])
+        has_next, labels = len(labels) > limit, labels[:limit]
+        has_prev = after is not None and bool(labels) and queue.filter(pk__lt=labels[0].pk).exists()
     ids: set[int] = set()
     for label in labels:
         ids.update(int(cid) for cid in label.work_item.candidate_ids)
         if label.source_candidate_id:
             ids.add(label.source_candidate_id)
     candidates = Candidate.objects.in_bulk(ids) if ids else {}
-    return {"labels": labels, "candidates": candidates, "total": bounded_count(queue, cap=1000)}
+    return {
+        "labels": labels,
+        "candidates": candidates,
+        "total": bounded_count(queue, cap=1000),
+        "next_after": labels[-1].pk if labels and has_next else None,
+        "prev_before": labels[0].pk if labels and has_prev else None,
+    }

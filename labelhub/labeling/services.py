@@ -25,7 +25,7 @@ from labelhub.core.exceptions import ApplicationError, Conflict, Forbidden, NotF
 from labelhub.core.ids import id_or_404, parse_id
 from labelhub.core.rawsql import Columns, instances
 from labelhub.core.text import first_unstorable, unstorable_reason
-from labelhub.projects.models import GuidelineVersion, Membership, Project
+from labelhub.projects.models import GuidelineAcknowledgement, GuidelineVersion, Membership, Project
 from labelhub.projects.permissions import Capability, role_can, roles_with
 from labelhub.projects.rubric import SchemaInvalid
 from labelhub.projects.selectors import project_access
@@ -626,6 +626,29 @@ def ranking_submit(*, user: User, payload: dict, assignment_id=None, work_item_i
 # --- review ---------------------------------------------------------------------------------------
 
 
+def _review_gate(project_id: int, reviewer: User) -> None:
+    """Reviewers acknowledge the current guidelines like labelers (409 like `work/next`, with the
+    version numbers). One query."""
+    version = (
+        GuidelineVersion.objects.filter(project_id=project_id)
+        .order_by("-number")
+        .annotate(acked=Exists(GuidelineAcknowledgement.objects.filter(version=OuterRef("pk"), user=reviewer)))
+        .values("number", "acked")
+        .first()
+    )
+    if version is not None and not version["acked"]:
+        acked = (
+            GuidelineAcknowledgement.objects.filter(version__project_id=project_id, user=reviewer)
+            .order_by("-version__number")
+            .values_list("version__number", flat=True)
+            .first()
+        )
+        raise GuidelinesNotAcknowledged(
+            f"Read and acknowledge guidelines version {version['number']} before reviewing.",
+            extra={"current_version": version["number"], "acknowledged_version": acked},
+        )
+
+
 @transaction.atomic
 def label_review(*, label_id, reviewer: User, accept: bool, comment: str = "") -> Label:
     """Accept a label, or reject it with a comment: its slot is freed and the item goes back to the
@@ -640,6 +663,7 @@ def label_review(*, label_id, reviewer: User, accept: bool, comment: str = "") -
         raise NotFound("Label not found.") from exc
     if label.user_id == reviewer.pk:
         raise Forbidden("You cannot review your own label.")
+    _review_gate(label.project_id, reviewer)
     if Assignment.objects.filter(work_item_id=label.work_item_id, user=reviewer, status__in=OPEN_TO_THEM).exists():
         # Blind labeling: the item may still get their own label (see selectors.review_queue).
         raise Conflict("You may still label this item yourself; its labels are not shown to you until you do.")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import review_views, views
 
 # Included by labelhub/urls.py under projects/<id:project_id>/label/,
 # so the names are "projects:labeling:<name>".
@@ -11,6 +11,7 @@ urlpatterns = [
     path("acknowledge/", views.acknowledge, name="acknowledge"),
     path("progress/", views.progress, name="progress"),
     path("sync/", views.work_items_sync, name="sync"),
-    path("review/", views.review_queue, name="review"),
-    path("review/<id:label_id>/", views.review_decide, name="review-decide"),
+    path("review/", review_views.review_queue, name="review"),
+    path("review/acknowledge/", review_views.review_acknowledge, name="review-acknowledge"),
+    path("review/<id:label_id>/", review_views.review_decide, name="review-decide"),
 ]

@@ -152,7 +152,7 @@ class GuidelineEditForm(Form):
         return data
 
 
-DIFF_MODES = (("unified", "Unified"), ("side", "Side by side"))
+DIFF_MODES = (("unified", "Unified"), ("side", "Side by side"), ("rendered", "Rendered"))
 
 
 class GuidelineDiffForm(Form):

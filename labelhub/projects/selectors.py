@@ -5,6 +5,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from labelhub.accounts.models import User
+from labelhub.core.blockdiff import BlockDiff, block_diff
 from labelhub.core.diff import MAX_ROWS, DiffRow, diff_lines, side_by_side_rows, unified_lines
 from labelhub.core.exceptions import Forbidden, NotFound
 from labelhub.core.ids import id_or_404
@@ -13,6 +14,7 @@ from labelhub.core.rawsql import Columns, instances
 from .models import GuidelineAcknowledgement, GuidelineDraft, GuidelineVersion, Membership, Project
 from .permissions import Capability, role_can
 from .rubric import FLAGS, PRESETS, Schema, preset_choices, schema_of
+from .rubric_diff import schema_changes
 
 
 def project_list_for_user(*, user: User, with_schema: bool = False) -> QuerySet[Project]:
@@ -255,4 +257,30 @@ def guideline_diff(
         removed=diff.removed,
         coarse=diff.coarse,
         truncated=cut or cut_rows,
+    )
+
+
+@dataclass(frozen=True)
+class GuidelineChanges:
+    """What changed between two versions, for people who label or review (the acknowledgement gate):
+    the text as a rendered block diff (core.blockdiff) and the labeling schema's changes in words."""
+
+    old: GuidelineVersion
+    new: GuidelineVersion
+    text: BlockDiff
+    schema: list[str]
+
+    @property
+    def old_label(self) -> str:
+        return f"v{self.old.number}"
+
+
+def guideline_changes(*, project: Project, old_number, new: GuidelineVersion) -> GuidelineChanges:
+    """The readable changes from version `old_number` to `new` (a version already read: one query)."""
+    old = guideline_version_get(project=project, number=old_number)
+    return GuidelineChanges(
+        old=old,
+        new=new,
+        text=block_diff(old.content, new.content),
+        schema=schema_changes(schema_of(old.schema), schema_of(new.schema)),
     )

@@ -17,7 +17,7 @@ from .models import (
     Role,
 )
 from .permissions import Capability, role_can
-from .rubric import DEFAULT_PRESET, PRESETS, Schema, SchemaInvalid, preset_guidelines
+from .rubric import DEFAULT_PRESET, PRESETS, Schema, SchemaInvalid, preset_guidelines, schema_of
 from .signals import labeling_right_lost
 
 MAX_GUIDELINE_CHARS = 200_000
@@ -299,6 +299,15 @@ def guideline_draft_save(*, project: Project, user: User, content: str | None = 
     return draft
 
 
+def _same_guidelines(version: GuidelineVersion, content: str, schema: dict) -> bool:
+    """Would publishing (content, schema) repeat `version`? The text compared up to line endings and
+    trailing blank space, the schema as parsed (a version stored before schemas were normalised, by a
+    migration, compares by what it means). Changing only the text or only the schema is a change."""
+    if version.content.replace("\r\n", "\n").rstrip() != content.rstrip():
+        return False
+    return schema_of(version.schema).as_dict() == schema
+
+
 @transaction.atomic
 def guideline_version_publish(
     *, project: Project, user: User, change_note: str, content: str | None = None, schema=None
@@ -328,8 +337,12 @@ def guideline_version_publish(
         raise ApplicationError("Guidelines cannot be empty.", extra={"fields": {"content": ["Required."]}})
     current = GuidelineVersion.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0
     latest = GuidelineVersion.objects.filter(project=project, number=current).first()
-    if latest is not None and latest.content == content and latest.schema == schema:
-        raise Conflict(f"Nothing changed since version {current}.")
+    if latest is not None and _same_guidelines(latest, content, schema):
+        raise ApplicationError(
+            f"Nothing changed since version {current}: the text and the labeling schema are the same, and "
+            "publishing would ask everyone to acknowledge the guidelines again for nothing.",
+            extra={"fields": {"content": [f"Identical to version {current}."]}, "current_version": current},
+        )
     version = GuidelineVersion.objects.create(
         project=project, number=current + 1, content=content, schema=schema, change_note=change_note, published_by=user
     )

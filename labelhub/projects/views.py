@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from labelhub.accounts import once
 from labelhub.accounts.services import set_password_link_email
+from labelhub.core.blockdiff import block_diff
 from labelhub.core.exceptions import ApplicationError
 from labelhub.core.forms import apply_service_error
 from labelhub.core.htmx import partial
@@ -266,7 +267,7 @@ def guideline_version(request, access, number: int):
 @project_view()
 @require_GET
 def guideline_diff(request, access):
-    """?from=A&to=B&mode=unified|side — `from` 0 means the diff from nothing."""
+    """?from=A&to=B&mode=unified|side|rendered — `from` 0 means the diff from nothing."""
     project = access.project
     numbers = list(selectors.guideline_version_list(project=project).values_list("number", flat=True))
     if not numbers:
@@ -279,16 +280,19 @@ def guideline_diff(request, access):
         "mode": request.GET.get("mode") or "unified",
     }
     form = GuidelineDiffForm(data, numbers=numbers)
-    mode = "side" if data["mode"] == "side" else "unified"
+    mode = data["mode"] if data["mode"] in ("side", "rendered") else "unified"
     diff = selectors.guideline_diff(
         project=project, old_number=data["from"], new_number=data["to"], side_by_side=mode == "side"
     )
+    # Rendered: the Markdown blocks that changed, as readers see them (core.blockdiff; the gate's view).
+    rendered = block_diff(diff.old.content if diff.old else "", diff.new.content) if mode == "rendered" else None
     new_schema = selectors.guideline_version_schema(version=diff.new)
     old_schema = selectors.guideline_version_schema(version=diff.old) if diff.old else None
     context = project_context(
         access,
         "guidelines",
         diff=diff,
+        blockdiff=rendered,
         form=form,
         mode=mode,
         changes=schema_changes(old_schema, new_schema),

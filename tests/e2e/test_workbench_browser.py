@@ -374,6 +374,7 @@ def test_untrusted_text_is_inert(page: Page, live_server, project, members, staf
     assert Label.objects.count() == 2
 
     # A reviewer sees both labels, rendered through the Markdown sanitizer.
+    ready(project, reviewer, publish, staff)  # reviewers acknowledge the guidelines too
     other = page.context.browser.new_context(base_url=live_server.url)
     review = other.new_page()
     watch(review)
@@ -495,7 +496,10 @@ def test_gate_then_workbench(page: Page, live_server, project, labeler, staff, p
     open_workbench(page, live_server, project, labeler)
 
     expect(page.get_by_role("heading", name="Read the guidelines before you label")).to_be_visible()
-    expect(page.locator(".diff-add", has_text="+## Dates")).to_be_visible()
+    # What changed, rendered (core.blockdiff): the new heading and rule marked inserted, no "+##" lines.
+    expect(page.locator("ins.bd-ins h2", has_text="Dates")).to_be_visible()
+    expect(page.locator("ins.bd-ins", has_text="Never invent a date.")).to_be_visible()
+    expect(page.get_by_text("+## Dates")).to_have_count(0)
     expect(page.locator("#wb-task")).to_have_count(0)
     shot("workbench-gate")
     page.get_by_role("button", name="I have read version 2").click()

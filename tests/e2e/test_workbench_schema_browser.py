@@ -368,6 +368,7 @@ def test_hostile_schema_text_is_inert(page: Page, live_server, project, members,
     assert only_label().strength == "clearly"
     assert_inert(page, live_server, dialogs)
 
+    ready(project, reviewer, publish, staff)  # reviewers acknowledge the guidelines too
     review = page.context.browser.new_context(base_url=live_server.url).new_page()
     review.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     login(review, live_server, reviewer, f"/projects/{project.pk}/label/review/")

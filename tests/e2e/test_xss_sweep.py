@@ -631,6 +631,7 @@ def project_get_paths(w: dict) -> list[str]:
         f"{base}/guidelines/v/2/",
         f"{base}/guidelines/diff/",
         f"{base}/guidelines/diff/?from=0&to=2&mode=side",
+        f"{base}/guidelines/diff/?from=1&to=2&mode=rendered",
         f"{base}/guidelines/edit/",
         f"{base}/prompts/",
         f"{base}/prompts/?q=%3Cscript%3E&track=helpful",
@@ -648,6 +649,7 @@ def project_get_paths(w: dict) -> list[str]:
         f"{base}/generation/batches/{w['bad_batch'].pk}/",
         f"/generation-batches/{w['good_batch'].pk}/",
         f"{base}/label/review/",
+        f"{base}/label/review/?labeler=%3Cscript%3Ealert(1)%3C/script%3E&track=helpful&flag=~unsafe&version=2",
         f"{base}/exports/",
         f"{base}/exports/{w['failed_snapshot'].pk}/download/",
         f"{base}/quality/",
@@ -755,6 +757,28 @@ def labeler_workbench(s: Sweep, w: dict) -> None:
         if seen == {"demonstration", "comparison"}:
             break
     assert seen == {"demonstration", "comparison"}, seen
+
+
+def reviewer_review(s: Sweep, w: dict) -> None:
+    """The reviewer: the review page's guidelines gate (what changed since v2, rendered), acknowledge,
+    the queue filtered by hostile values, and a decision through htmx (the card swapped in place)."""
+    page = s.page
+    base = f"/projects/{w['project'].pk}"
+    s.visit(f"{base}/label/review/")
+    expect(page.get_by_role("heading", name="Read the guidelines before you review")).to_be_visible()
+    expect(page.locator("ins.bd-ins").first).to_be_visible()
+    s.step = "review: acknowledge"
+    with page.expect_navigation():
+        page.get_by_role("button", name=re.compile("I have read version")).click()
+    s.check()
+    s.visit(f"{base}/label/review/?labeler={quote(fit(60))}&track={quote(fit(40, 1))}&kind=x&flag=~any&after=")
+    s.visit(f"{base}/label/review/")
+    s.step = "review: accept through htmx"
+    card = page.locator("[data-review-card]").first
+    expect(card).to_be_visible()
+    card.get_by_role("button", name="Accept").click()
+    expect(page.locator("[data-decided]").first).to_be_visible()
+    s.check()
 
 
 def admin_actions(s: Sweep, w: dict) -> None:
@@ -975,6 +999,10 @@ def test_xss_sweep(browser, live_server, hostile_inference, no_broker, report_on
     for path in labeler_get_paths(w):
         labeler.visit(path)
 
+    reviewer = Sweep(browser, live_server, "reviewer")
+    reviewer.login(w["third"])
+    reviewer_review(reviewer, w)
+
     # The admin (site staff, superuser): every page, the htmx buttons, the forms, the Django admin.
     staff = Sweep(browser, live_server, "admin")
     staff.login(w["staff"])
@@ -984,11 +1012,12 @@ def test_xss_sweep(browser, live_server, hostile_inference, no_broker, report_on
     for path in admin_paths(w):
         staff.visit(path, fire_htmx=False)
 
-    for sweep in (anon, labeler, staff):
+    for sweep in (anon, labeler, reviewer, staff):
         covered |= sweep.covered
         failures += sweep.failures
         pages += sweep.pages
     labeler.close()
+    reviewer.close()
     staff.close()
 
     missing = sorted(html_route_names() - covered)

@@ -223,6 +223,7 @@ WEB_CASES = [
     Case("projects:labeling:progress", {"get": None}, control="labeler"),
     Case("projects:labeling:sync", {"post": None}),
     Case("projects:labeling:review", {"get": None}, control="reviewer"),
+    Case("projects:labeling:review-acknowledge", {"post": lambda c: {"number": c.a[V].number}}, control="reviewer"),
     Case("projects:labeling:review-decide", {"post": lambda c: {"decision": "reject", "comment": "x"}},
          {"label_id": _id("label")}, control="reviewer"),
     Case("projects:exports:list", {"get": None}, control="engineer"),

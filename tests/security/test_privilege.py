@@ -127,6 +127,7 @@ WEB = [
     ("post", _p("projects:labeling:sync"), None, Capability.MANAGE, 403),
     ("get", _p("projects:labeling:workbench"), None, Capability.LABEL, 403),
     ("get", _p("projects:labeling:review"), None, Capability.REVIEW, 403),
+    ("post", _p("projects:labeling:review-acknowledge"), lambda w, u: {"number": 1}, Capability.REVIEW, 403),
     ("post", _p("projects:labeling:review-decide", label_id=lambda w, u: w["label"].pk),
      lambda w, u: {"decision": "accept"}, Capability.REVIEW, 403),
     ("get", _p("projects:exports:list"), None, Capability.EXPORT, HIDDEN),

@@ -21,8 +21,9 @@ def test_publish_requires_a_change_note_and_a_change(project, staff, publish):
     with pytest.raises(ApplicationError):
         services.guideline_version_publish(project=project, user=staff, change_note=" ", content="x")
     publish(project, staff, "same")
-    with pytest.raises(Conflict):
+    with pytest.raises(ApplicationError, match="Nothing changed since version 1") as caught:
         publish(project, staff, "same")
+    assert caught.value.status_code == 400  # tests/projects/test_guideline_publish.py
 
 
 @pytest.mark.django_db

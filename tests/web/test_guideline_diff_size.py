@@ -77,6 +77,10 @@ def test_large_diffs_answer_quickly(versions, members, staff, client_for, where,
             assert (body["added"], body["removed"]) == (3, 3)
         return
     html = response.content.decode()
+    if where == "gate":  # the rendered block diff (core.blockdiff): huge one-paragraph versions are cut
+        assert ("Only the beginning of the diff is shown" in html) is (case != "repeating")
+        assert html.count('class="bd-block') <= 300
+        return
     assert ("Coarse diff" in html) is (case != "repeating")
     assert ("Only the beginning of the diff is shown" in html) is (case != "repeating")
     assert html.count('class="diff-line') <= MAX_ROWS and html.count("<tr class=") <= MAX_ROWS + 1

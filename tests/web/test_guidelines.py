@@ -47,6 +47,18 @@ def test_diff_shows_added_and_removed_lines(site, client_for, mode):
     assert "## Safety" in html  # raw Markdown lines, not rendered
 
 
+def test_diff_page_renders_the_changed_blocks_and_keeps_the_raw_diff(site, client_for):
+    """mode=rendered: the changes as readers see them (the gate's view); unified stays the default."""
+    project = site["project"]
+    url = reverse("projects:guideline-diff", args=[project.pk])
+    html = client_for(site["members"][Role.ADMIN]).get(url, {"from": 1, "to": 2, "mode": "rendered"}).content.decode()
+    assert '<del class="bd-block bd-del"><span class="visually-hidden">Removed: </span>' in html
+    assert "<p>Be helpful.</p>" in html and "<p>Be helpful and truthful.</p>" in html
+    assert "<h2>Safety</h2>" in html and "## Safety" not in html and "@@" not in html
+    assert '<input type="radio" name="mode" value="rendered"' in html
+    assert "@@" in client_for(site["members"][Role.ADMIN]).get(url, {"from": 1, "to": 2}).content.decode()
+
+
 def test_diff_defaults_to_current_against_previous(site, client_for):
     url = reverse("projects:guideline-diff", args=[site["project"].pk])
     html = client_for(site["members"][Role.LABELER]).get(url).content.decode()
@@ -126,14 +138,17 @@ def test_publish_needs_a_change_note(site, client_for, staff):
     assert selectors.guideline_version_current(project=project).number == 2
 
 
-def test_publishing_unchanged_text_is_a_conflict_shown_in_the_form(site, client_for, staff):
+def test_publishing_unchanged_guidelines_is_a_form_error(site, client_for, staff):
     from tests.web.conftest import GUIDELINES_V2
 
     project = site["project"]
     url = reverse("projects:guideline-edit", args=[project.pk])
     response = client_for(staff).post(url, {"action": "publish", "content": GUIDELINES_V2, "change_note": "Again"})
-    assert response.status_code == 409
-    assert "Nothing changed since version 2" in response.content.decode()
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Nothing changed since version 2: the text and the labeling schema are the same" in html
+    assert "Identical to version 2." in html  # on the text field
+    assert selectors.guideline_version_current(project=project).number == 2
     assert b"<textarea" in response.content  # the form is still there, with the text
 
 

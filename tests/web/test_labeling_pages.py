@@ -131,11 +131,18 @@ def test_gate_without_any_acknowledgement_shows_the_whole_current_version(lab, c
 def test_gate_after_an_older_acknowledgement_shows_the_diff(lab, client_for, staff, publish):
     project, labeler = lab["project"], lab["members"][Role.LABELER]
     acknowledge(project, labeler)  # v2
-    publish(project, staff, V2 + "\n## Dates\n\nNever invent a date.\n", note="Dates")
+    hostile = "Never invent a **date** <script>alert(1)</script> [x](javascript:alert(2)).\n"
+    publish(project, staff, V2 + "\n## Dates\n\n" + hostile, note="Dates")
     html = client_for(labeler).get(url(project, "workbench")).content.decode()
     assert "You acknowledged version 2" in html
     assert "v2 → v3" in html
-    assert '<span class="diff-line diff-add">+## Dates</span>' in html
+    # Rendered blocks marked inserted, not raw diff lines: no "@@", no "+## ", no "**".
+    added = '<ins class="bd-block bd-ins"><span class="visually-hidden">Added: </span><div class="markdown-body">'
+    assert added + "<h2>Dates</h2>" in html
+    assert "<strong>date</strong> &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert" not in html and 'href="javascript' not in html
+    assert "@@" not in html and "+## Dates" not in html and "**date**" not in html
+    assert "The labeling schema did not change." in html
     assert "I have read version 3" in html
     assert "workbench/main.js" not in html
 
@@ -259,6 +266,8 @@ def labeled(project, members, staff, publish):
                     "rationale": "B is <i>vague</i>.",
                 },
             )
+    for role in (Role.REVIEWER, Role.ADMIN):  # reviewers acknowledge the guidelines too
+        acknowledge(project, members[role])
     return {"project": project, "members": members, **labels}
 
 
@@ -387,6 +396,7 @@ def test_review_reads_each_label_with_its_versions_schema(project, members, staf
     renamed["tracks"][1]["label"] = "Programming"
     use_schema(project, staff, renamed)
     publish(project, staff, "# Guidelines v2\n", note="Rename")
+    acknowledge(project, members[Role.REVIEWER])
 
     html = client_for(members[Role.REVIEWER]).get(url(project, "review")).content.decode()
     assert '<span class="badge badge-track" title="code">Code</span>' in html
