@@ -11,6 +11,9 @@ urlpatterns = [
     path("acknowledge/", views.acknowledge, name="acknowledge"),
     path("progress/", views.progress, name="progress"),
     path("sync/", views.work_items_sync, name="sync"),
+    path("preference/", views.work_preference, name="preference"),
+    path("mine/", views.my_labels, name="mine"),
+    path("mine/<id:label_id>/reopen/", views.label_reopen, name="reopen"),
     path("review/", views.review_queue, name="review"),
     path("review/<id:label_id>/", views.review_decide, name="review-decide"),
 ]

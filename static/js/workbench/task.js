@@ -18,9 +18,12 @@ export async function loadNext() {
   clearAlert();
   page.root.setAttribute("aria-busy", "true");
   page.root.replaceChildren(h("p", { class: "muted", text: "Loading your next task…" }));
+  const open = config.openItemUrl; // ?item=<id>: that task of mine once (a reopened label), then the queue
+  config.openItemUrl = null;
+  if (open) history.replaceState(null, "", config.workbenchUrl);
   let result;
   try {
-    result = await api("POST", config.nextUrl, {});
+    result = open ? await api("GET", open) : await api("POST", config.nextUrl, {});
   } catch (err) {
     if (generation !== S.generation) return;
     page.root.removeAttribute("aria-busy");
@@ -41,6 +44,13 @@ function retryButton(text) {
 
 function renderEmpty() {
   setPhase("empty");
+  if (config.emptyMessage) {
+    const csrf = h("input", { type: "hidden", name: "csrfmiddlewaretoken", value: config.csrfToken });
+    const anything = h("button", { type: "submit", class: "button button-primary", text: "Switch to anything" });
+    const form = h("form", { method: "post", action: config.preferenceUrl }, csrf, anything, " ", retryButton("Check again"));
+    page.root.replaceChildren(h("div", { class: "card empty wb-empty" }, h("p", {}, h("strong", { text: config.emptyMessage })), form));
+    return;
+  }
   page.root.replaceChildren(
     h(
       "div",
@@ -110,6 +120,10 @@ function renderTask(task) {
   const head = taskHead(task);
   const form = demo ? renderDemonstration(task) : renderComparison(task);
   page.root.replaceChildren(head, renderConversation(task.messages), form);
+  if (task.review_comment) {
+    const note = h("strong", { text: "Fixing a rejected label. The reviewer said: " });
+    head.after(h("p", { class: "card card-warning wb-review-note", role: "note", dir: "auto" }, note, task.review_comment));
+  }
   els.form = form;
   els.submit = form.querySelector("#wb-submit");
   els.skip = form.querySelector("#wb-skip-button");
