@@ -295,13 +295,13 @@ def work_item_claim_next(
     elif not role_can(role, Capability.LABEL):
         raise Forbidden(f"Your role ({role}) does not label in this project.")
     version = _gate(_labeler_state(project, user), project, user)
+    kind, track = _choice(project, version, kind, track)
     if version.held_id is not None:
         current = Assignment.objects.select_related("work_item__prompt").get(pk=version.held_id)
         current.work_item.project = project
         if current.guideline_version_id == version.pk:
             current.guideline_version = version
         return current
-    kind, track = _choice(project, version, kind, track)
     order = _kind_order(project, kind)
     if not order:
         return None
