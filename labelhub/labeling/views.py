@@ -66,7 +66,7 @@ def workbench(request, access):
             # The item id goes at the end: {itemUrl}{id}/draft etc. (see static/js/workbench/api.js).
             "itemUrl": reverse("api:work-item", kwargs={"work_item_id": 0}).removesuffix("0"),
             "workbenchUrl": _workbench_url(project.pk),
-            "preferenceUrl": reverse("projects:labeling:preference", kwargs={"project_id": project.pk}),
+            "preferenceUrl": reverse("api:work-preference", kwargs={"project_id": project.pk}),
             "csrfToken": get_token(request),
             # The version wb-schema belongs to: a task claimed under another one uses its own schema.
             "guidelineVersion": current.number,

@@ -182,7 +182,7 @@ def test_workbench_chooser_stores_the_choice_and_says_when_it_is_empty(
     assert '<option value="comparison" selected>' in page and '<option value="red-team" selected>' in page
     config = json.loads(page.split('id="wb-config" type="application/json">')[1].split("</script>")[0])
     assert config["emptyMessage"] == "No comparisons left for you on the Red team track; switch to anything?"
-    assert config["preferenceUrl"].endswith("/label/preference/")
+    assert config["preferenceUrl"] == f"/api/v1/projects/{project.pk}/work/preference"
     bad = client.post(reverse("projects:labeling:preference", args=[project.pk]), {"kind": "x"}, follow=True)
     assert "is not a kind of work" in bad.content.decode()
     assert WorkPreference.objects.get(user=labeler).track == "red-team"

@@ -45,10 +45,14 @@ function retryButton(text) {
 function renderEmpty() {
   setPhase("empty");
   if (config.emptyMessage) {
-    const csrf = h("input", { type: "hidden", name: "csrfmiddlewaretoken", value: config.csrfToken });
-    const anything = h("button", { type: "submit", class: "button button-primary", text: "Switch to anything" });
-    const form = h("form", { method: "post", action: config.preferenceUrl }, csrf, anything, " ", retryButton("Check again"));
-    page.root.replaceChildren(h("div", { class: "card empty wb-empty" }, h("p", {}, h("strong", { text: config.emptyMessage })), form));
+    const anything = h("button", { type: "button", class: "button button-primary", text: "Switch to anything" });
+    anything.addEventListener("click", async () => {
+      const result = await api("PUT", config.preferenceUrl, { kind: "", track: "" });
+      if (result.ok) window.location.assign(config.workbenchUrl); // the bar's chooser shows the new choice
+      else renderLoadError(messageOf(result, "Your choice could not be changed (error " + result.status + ")."));
+    });
+    const actions = h("p", {}, anything, " ", retryButton("Check again"));
+    page.root.replaceChildren(h("div", { class: "card empty wb-empty" }, h("p", {}, h("strong", { text: config.emptyMessage })), actions));
     return;
   }
   page.root.replaceChildren(
