@@ -104,6 +104,7 @@ urlpatterns = [
     ),
     path("v1/work-items/<id:work_item_id>/ranking", labeling.RankingSubmitApi.as_view(), name="work-item-ranking"),
     path("v1/work-items/<id:work_item_id>/skip", labeling.SkipApi.as_view(), name="work-item-skip"),
+    path("v1/work-items/<id:work_item_id>/resume", labeling.ResumeApi.as_view(), name="work-item-resume"),
     path("v1/work-items/<id:work_item_id>/draft", labeling.DraftApi.as_view(), name="work-item-draft"),
     path("v1/labels/<id:label_id>/review", labeling.ReviewApi.as_view(), name="label-review"),
     path("v1/labels/<id:label_id>/reopen", labeling.LabelReopenApi.as_view(), name="label-reopen"),

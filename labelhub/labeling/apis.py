@@ -40,6 +40,10 @@ class TaskOutput(serializers.Serializer):
         allow_null=True, help_text="A fix of this rejected label of yours (POST /labels/{id}/reopen); else null."
     )
     review_comment = serializers.CharField(help_text="The reviewer's comment on that rejected label; else empty.")
+    amendable = serializers.BooleanField(
+        help_text="A submitted task you may still amend (PUT …/ranking or …/demonstration): your label is not "
+        "reviewed and the lease runs. `draft` then holds your label."
+    )
 
 
 class LabelOutput(serializers.Serializer):
@@ -259,6 +263,17 @@ class SkipApi(APIView):
     def post(self, request, work_item_id):
         data = validated_input(self.InputSerializer, request.data)
         assignment = services.work_item_skip(work_item_id=work_item_id, user=request.user, reason=data["reason"])
+        return Response(TaskOutput(selectors.task_payload(assignment=assignment)).data)
+
+
+class ResumeApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: TaskOutput, 409: None},
+        summary="Back to a task I just skipped (within its lease; 409 says why not)",
+    )
+    def post(self, request, work_item_id):
+        assignment = services.work_item_resume(work_item_id=work_item_id, user=request.user)
         return Response(TaskOutput(selectors.task_payload(assignment=assignment)).data)
 
 

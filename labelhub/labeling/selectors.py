@@ -9,7 +9,7 @@ from labelhub.core.ids import id_or_404
 from labelhub.core.pagination import bounded_count
 from labelhub.projects.models import Membership, Project
 from labelhub.projects.permissions import Capability, role_can
-from labelhub.projects.rubric import FLAGS, Schema, schema_of
+from labelhub.projects.rubric import FLAGS, Schema, answers_of, schema_of
 from labelhub.prompts.models import Candidate
 
 from .models import (
@@ -68,6 +68,35 @@ def assignment_schema(assignment: Assignment) -> Schema:
     return schema_of(version.schema if version is not None else None)
 
 
+def label_as_draft(label: Label) -> dict:
+    """A label as a workbench draft (static/js/workbench/drafts.js `collect`): what a reopened task
+    starts from."""
+    if label.kind == WorkKind.DEMONSTRATION:
+        return {"kind": "demonstration", "content": label.content, "source_candidate": label.source_candidate_id}
+    return {
+        "kind": "comparison",
+        "ranks": dict(label.ranks),
+        "answers": {cid: answers_of(label.ratings, label.flags, cid) for cid in label.ranks or label.ratings},
+        "safety": dict(label.safety),
+        "strength": label.strength,
+        "all_bad": label.all_bad,
+        "rationale": label.rationale,
+    }
+
+
+def _amendable(assignment: Assignment) -> tuple[bool, dict | None]:
+    """A submitted task: may its labeler still amend it (their label pending review, the lease
+    running: services._amendable_label), and their label as a draft to start from. One query, only
+    for a submitted task (never on the claim's path)."""
+    if assignment.status != AssignmentStatus.SUBMITTED:
+        return False, assignment.draft
+    label = Label.objects.filter(assignment=assignment).exclude(review_status=ReviewStatus.REJECTED).first()
+    if label is None:
+        return False, assignment.draft
+    live = label.review_status == ReviewStatus.PENDING and assignment.lease_expires_at > timezone.now()
+    return live, label_as_draft(label)
+
+
 def task_payload(*, assignment: Assignment) -> dict:
     """What a labeler sees for one task: the conversation and the candidates in their display order.
     Nothing about other labelers' labels (blind labeling)."""
@@ -82,6 +111,7 @@ def task_payload(*, assignment: Assignment) -> dict:
         ordered = list(Candidate.objects.filter(prompt=prompt).only("pk", "content").order_by("id")[:9])
     schema = assignment_schema(assignment)
     flags = schema.question(FLAGS)
+    amendable, draft = _amendable(assignment)
     review_comment = ""
     if assignment.reopened_from_id is not None:  # a fix of a rejected label: what the reviewer said
         rejected = Label.objects.filter(pk=assignment.reopened_from_id).values_list("review_comment", flat=True)
@@ -98,7 +128,8 @@ def task_payload(*, assignment: Assignment) -> dict:
         "guideline_version": assignment.guideline_version.number if assignment.guideline_version_id else None,
         "lease_expires_at": assignment.lease_expires_at,
         "claimed_at": assignment.claimed_at,
-        "draft": assignment.draft,
+        "draft": draft,
+        "amendable": amendable,
         "schema": schema.as_dict(),
         "questions": [q.name for q in schema.questions_for(prompt.track)],
         "needs_safety": schema.needs_safety(prompt.track),

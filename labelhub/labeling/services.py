@@ -27,7 +27,7 @@ from labelhub.core.rawsql import Columns, instances
 from labelhub.core.text import first_unstorable, unstorable_reason
 from labelhub.projects.models import GuidelineVersion, Membership, Project
 from labelhub.projects.permissions import Capability, role_can, roles_with
-from labelhub.projects.rubric import SchemaInvalid, answers_of, schema_of
+from labelhub.projects.rubric import SchemaInvalid, schema_of
 from labelhub.projects.selectors import project_access
 from labelhub.prompts.models import Candidate, Prompt
 from labelhub.prompts.selectors import prompts_ready_for_work
@@ -43,7 +43,7 @@ from .models import (
     WorkKind,
     WorkPreference,
 )
-from .selectors import OPEN_TO_THEM, PAUSED, assignment_schema, labeler_standing_check
+from .selectors import OPEN_TO_THEM, PAUSED, assignment_schema, label_as_draft, labeler_standing_check
 from .signals import comparison_item_completed
 
 MAX_COMPARISON_CANDIDATES = 9
@@ -773,22 +773,6 @@ def work_preference_set(*, project: Project, user: User, kind: str, track: str) 
 # --- fixing a rejected label, amending a submitted one ----------------------------------------------
 
 
-def _draft_of(label: Label) -> dict:
-    """A label as a workbench draft (static/js/workbench/drafts.js `collect`): what a reopened task
-    starts from."""
-    if label.kind == WorkKind.DEMONSTRATION:
-        return {"kind": "demonstration", "content": label.content, "source_candidate": label.source_candidate_id}
-    return {
-        "kind": "comparison",
-        "ranks": dict(label.ranks),
-        "answers": {cid: answers_of(label.ratings, label.flags, cid) for cid in label.ranks or label.ratings},
-        "safety": dict(label.safety),
-        "strength": label.strength,
-        "all_bad": label.all_bad,
-        "rationale": label.rationale,
-    }
-
-
 def _take_slot_again(assignment: Assignment) -> bool:
     """The conditional UPDATE of a claim, for the labeler's own assignment: a free slot, while they
     may still label and are not paused, as of this very statement."""
@@ -833,7 +817,7 @@ def label_reopen(*, user: User, label_id) -> Assignment:
     assignment.status, assignment.submitted_at = AssignmentStatus.ACTIVE, None
     assignment.claimed_at, assignment.lease_expires_at = now, now + timedelta(minutes=project.lease_minutes)
     assignment.guideline_version = version
-    assignment.draft, assignment.draft_saved_at = _draft_of(label), now
+    assignment.draft, assignment.draft_saved_at = label_as_draft(label), now
     assignment.reopened_from = label
     assignment.save(
         update_fields=[
@@ -841,6 +825,26 @@ def label_reopen(*, user: User, label_id) -> Assignment:
             "draft_saved_at", "reopened_from", "updated_at",
         ]
     )  # fmt: skip
+    return assignment
+
+
+@transaction.atomic
+def work_item_resume(*, user: User, work_item_id=None, assignment_id=None) -> Assignment:
+    """Back to a task the user just skipped, while its lease runs ("back to my previous task"): active
+    again, its slot taken back with the claim's conditional UPDATE (409 when someone took it since)."""
+    assignment = _own_assignment(assignment_id=assignment_id, work_item_id=work_item_id, user=user, lock=True)
+    if assignment.status == AssignmentStatus.ACTIVE:
+        return assignment
+    if assignment.status != AssignmentStatus.SKIPPED:
+        raise Conflict(
+            f"Only a skipped task can be resumed; this one is {assignment.status}.", extra={"reason": assignment.status}
+        )
+    if assignment.lease_expires_at <= timezone.now():
+        raise Conflict("The time to go back to this task ran out with its lease.", extra={"reason": "lease_expired"})
+    if not _take_slot_again(assignment):
+        raise Conflict("Someone else took this task since you skipped it.", extra={"reason": "item_full"})
+    assignment.status, assignment.skip_reason = AssignmentStatus.ACTIVE, ""
+    assignment.save(update_fields=["status", "skip_reason", "updated_at"])
     return assignment
 
 

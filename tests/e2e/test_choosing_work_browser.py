@@ -9,7 +9,7 @@ from labelhub.labeling import services as labeling_services
 from labelhub.labeling.models import Assignment, Label, ReviewStatus, WorkPreference
 from labelhub.projects import services as project_services
 from labelhub.projects.models import Role
-from tests.e2e.test_workbench_browser import login
+from tests.e2e.test_workbench_browser import expected_failures, login
 from tests.workbench_helpers import configure, make_prompt, ready
 
 
@@ -104,3 +104,51 @@ def test_choose_comparisons_then_fix_a_rejected_label(
     expect(page.get_by_role("heading", name="Write the ideal answer")).to_be_visible()
     expect(page.get_by_label("Work", exact=True)).to_have_value("")
     assert console_problems == []
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_back_to_my_previous_task_amends_it_then_resumes_a_skip(
+    page: Page, live_server, project, members, staff, publish, console_problems
+):
+    project = configure(project, demonstrations=False, k=2)
+    for n in (1, 2):
+        make_prompt(project, f"Question {n}: name a prime number.", ["Seven.", "Nine."])
+    labeler = members[Role.LABELER]
+    ready(project, labeler, publish, staff)
+    project.gold_rate = 0
+    project.save()
+    workbench = f"/projects/{project.pk}/label/"
+    login(page, live_server, labeler, workbench)
+    expect(page.get_by_role("heading", name="Compare two answers")).to_be_visible()
+    back = page.get_by_role("button", name="Back to my previous task")
+    expect(back).to_be_hidden()
+    first = Assignment.objects.get(user=labeler)
+    _rate(page, {0: 1, 1: 2})
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#wb-status")).to_contain_text(f"Task #{first.work_item_id} submitted.")
+    expect(back).to_be_visible()
+
+    # The [ key: the task just submitted comes back with its answers, and submitting replaces the label.
+    page.keyboard.press("[")
+    expect(page.locator("#wb-status")).to_contain_text(f"Amending task #{first.work_item_id}")
+    expect(page.get_by_label("Rank of answer 1 (1 = best, ties allowed)")).to_have_value("1")
+    _rate(page, {0: 2, 1: 1})
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#wb-status")).to_contain_text(f"Task #{first.work_item_id} submitted.")
+    label = Label.objects.get(user=labeler)
+    shown = [str(c) for c in first.display_order]
+    assert label.ranks == {shown[0]: 2, shown[1]: 1}  # the same label, amended
+
+    # Skip the second task, then the button takes it back.
+    second = Assignment.objects.filter(user=labeler).exclude(pk=first.pk).get()
+    page.get_by_role("button", name="Skip").click()
+    page.get_by_label("Why do you skip it?").fill("Later.")
+    page.get_by_role("button", name="Skip task").click()
+    expect(page.get_by_text("Nothing left for you right now.")).to_be_visible()
+    back.click()
+    expect(page.get_by_role("heading", name="Compare two answers")).to_be_visible()
+    expect(page.locator(".wb-task-meta")).to_contain_text(f"Task #{second.work_item_id}")
+    second.refresh_from_db()
+    assert second.status == "active"
+    assert expected_failures(console_problems, 409) == []

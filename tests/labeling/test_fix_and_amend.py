@@ -270,3 +270,58 @@ def test_reopens_racing_each_other_and_a_claim_never_exceed_the_overlap(project,
         assert winners == {live.get().user_id}, results
         for assignment in Assignment.objects.filter(status=AssignmentStatus.ACTIVE):  # finish for the next round
             services.work_item_skip(assignment_id=assignment.pk, user=assignment.user, reason="next round")
+
+
+@pytest.mark.django_db
+def test_a_submitted_task_reads_back_amendable_with_its_label_as_the_draft(
+    project, members, acked, make_prompts, sync, api
+):
+    project.demonstrations_enabled = False
+    project.gold_rate = 0
+    project.save()
+    make_prompts(1, candidates=2)
+    sync()
+    labeler = acked(members[Role.LABELER])
+    client = api(labeler)
+    task = services.work_item_claim_next(project=project, user=labeler)
+    assert client.get(f"/api/v1/work-items/{task.work_item_id}").json()["amendable"] is False  # not submitted yet
+    body = _ranking(task.work_item)
+    label = services.ranking_submit(assignment_id=task.pk, user=labeler, payload=body)
+    got = client.get(f"/api/v1/work-items/{task.work_item_id}").json()
+    assert got["status"] == "submitted" and got["amendable"] is True
+    assert got["draft"]["ranks"] == body["ranks"] and got["draft"]["strength"] == "better"
+    services.label_review(label_id=label.pk, reviewer=acked(members[Role.REVIEWER]), accept=True)
+    assert client.get(f"/api/v1/work-items/{task.work_item_id}").json()["amendable"] is False
+
+
+@pytest.mark.django_db
+def test_back_to_a_skipped_task_within_its_lease(project, members, acked, make_prompts, sync, api):
+    project.demonstrations_enabled = False
+    project.gold_rate = 0
+    project.comparison_overlap = 1
+    project.save()
+    make_prompts(1, candidates=2)
+    sync()
+    labeler = acked(members[Role.LABELER])
+    client = api(labeler)
+    task = services.work_item_claim_next(project=project, user=labeler)
+    item = task.work_item
+    url = f"/api/v1/work-items/{item.pk}/resume"
+    not_skipped = client.post(url)
+    assert not_skipped.status_code == 200 and not_skipped.json()["status"] == "active"  # held: already there
+    services.work_item_skip(assignment_id=task.pk, user=labeler, reason="not now")
+    assert _counts(item) == (0, 0)
+    resumed = client.post(url)
+    assert resumed.status_code == 200 and resumed.json()["status"] == "active" and _counts(item) == (1, 0)
+    # Skipped again, then someone else takes the one slot: too late.
+    services.work_item_skip(assignment_id=task.pk, user=labeler, reason="not now")
+    other = UserFactory(username="taker")
+    project_services.membership_add(project=project, username=other.username, role=Role.LABELER)
+    assert services.work_item_claim_next(project=project, user=acked(other)).work_item_id == item.pk
+    taken = client.post(url)
+    assert taken.status_code == 409 and taken.json()["extra"]["reason"] == "item_full" and _counts(item) == (1, 0)
+    services.work_item_skip(work_item_id=item.pk, user=other, reason="free it")
+    Assignment.objects.filter(pk=task.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    late = client.post(url)
+    assert late.status_code == 409 and late.json()["extra"]["reason"] == "lease_expired" and _counts(item) == (0, 0)
+    assert api(members[Role.REVIEWER]).post(url).status_code == 404

@@ -160,6 +160,7 @@ API_CASES = [
          control="labeler"),
     Case("api:work-item-skip", {"post": lambda c: REASON}, {"work_item_id": _id("open_comparison")},
          control="labeler"),
+    Case("api:work-item-resume", {"post": None}, {"work_item_id": _id("open_comparison")}, control="labeler"),
     Case("api:work-item-draft", {"put": lambda c: {"content": "pwned"}}, {"work_item_id": _id("open_comparison")},
          control="labeler"),
     Case("api:label-review", {"post": lambda c: {"accept": False, "comment": "x"}}, {"label_id": _id("label")},

@@ -9,6 +9,7 @@ import { answerByDigit, setRadio } from "./questions.js";
 import { setRank } from "./ranking.js";
 import { submit } from "./submit.js";
 import { doSkip, openSkip, toggleHelp } from "./dialogs.js";
+import { backToPrevious, hasPrevious } from "./previous.js";
 
 export function select(i, moveFocus) {
   if (!els.cards || !els.cards[i]) return false;
@@ -250,6 +251,11 @@ export function onKeydown(event) {
   if (event.key === "?") {
     event.preventDefault();
     toggleHelp();
+    return;
+  }
+  if (event.key === "[" && hasPrevious()) {
+    event.preventDefault();
+    backToPrevious();
     return;
   }
   taskKey(event);

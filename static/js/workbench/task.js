@@ -11,14 +11,15 @@ import { applyComparisonDraft, markSaved } from "./drafts.js";
 
 const LEASE_REFRESH_MS = 15000;
 
-export async function loadNext() {
+// `url`: that task of mine (GET) instead of the next one (previous.js); ?item=<id> does it once on load.
+export async function loadNext(url) {
   resetTask();
   const generation = S.generation;
   setPhase("loading");
   clearAlert();
   page.root.setAttribute("aria-busy", "true");
   page.root.replaceChildren(h("p", { class: "muted", text: "Loading your next task…" }));
-  const open = config.openItemUrl; // ?item=<id>: that task of mine once (a reopened label), then the queue
+  const open = url || config.openItemUrl; // ?item=<id>: that task of mine once (a reopened label), then the queue
   config.openItemUrl = null;
   if (open) history.replaceState(null, "", config.workbenchUrl);
   let result;
