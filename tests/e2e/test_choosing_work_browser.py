@@ -10,7 +10,7 @@ from labelhub.labeling.models import Assignment, Label, ReviewStatus, WorkPrefer
 from labelhub.projects import services as project_services
 from labelhub.projects.models import Role
 from tests.e2e.test_workbench_browser import expected_failures, login
-from tests.workbench_helpers import configure, make_prompt, ready
+from tests.workbench_helpers import configure, demonstrations_first, make_prompt, ready
 
 
 def _rate(page: Page, ranks: dict[int, int]) -> None:
@@ -36,9 +36,7 @@ def test_choose_comparisons_then_fix_a_rejected_label(
     project_services.guideline_acknowledge(project=project, user=reviewer, number=version.number)
     project.gold_rate = 0
     project.save()
-    # "Anything" picks the first kind at random per claim: demonstrations first, for a fixed story.
-    demonstrations_first = lambda order: order.sort(key=lambda kinds: kinds != ["demonstration"])  # noqa: E731
-    monkeypatch.setattr(labeling_services.random, "shuffle", demonstrations_first)
+    demonstrations_first(monkeypatch)  # "anything" picks the first kind at random per claim
 
     workbench = f"/projects/{project.pk}/label/"
     login(page, live_server, labeler, workbench)
