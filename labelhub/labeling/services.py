@@ -803,9 +803,13 @@ def label_reopen(*, user: User, label_id) -> Assignment:
             f"Only a label rejected in review can be reopened; this one is {label.review_status}.",
             extra={"reason": "not_rejected"},
         )
-    newer = Label.objects.filter(assignment=assignment, pk__gt=label.pk)
-    if assignment.status != AssignmentStatus.REJECTED or newer.exists():
+    if Label.objects.filter(assignment=assignment, pk__gt=label.pk).exists():
         raise Conflict("You already fixed and resubmitted this label.", extra={"reason": "already_fixed"})
+    if assignment.status != AssignmentStatus.REJECTED:  # rejected by adjudication: the item is settled
+        raise Conflict(
+            "This label was set aside when a reviewer settled the item's disagreement; it cannot be fixed.",
+            extra={"reason": "adjudicated"},
+        )
     project = assignment.work_item.project
     version = _gate(_labeler_state(project, user), project, user)
     if not _take_slot_again(assignment):

@@ -325,3 +325,28 @@ def test_back_to_a_skipped_task_within_its_lease(project, members, acked, make_p
     late = client.post(url)
     assert late.status_code == 409 and late.json()["extra"]["reason"] == "lease_expired" and _counts(item) == (0, 0)
     assert api(members[Role.REVIEWER]).post(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_label_set_aside_by_adjudication_cannot_be_reopened(project, members, acked, make_prompts, sync):
+    project.demonstrations_enabled = False
+    project.gold_rate = 0
+    project.comparison_overlap = 2
+    project.max_overlap = 2
+    project.save()
+    make_prompts(1, candidates=2)
+    sync()
+    a, b = acked(members[Role.LABELER]), UserFactory(username="second-labeler")
+    project_services.membership_add(project=project, username=b.username, role=Role.LABELER)
+    acked(b)
+    ta = services.work_item_claim_next(project=project, user=a)
+    mine = services.ranking_submit(assignment_id=ta.pk, user=a, payload=_ranking(ta.work_item))
+    tb = services.work_item_claim_next(project=project, user=b)
+    theirs = services.ranking_submit(assignment_id=tb.pk, user=b, payload=_ranking(ta.work_item, first=1))
+    quality_services.item_adjudicate(
+        work_item_id=ta.work_item_id, reviewer=acked(members[Role.REVIEWER]), keep_label_id=theirs.pk, comment="B wins"
+    )
+    with pytest.raises(Conflict, match="settled") as err:
+        services.label_reopen(user=a, label_id=mine.pk)
+    assert err.value.extra["reason"] == "adjudicated"
+    assert selectors.my_labels_page(project=project, user=a)["labels"][0].fixable is False
