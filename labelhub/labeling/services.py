@@ -783,6 +783,21 @@ def _take_slot_again(assignment: Assignment) -> bool:
     return bool(reopen.exclude(Exists(paused)).update(taken=F("taken") + 1))
 
 
+def _not_seen_in_review(assignment: Assignment, user: User) -> None:
+    """Blind labeling (SEEN_IN_REVIEW, as the claims follow it): a labeler who may have seen other
+    labels of the item in review (any, for a role that reviews; those they reviewed, otherwise) does
+    not label it again."""
+    role = Membership.objects.filter(project_id=assignment.work_item.project_id, user=user).values("role")
+    seen = Label.objects.filter(work_item_id=assignment.work_item_id).exclude(user=user)
+    if not role_can(next(iter(role), {}).get("role", ""), Capability.REVIEW):
+        seen = seen.filter(reviewed_by=user)
+    if seen.exists():
+        raise Conflict(
+            "Others' labels of this item may have been shown to you in review, so it cannot be labeled by you again.",
+            extra={"reason": "seen_in_review"},
+        )
+
+
 @transaction.atomic
 def label_reopen(*, user: User, label_id) -> Assignment:
     """Reopen the assignment of the user's own label that a reviewer rejected, to fix it: the same
@@ -812,6 +827,7 @@ def label_reopen(*, user: User, label_id) -> Assignment:
         )
     project = assignment.work_item.project
     version = _gate(_labeler_state(project, user), project, user)
+    _not_seen_in_review(assignment, user)
     if not _take_slot_again(assignment):
         raise Conflict(
             "This item has all the labels it needs now, so this label cannot be fixed any more.",

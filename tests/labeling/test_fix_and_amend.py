@@ -350,3 +350,24 @@ def test_a_label_set_aside_by_adjudication_cannot_be_reopened(project, members, 
         services.label_reopen(user=a, label_id=mine.pk)
     assert err.value.extra["reason"] == "adjudicated"
     assert selectors.my_labels_page(project=project, user=a)["labels"][0].fixable is False
+
+
+@pytest.mark.django_db
+def test_a_reviewer_who_may_have_seen_other_labels_does_not_relabel(project, members, acked, make_prompts, sync):
+    """Blind labeling: a reviewer's own rejected label is not reopened once the item has others' labels."""
+    project.demonstrations_enabled = False
+    project.gold_rate = 0
+    project.comparison_overlap = 2
+    project.save()
+    make_prompts(1, candidates=2)
+    sync()
+    reviewer, labeler, admin = acked(members[Role.REVIEWER]), acked(members[Role.LABELER]), members[Role.ADMIN]
+    acked(admin)
+    tr = services.work_item_claim_next(project=project, user=reviewer)  # first: no labels yet
+    theirs = services.ranking_submit(assignment_id=tr.pk, user=reviewer, payload=_ranking(tr.work_item))
+    tl = services.work_item_claim_next(project=project, user=labeler)
+    services.ranking_submit(assignment_id=tl.pk, user=labeler, payload=_ranking(tl.work_item, first=1))
+    services.label_review(label_id=theirs.pk, reviewer=admin, accept=False, comment="no")
+    with pytest.raises(Conflict) as err:
+        services.label_reopen(user=reviewer, label_id=theirs.pk)
+    assert err.value.extra["reason"] == "seen_in_review" and _counts(tr.work_item) == (1, 1)
