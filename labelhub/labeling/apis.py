@@ -124,8 +124,11 @@ class WorkNextApi(APIView):
     )
     def post(self, request, project_id):
         access = project_access(user=request.user, project_id=project_id, capability=Capability.LABEL)
-        raw = request.data if isinstance(request.data, dict) and request.data else request.query_params
-        data = validated_input(self.InputSerializer, {k: raw[k] for k in ("kind", "track") if k in raw})
+        if request.data:  # the body, checked as ever (unknown fields refused)
+            data = validated_input(self.InputSerializer, request.data)
+        else:  # or ?kind=&track= (other query parameters are not ours)
+            query = request.query_params
+            data = validated_input(self.InputSerializer, {k: query[k] for k in ("kind", "track") if k in query})
         assignment = services.work_item_claim_next(
             project=access.project,
             user=request.user,
