@@ -26,7 +26,7 @@ def _rate(page: Page, ranks: dict[int, int]) -> None:
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_choose_comparisons_then_fix_a_rejected_label(
-    page: Page, live_server, project, members, staff, publish, console_problems, monkeypatch
+    page: Page, live_server, project, members, staff, publish, console_problems, monkeypatch, screenshot
 ):
     project = configure(project, k=2)
     make_prompt(project, "Write a haiku about autumn.")  # a demonstration only (no candidates)
@@ -60,6 +60,7 @@ def test_choose_comparisons_then_fix_a_rejected_label(
     # Nothing more of the chosen kind: said so, with the way out.
     expect(page.get_by_text("No comparisons left for you; switch to anything?")).to_be_visible()
     expect(page.get_by_role("button", name="Switch to anything")).to_be_visible()
+    screenshot("workbench-choice-empty")
     first = Label.objects.get(user=labeler)
     assert first.kind == "comparison" and first.ranks == {shown[0]: 1, shown[1]: 2}
 
@@ -74,6 +75,7 @@ def test_choose_comparisons_then_fix_a_rejected_label(
     page.reload()
     expect(row).to_contain_text("Rejected")
     expect(row).to_contain_text("Nine is not prime")
+    screenshot("my-labels-rejected")
 
     # Fix and resubmit: the task opens pre-filled with the reviewer's comment.
     row.get_by_role("button", name="Fix and resubmit").click()
@@ -81,6 +83,7 @@ def test_choose_comparisons_then_fix_a_rejected_label(
     expect(page.locator(".wb-review-note")).to_contain_text("Nine is not prime")
     expect(page.get_by_label("Rank of answer 1 (1 = best, ties allowed)")).to_have_value("1")
     expect(page).to_have_url(f"{live_server.url}{workbench}")  # ?item= dropped: a reload is the queue
+    screenshot("workbench-fixing-rejected")
     seven = shown.index(str(min(int(c) for c in shown)))
     _rate(page, {seven: 1, 1 - seven: 2})
     page.get_by_label("Rationale").fill("Seven is prime; nine is three squared.")
