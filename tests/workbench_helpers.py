@@ -35,6 +35,14 @@ def configure(project, *, demonstrations=True, comparisons=True, k=2, overlap=1)
     return project
 
 
+def demonstrations_first(monkeypatch) -> None:
+    """ "Anything" serves a mix (labeling.services._kind_order: the first kind tried is picked at random
+    per claim); a test that walks a fixed story asks demonstrations first, comparisons after."""
+    monkeypatch.setattr(
+        labeling_services.random, "shuffle", lambda order: order.sort(key=lambda kinds: kinds != ["demonstration"])
+    )
+
+
 def ready(project, user, publish, staff, guidelines="# Guidelines\n\nBe helpful.\n"):
     """Guidelines published and acknowledged by `user`; work items built."""
     from labelhub.projects.selectors import guideline_version_current

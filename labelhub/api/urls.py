@@ -94,6 +94,7 @@ urlpatterns = [
     path("v1/generation-jobs/<id:job_id>/retry", generation.JobRetryApi.as_view(), name="generation-job-retry"),
     path("v1/projects/<id:project_id>/work/next", labeling.WorkNextApi.as_view(), name="work-next"),
     path("v1/projects/<id:project_id>/work/sync", labeling.WorkSyncApi.as_view(), name="work-sync"),
+    path("v1/projects/<id:project_id>/work/preference", labeling.WorkPreferenceApi.as_view(), name="work-preference"),
     path("v1/projects/<id:project_id>/my-labels", labeling.MyLabelsApi.as_view(), name="my-labels"),
     path("v1/work-items/<id:work_item_id>", labeling.TaskDetailApi.as_view(), name="work-item"),
     path(
@@ -103,8 +104,10 @@ urlpatterns = [
     ),
     path("v1/work-items/<id:work_item_id>/ranking", labeling.RankingSubmitApi.as_view(), name="work-item-ranking"),
     path("v1/work-items/<id:work_item_id>/skip", labeling.SkipApi.as_view(), name="work-item-skip"),
+    path("v1/work-items/<id:work_item_id>/resume", labeling.ResumeApi.as_view(), name="work-item-resume"),
     path("v1/work-items/<id:work_item_id>/draft", labeling.DraftApi.as_view(), name="work-item-draft"),
     path("v1/labels/<id:label_id>/review", labeling.ReviewApi.as_view(), name="label-review"),
+    path("v1/labels/<id:label_id>/reopen", labeling.LabelReopenApi.as_view(), name="label-reopen"),
     path("v1/projects/<id:project_id>/exports/sft.jsonl", exports.SftExportApi.as_view(), name="export-sft"),
     path(
         "v1/projects/<id:project_id>/exports/preferences.jsonl",

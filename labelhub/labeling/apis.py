@@ -12,7 +12,7 @@ from labelhub.projects.permissions import Capability
 from labelhub.projects.selectors import project_access
 
 from . import selectors, services
-from .models import WorkKind
+from .models import WorkChoice, WorkKind
 
 
 class TaskOutput(serializers.Serializer):
@@ -43,6 +43,14 @@ class TaskOutput(serializers.Serializer):
     )
     needs_safety = serializers.BooleanField(help_text="This track requires a safety verdict per candidate.")
     flags = serializers.ListField(child=serializers.CharField(), help_text="The options of the `flags` question.")
+    reopened_from = serializers.IntegerField(
+        allow_null=True, help_text="A fix of this rejected label of yours (POST /labels/{id}/reopen); else null."
+    )
+    review_comment = serializers.CharField(help_text="The reviewer's comment on that rejected label; else empty.")
+    amendable = serializers.BooleanField(
+        help_text="A submitted task you may still amend (PUT …/ranking or …/demonstration): your label is not "
+        "reviewed and the lease runs. `draft` then holds your label."
+    )
 
 
 class LabelOutput(serializers.Serializer):
@@ -62,6 +70,9 @@ class LabelOutput(serializers.Serializer):
     rationale = serializers.CharField()
     display_order = serializers.ListField(child=serializers.IntegerField())
     review_status = serializers.CharField()
+    review_comment = serializers.CharField(help_text="Why a reviewer rejected (or a note on accepting) it.")
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+    supersedes_id = serializers.IntegerField(allow_null=True, help_text="The rejected label this one fixes.")
     created_at = serializers.DateTimeField()
 
 
@@ -105,23 +116,61 @@ class SyncOutput(serializers.Serializer):
 
 class WorkNextApi(APIView):
     class InputSerializer(serializers.Serializer):
-        kind = serializers.ChoiceField(choices=WorkKind.choices, required=False)
+        kind = serializers.ChoiceField(
+            choices=WorkChoice.choices, required=False, allow_blank=True, help_text='"" = anything.'
+        )
+        track = serializers.CharField(required=False, allow_blank=True, max_length=64, help_text='"" = any track.')
 
     @extend_schema(
         request=InputSerializer,
         responses={200: TaskOutput, 204: None},
         summary="Claim the next task (or get back the one you hold)",
-        description="409 with `extra.current_version` when the current guidelines are not acknowledged yet.",
+        description="Serves the kind and track you chose (PUT …/work/preference) unless `kind` / `track` are "
+        "given, in the body or the query string, for this claim. 204: nothing left for that choice. "
+        "409 with `extra.current_version` when the current guidelines are not acknowledged yet.",
     )
     def post(self, request, project_id):
         access = project_access(user=request.user, project_id=project_id, capability=Capability.LABEL)
-        data = validated_input(self.InputSerializer, request.data or {})
+        if request.data:  # the body, checked as ever (unknown fields refused)
+            data = validated_input(self.InputSerializer, request.data)
+        else:  # or ?kind=&track= (other query parameters are not ours)
+            query = request.query_params
+            data = validated_input(self.InputSerializer, {k: query[k] for k in ("kind", "track") if k in query})
         assignment = services.work_item_claim_next(
-            project=access.project, user=request.user, kind=data.get("kind"), role=access.role
+            project=access.project,
+            user=request.user,
+            kind=data.get("kind"),
+            track=data.get("track"),
+            role=access.role,
         )
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(TaskOutput(selectors.task_payload(assignment=assignment)).data)
+
+
+class WorkPreferenceApi(APIView):
+    class PreferenceSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=WorkChoice.choices, allow_blank=True, help_text='"" = anything.')
+        track = serializers.CharField(allow_blank=True, max_length=64, help_text='A track of the schema; "" = any.')
+
+    @extend_schema(responses=PreferenceSerializer, summary="The kind of work and track I chose")
+    def get(self, request, project_id):
+        access = project_access(user=request.user, project_id=project_id, capability=Capability.LABEL)
+        kind, track = selectors.work_preference(project=access.project, user=request.user)
+        return Response({"kind": kind, "track": track})
+
+    @extend_schema(
+        request=PreferenceSerializer,
+        responses=PreferenceSerializer,
+        summary="Choose the kind of work and the track work/next serves me",
+    )
+    def put(self, request, project_id):
+        access = project_access(user=request.user, project_id=project_id, capability=Capability.LABEL)
+        data = validated_input(self.PreferenceSerializer, request.data)
+        pref = services.work_preference_set(
+            project=access.project, user=request.user, kind=data["kind"], track=data["track"]
+        )
+        return Response({"kind": pref.kind, "track": pref.track})
 
 
 class WorkSyncApi(APIView):
@@ -160,6 +209,21 @@ class DemonstrationSubmitApi(APIView):
         code = status.HTTP_200_OK if getattr(label, "replayed", False) else status.HTTP_201_CREATED
         return Response(LabelOutput(label).data, status=code)
 
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: LabelOutput, 409: None},
+        summary="Amend my submitted answer (within its lease, before review; 409 says why not)",
+    )
+    def put(self, request, work_item_id):
+        data = validated_input(self.InputSerializer, request.data)
+        label = services.demonstration_amend(
+            work_item_id=work_item_id,
+            user=request.user,
+            content=data["content"],
+            source_candidate_id=data.get("source_candidate"),
+        )
+        return Response(LabelOutput(label).data)
+
 
 class RankingSubmitApi(APIView):
     @extend_schema(
@@ -189,6 +253,17 @@ class RankingSubmitApi(APIView):
         code = status.HTTP_200_OK if getattr(label, "replayed", False) else status.HTTP_201_CREATED
         return Response(LabelOutput(label).data, status=code)
 
+    @extend_schema(
+        request=RankingInput,
+        responses={200: LabelOutput, 409: None},
+        summary="Amend my submitted comparison (within its lease, before review; 409 says why not)",
+    )
+    def put(self, request, work_item_id):
+        if not isinstance(request.data, dict):
+            raise ApplicationError("A ranking is a JSON object.")
+        label = services.ranking_amend(work_item_id=work_item_id, user=request.user, payload=dict(request.data))
+        return Response(LabelOutput(label).data)
+
 
 class SkipApi(APIView):
     class InputSerializer(serializers.Serializer):
@@ -198,6 +273,17 @@ class SkipApi(APIView):
     def post(self, request, work_item_id):
         data = validated_input(self.InputSerializer, request.data)
         assignment = services.work_item_skip(work_item_id=work_item_id, user=request.user, reason=data["reason"])
+        return Response(TaskOutput(selectors.task_payload(assignment=assignment)).data)
+
+
+class ResumeApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: TaskOutput, 409: None},
+        summary="Back to a task I just skipped (within its lease; 409 says why not)",
+    )
+    def post(self, request, work_item_id):
+        assignment = services.work_item_resume(work_item_id=work_item_id, user=request.user)
         return Response(TaskOutput(selectors.task_payload(assignment=assignment)).data)
 
 
@@ -221,6 +307,17 @@ class MyLabelsApi(APIView):
             selectors.my_labels(project=access.project, user=request.user), request, view=self
         )
         return paginator.get_paginated_response(LabelOutput(page, many=True).data)
+
+
+class LabelReopenApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: TaskOutput, 409: None},
+        summary="Reopen my rejected label to fix it (409 when the item no longer wants it)",
+    )
+    def post(self, request, label_id):
+        assignment = services.label_reopen(user=request.user, label_id=label_id)
+        return Response(TaskOutput(selectors.task_payload(assignment=assignment)).data)
 
 
 class ReviewApi(APIView):

@@ -81,6 +81,11 @@ class Assignment(BaseModel):
     draft = models.JSONField(null=True, blank=True)
     draft_saved_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # Reopened to fix a label a reviewer rejected (services.label_reopen): that label, whose comment the
+    # workbench shows and which the fixed label supersedes. Null for every ordinary claim.
+    reopened_from = models.ForeignKey(
+        "Label", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_default=None
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -103,10 +108,12 @@ class ReviewStatus(models.TextChoices):
 
 
 class Label(BaseModel):
-    """What a labeler submitted for an assignment: exactly one per assignment (the database says so),
-    which makes submit idempotent. Demonstration fields or comparison fields are filled by kind."""
+    """What a labeler submitted for an assignment: one live label per assignment (the database says
+    so: label_one_live_per_assignment), which makes submit idempotent. A label a reviewer rejected is
+    kept as history; its labeler may reopen the assignment and submit a fixed label, which
+    `supersedes` it. Demonstration fields or comparison fields are filled by kind."""
 
-    assignment = models.OneToOneField(Assignment, on_delete=models.PROTECT, related_name="label")
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="labels")
     work_item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, related_name="labels")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="labels")
@@ -137,9 +144,20 @@ class Label(BaseModel):
     review_comment = models.TextField(blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
     demo = models.BooleanField(default=False, help_text="Made by `seed_demo`, not by a person.")
+    supersedes = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_default=None
+    )
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            # One label per assignment, except those rejected in review (kept as history).
+            models.UniqueConstraint(
+                fields=["assignment"],
+                condition=~models.Q(review_status="rejected"),
+                name="label_one_live_per_assignment",
+            ),
+        ]
         indexes = [
             models.Index(fields=["project", "review_status", "id"], name="label_review_queue"),
             models.Index(fields=["project", "user", "id"], name="label_by_user"),
@@ -183,3 +201,27 @@ class Quarantine(BaseModel):
 
     def __str__(self) -> str:
         return f"quarantine of user {self.user_id} in project {self.project_id}"
+
+
+class WorkChoice(models.TextChoices):
+    """What a labeler asks to be served. Open vocabulary: a later kind ("steps") joins here."""
+
+    ANYTHING = "", "Anything"
+    DEMONSTRATION = "demonstration", "Demonstrations"
+    COMPARISON = "comparison", "Comparisons"
+
+
+class WorkPreference(BaseModel):
+    """The kind of work and the track a labeler chose in a project; read by every claim (in the same
+    statement as their standing: services._labeler_state). Empty means anything."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, blank=True, default="")
+    track = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="work_preference_one")]
+
+    def __str__(self) -> str:
+        return f"work preference of user {self.user_id} in project {self.project_id}"

@@ -27,13 +27,23 @@ from labelhub.core.rawsql import Columns, instances
 from labelhub.core.text import first_unstorable, unstorable_reason
 from labelhub.projects.models import GuidelineAcknowledgement, GuidelineVersion, Membership, Project
 from labelhub.projects.permissions import Capability, role_can, roles_with
-from labelhub.projects.rubric import SchemaInvalid
+from labelhub.projects.rubric import SchemaInvalid, schema_of
 from labelhub.projects.selectors import project_access
 from labelhub.prompts.models import Candidate, Prompt
 from labelhub.prompts.selectors import prompts_ready_for_work
 
-from .models import Assignment, AssignmentStatus, Label, Quarantine, ReviewStatus, WorkItem, WorkKind
-from .selectors import OPEN_TO_THEM, PAUSED, assignment_schema, labeler_standing_check, work_kinds
+from .models import (
+    Assignment,
+    AssignmentStatus,
+    Label,
+    Quarantine,
+    ReviewStatus,
+    WorkChoice,
+    WorkItem,
+    WorkKind,
+    WorkPreference,
+)
+from .selectors import OPEN_TO_THEM, PAUSED, assignment_schema, label_as_draft, labeler_standing_check, work_kinds
 from .signals import comparison_item_completed
 
 MAX_COMPARISON_CANDIDATES = 9
@@ -124,7 +134,11 @@ SELECT v.id, v.project_id, v.number, v.published_by_id, v.published_at, v.schema
           WHERE q.project_id = %(project)s AND q.user_id = %(user)s AND q.active) AS quarantined,
   (SELECT a.id FROM labeling_assignment a JOIN labeling_workitem w ON w.id = a.work_item_id
    WHERE a.user_id = %(user)s AND w.project_id = %(project)s AND a.status = 'active' AND a.lease_expires_at > %(now)s
-   ORDER BY a.claimed_at LIMIT 1) AS held_id
+   ORDER BY a.claimed_at LIMIT 1) AS held_id,
+  (SELECT wp.kind FROM labeling_workpreference wp
+   WHERE wp.project_id = %(project)s AND wp.user_id = %(user)s) AS pref_kind,
+  (SELECT wp.track FROM labeling_workpreference wp
+   WHERE wp.project_id = %(project)s AND wp.user_id = %(user)s) AS pref_track
 FROM projects_guidelineversion v
 WHERE v.project_id = %(project)s
 ORDER BY v.number DESC
@@ -135,7 +149,8 @@ LIMIT 1
 def _labeler_state(project: Project, user: User) -> GuidelineVersion | None:
     """The project's current guideline version (its text deferred; its labeling schema read), with
     what a claim checks about the user: `acked_number`, the highest version they acknowledged;
-    `quarantined`; `held_id`, the live assignment they hold. One query (SQL written out: as an
+    `quarantined`; `held_id`, the live assignment they hold; `pref_kind` and `pref_track`, the work
+    they chose (WorkPreference; None when they never chose). One query (SQL written out: as an
     annotated queryset, compiling it cost more than running it, on every claim); None when the
     project has no guidelines yet."""
     params = {
@@ -209,55 +224,93 @@ def _kinds(project: Project) -> list[str]:
 # half): a user whose role reviews may have seen every label of an item they never held, so they
 # are only served items without labels; anyone else is never served an item with a label they reviewed.
 def _candidate_items(
-    project: Project, user: User, kinds: list[str], limit: int, gold: bool = False, reviews: bool = False
+    project: Project,
+    user: User,
+    kinds: list[str],
+    limit: int,
+    gold: bool = False,
+    reviews: bool = False,
+    track: str = "",
 ):
     """Open items this user may take: free slot, no assignment of theirs except an expired one, and
-    no label they may have seen in review (SEEN_IN_REVIEW)."""
+    no label they may have seen in review (SEEN_IN_REVIEW); on `track` when one is given."""
     mine = Assignment.objects.filter(user=user, work_item=OuterRef("pk")).exclude(status=AssignmentStatus.EXPIRED)
     seen = Label.objects.filter(work_item=OuterRef("pk"))
     if not reviews:
         seen = seen.filter(reviewed_by=user)
-    return (
-        WorkItem.objects.filter(project=project, kind__in=kinds, taken__lt=F("overlap"), is_gold=gold)
-        .exclude(Exists(mine))
-        .exclude(Exists(seen))
-        .order_by("id")
-        .values_list("pk", flat=True)[:limit]
-    )
+    items = WorkItem.objects.filter(project=project, kind__in=kinds, taken__lt=F("overlap"), is_gold=gold)
+    if track:
+        items = items.filter(prompt__track=track)
+    return items.exclude(Exists(mine)).exclude(Exists(seen)).order_by("id").values_list("pk", flat=True)[:limit]
+
+
+def _choice(project: Project, version: GuidelineVersion, kind: str | None, track: str | None) -> tuple[str, str]:
+    """The (kind, track) a claim serves: the ones asked for (an API client's `kind`/`track`), else the
+    labeler's stored choice; "" is anything. A stored track the current schema no longer has reads as
+    any track (the workbench's chooser says so); an asked one is refused, naming the field."""
+    stored = kind is None and track is None
+    kind = (getattr(version, "pref_kind", None) or "") if kind is None else kind
+    track = (getattr(version, "pref_track", None) or "") if track is None else track
+    if kind not in WorkChoice.values:
+        raise ApplicationError(f"kind: {kind!r} is not a kind of work.", extra={"fields": {"kind": ["Unknown."]}})
+    if track and track not in schema_of(version.schema).track_names:
+        if stored:
+            return kind, ""
+        raise ApplicationError(
+            f"track: {track!r} is not a track of the current guidelines.", extra={"fields": {"track": ["Unknown."]}}
+        )
+    return kind, track
+
+
+def _kind_order(project: Project, kind: str) -> list[list[str]]:
+    """The kinds a claim tries, in order: the chosen one; for "anything", every kind the project has,
+    the first picked at random per claim (a mix: the demonstrations, built first, do not bury the
+    comparisons), then the other when the first has nothing for this labeler."""
+    if kind:
+        return [[kind]] if kind in _kinds(project) else []
+    order = [[k] for k in _kinds(project)]
+    random.shuffle(order)
+    return order
 
 
 def work_item_claim_next(
-    *, project: Project, user: User, kind: str | None = None, role: str | None = None
+    *,
+    project: Project,
+    user: User,
+    kind: str | None = None,
+    track: str | None = None,
+    role: str | None = None,
 ) -> Assignment | None:
     """The labeler's current task, or a newly claimed one; None when nothing is left for them.
 
-    `role` may be passed by a caller that already resolved the membership (saves a query)."""
+    `kind` / `track` ("" = anything) override the labeler's stored choice (WorkPreference) for this
+    claim. `role` may be passed by a caller that already resolved the membership (saves a query)."""
     if role is None:
         role = _ensure_labeler(project, user)
     elif not role_can(role, Capability.LABEL):
         raise Forbidden(f"Your role ({role}) does not label in this project.")
     version = _gate(_labeler_state(project, user), project, user)
+    kind, track = _choice(project, version, kind, track)
     if version.held_id is not None:
         current = Assignment.objects.select_related("work_item__prompt").get(pk=version.held_id)
         current.work_item.project = project
         if current.guideline_version_id == version.pk:
             current.guideline_version = version
         return current
-    kinds = [kind] if kind else _kinds(project)
-    if not kinds:
+    order = _kind_order(project, kind)
+    if not order:
         return None
     claim = functools.partial(
         _claim_postgres if connection.vendor == "postgresql" else _claim_portable,
         reviews=role_can(role, Capability.REVIEW),
+        track=track,
     )
     # Gold items (known answers) come at the project's rate, mixed in and looking like any other
     # item; they are never handed out as ordinary work.
     gold_first = project.gold_rate > 0 and random.random() < project.gold_rate
     reclaimed = False
     for _attempt in range(5):
-        outcome = (claim(project, user, kinds, True, version) if gold_first else None) or claim(
-            project, user, kinds, False, version
-        )
+        outcome = _claim_round(claim, project, user, version, order, gold_first)
         if isinstance(outcome, Assignment):
             return outcome
         if outcome is None:  # nothing open for this user
@@ -274,11 +327,26 @@ def work_item_claim_next(
 _RETRY = "retry"
 
 
+def _claim_round(claim, project, user, version, order: list[list[str]], gold_first: bool):
+    """One try: a gold item of any kind asked for (at the gold rate), else each kind in `order` until
+    one gives an assignment or a retry. A statement per kind tried: the second only when the first
+    had nothing for this labeler."""
+    if gold_first:
+        outcome = claim(project, user, [k for kinds in order for k in kinds], True, version)
+        if outcome is not None:
+            return outcome
+    for kinds in order:
+        outcome = claim(project, user, kinds, False, version)
+        if outcome is not None:
+            return outcome
+    return None
+
+
 @transaction.atomic
-def _claim_portable(project, user, kinds, gold, version, reviews=False):
+def _claim_portable(project, user, kinds, gold, version, reviews=False, track=""):
     """The claim in ORM steps, for SQLite (`make run`): pick, conditional UPDATE of the slot count,
     then the labeler's assignment (a fresh row, or their expired one back)."""
-    ids = list(_candidate_items(project, user, kinds, 1, gold, reviews))
+    ids = list(_candidate_items(project, user, kinds, 1, gold, reviews, track))
     if not ids:
         return None
     if not WorkItem.objects.filter(pk=ids[0], taken__lt=F("overlap")).update(taken=F("taken") + 1):
@@ -307,7 +375,7 @@ _CLAIM_SQL = """
 WITH pick AS (
   SELECT wi.id FROM labeling_workitem wi
   WHERE wi.project_id = %(project)s AND wi.kind = ANY(%(kinds)s) AND wi.taken < wi.overlap
-    AND wi.is_gold = %(gold)s
+    AND wi.is_gold = %(gold)s {on_track}
     AND NOT EXISTS (
       SELECT 1 FROM labeling_assignment a
       WHERE a.work_item_id = wi.id AND a.user_id = %(user)s AND a.status <> 'expired'
@@ -352,6 +420,9 @@ FROM item JOIN prompts_prompt p ON p.id = item.prompt_id LEFT JOIN claimed ON tr
 # seen in review is skipped (SEEN_IN_REVIEW), one more index probe per open item walked.
 _SEEN_BY_REVIEWER = ""  # any label: the review queue may have shown it to them
 _SEEN_BY_OTHERS = "AND l.reviewed_by_id = %(user)s"  # no longer a reviewer: the labels they reviewed
+# The labeler chose a track: one primary-key probe of the item's prompt per open item walked (the
+# queue index has no track; see docs/DEVELOPING.md for the plan at scale).
+_ON_TRACK = "AND EXISTS (SELECT 1 FROM prompts_prompt pt WHERE pt.id = wi.prompt_id AND pt.track = %(track)s)"
 
 
 @functools.cache
@@ -360,16 +431,18 @@ def _claim_columns() -> tuple[Columns, ...]:
 
 
 @transaction.atomic
-def _claim_postgres(project, user, kinds, gold, version, reviews=False):
+def _claim_postgres(project, user, kinds, gold, version, reviews=False, track=""):
     now = timezone.now()
     params = {
         "project": project.pk, "kinds": list(kinds), "gold": gold, "user": user.pk, "now": now,
-        "expires": now + timedelta(minutes=project.lease_minutes), "version": version.pk,
+        "expires": now + timedelta(minutes=project.lease_minutes), "version": version.pk, "track": track,
     }  # fmt: skip
     columns = _claim_columns()
     with connection.cursor() as cursor:
         seen_by = _SEEN_BY_REVIEWER if reviews else _SEEN_BY_OTHERS
-        sql = _CLAIM_SQL.format(claimed=columns[0], item=columns[1], prompt=columns[2], seen_by=seen_by)
+        sql = _CLAIM_SQL.format(
+            claimed=columns[0], item=columns[1], prompt=columns[2], seen_by=seen_by, on_track=_ON_TRACK if track else ""
+        )
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
@@ -525,6 +598,17 @@ def _existing_label(assignment: Assignment) -> Label | None:
     return label
 
 
+def _source_candidate(assignment: Assignment, source_candidate_id) -> Candidate | None:
+    """The candidate a demonstration starts from ("fix this answer"): one of the prompt's, or none."""
+    if source_candidate_id in (None, ""):
+        return None
+    source_candidate_id = parse_id(source_candidate_id, field="source_candidate")
+    source = Candidate.objects.filter(pk=source_candidate_id, prompt_id=assignment.work_item.prompt_id).first()
+    if source is None:
+        raise ApplicationError("source_candidate is not a candidate of this prompt.")
+    return source
+
+
 def _label_base(assignment: Assignment, user: User) -> dict:
     now = timezone.now()
     return {
@@ -536,6 +620,7 @@ def _label_base(assignment: Assignment, user: User) -> dict:
         "guideline_version": assignment.guideline_version,
         "time_on_task_ms": max(0, int((now - assignment.claimed_at).total_seconds() * 1000)),
         "display_order": assignment.display_order,
+        "supersedes_id": assignment.reopened_from_id,  # a fix of a rejected label (label_reopen)
     }
 
 
@@ -571,12 +656,7 @@ def demonstration_submit(
     if assignment.work_item.kind != WorkKind.DEMONSTRATION:
         raise ApplicationError("This task is a comparison; submit a ranking.")
     content = _text(content, "content")
-    source = None
-    if source_candidate_id not in (None, ""):
-        source_candidate_id = parse_id(source_candidate_id, field="source_candidate")
-        source = Candidate.objects.filter(pk=source_candidate_id, prompt_id=assignment.work_item.prompt_id).first()
-        if source is None:
-            raise ApplicationError("source_candidate is not a candidate of this prompt.")
+    source = _source_candidate(assignment, source_candidate_id)
     existing = _existing_label(assignment)
     if existing is not None:
         return _idempotent(
@@ -683,3 +763,179 @@ def label_review(*, label_id, reviewer: User, accept: bool, comment: str = "") -
             taken=F("taken") - 1, label_count=F("label_count") - 1
         )
     return label
+
+
+# --- choosing work ----------------------------------------------------------------------------------
+
+
+def work_preference_set(*, project: Project, user: User, kind: str, track: str) -> WorkPreference:
+    """Store the kind of work and the track the labeler wants ("" = anything); every claim of theirs
+    in the project honours it until they change it. A track must be one of the current schema's."""
+    _ensure_labeler(project, user)
+    kind, track = (kind or "").strip(), (track or "").strip()
+    if kind not in WorkChoice.values:
+        raise ApplicationError(f"kind: {kind!r} is not a kind of work.", extra={"fields": {"kind": ["Unknown."]}})
+    if track:
+        version = GuidelineVersion.objects.filter(project=project).order_by("-number").only("schema").first()
+        names = schema_of(version.schema if version is not None else None).track_names
+        if track not in names:
+            raise ApplicationError(
+                f"track: {track!r} is not a track of the current guidelines.",
+                extra={"fields": {"track": [f"One of: {', '.join(names)}."]}},
+            )
+    preference, _created = WorkPreference.objects.update_or_create(
+        project=project, user=user, defaults={"kind": kind, "track": track}
+    )
+    return preference
+
+
+# --- fixing a rejected label, amending a submitted one ----------------------------------------------
+
+
+def _take_slot_again(assignment: Assignment) -> bool:
+    """The conditional UPDATE of a claim, for the labeler's own assignment: a free slot, while they
+    may still label and are not paused, as of this very statement."""
+    project_id, user_id = OuterRef("project_id"), assignment.user_id
+    labeler = Membership.objects.filter(project_id=project_id, user_id=user_id, role__in=LABELING_ROLES)
+    paused = Quarantine.objects.filter(project_id=project_id, user_id=user_id, active=True)
+    reopen = WorkItem.objects.filter(Exists(labeler), pk=assignment.work_item_id, taken__lt=F("overlap"))
+    return bool(reopen.exclude(Exists(paused)).update(taken=F("taken") + 1))
+
+
+def _not_seen_in_review(assignment: Assignment, user: User) -> None:
+    """Blind labeling (SEEN_IN_REVIEW, as the claims follow it): a labeler who may have seen other
+    labels of the item in review (any, for a role that reviews; those they reviewed, otherwise) does
+    not label it again."""
+    role = Membership.objects.filter(project_id=assignment.work_item.project_id, user=user).values("role")
+    seen = Label.objects.filter(work_item_id=assignment.work_item_id).exclude(user=user)
+    if not role_can(next(iter(role), {}).get("role", ""), Capability.REVIEW):
+        seen = seen.filter(reviewed_by=user)
+    if seen.exists():
+        raise Conflict(
+            "Others' labels of this item may have been shown to you in review, so it cannot be labeled by you again.",
+            extra={"reason": "seen_in_review"},
+        )
+
+
+@transaction.atomic
+def label_reopen(*, user: User, label_id) -> Assignment:
+    """Reopen the assignment of the user's own label that a reviewer rejected, to fix it: the same
+    assignment (one per item and labeler, ever) active again with a fresh lease, under the current
+    guidelines (their schema applies), the rejected answers as its draft; the rejected label stays as
+    history and the fixed one `supersedes` it. Refused (409) when the item no longer wants a label
+    (no free slot: the claim's conditional UPDATE), when the current guidelines are not acknowledged,
+    and (403/404) when the user may no longer label in the project. Reopening twice is harmless."""
+    label_id = id_or_404(label_id, label="Label")
+    label = Label.objects.filter(pk=label_id, user=user).first()
+    if label is None:
+        raise NotFound("Label not found.")
+    assignment = _own_assignment(assignment_id=label.assignment_id, user=user, lock=True)
+    if assignment.status == AssignmentStatus.ACTIVE and assignment.reopened_from_id == label.pk:
+        return assignment  # reopened already (a second click, another tab)
+    if label.review_status != ReviewStatus.REJECTED:
+        raise Conflict(
+            f"Only a label rejected in review can be reopened; this one is {label.review_status}.",
+            extra={"reason": "not_rejected"},
+        )
+    if Label.objects.filter(assignment=assignment, pk__gt=label.pk).exists():
+        raise Conflict("You already fixed and resubmitted this label.", extra={"reason": "already_fixed"})
+    if assignment.status != AssignmentStatus.REJECTED:  # rejected by adjudication: the item is settled
+        raise Conflict(
+            "This label was set aside when a reviewer settled the item's disagreement; it cannot be fixed.",
+            extra={"reason": "adjudicated"},
+        )
+    project = assignment.work_item.project
+    version = _gate(_labeler_state(project, user), project, user)
+    _not_seen_in_review(assignment, user)
+    if not _take_slot_again(assignment):
+        raise Conflict(
+            "This item has all the labels it needs now, so this label cannot be fixed any more.",
+            extra={"reason": "item_full"},
+        )
+    now = timezone.now()
+    assignment.status, assignment.submitted_at = AssignmentStatus.ACTIVE, None
+    assignment.claimed_at, assignment.lease_expires_at = now, now + timedelta(minutes=project.lease_minutes)
+    assignment.guideline_version = version
+    assignment.draft, assignment.draft_saved_at = label_as_draft(label), now
+    assignment.reopened_from = label
+    assignment.save(
+        update_fields=[
+            "status", "submitted_at", "claimed_at", "lease_expires_at", "guideline_version", "draft",
+            "draft_saved_at", "reopened_from", "updated_at",
+        ]
+    )  # fmt: skip
+    return assignment
+
+
+@transaction.atomic
+def work_item_resume(*, user: User, work_item_id=None, assignment_id=None) -> Assignment:
+    """Back to a task the user just skipped, while its lease runs ("back to my previous task"): active
+    again, its slot taken back with the claim's conditional UPDATE (409 when someone took it since)."""
+    assignment = _own_assignment(assignment_id=assignment_id, work_item_id=work_item_id, user=user, lock=True)
+    if assignment.status == AssignmentStatus.ACTIVE:
+        return assignment
+    if assignment.status != AssignmentStatus.SKIPPED:
+        raise Conflict(
+            f"Only a skipped task can be resumed; this one is {assignment.status}.", extra={"reason": assignment.status}
+        )
+    if assignment.lease_expires_at <= timezone.now():
+        raise Conflict("The time to go back to this task ran out with its lease.", extra={"reason": "lease_expired"})
+    if not _take_slot_again(assignment):
+        raise Conflict("Someone else took this task since you skipped it.", extra={"reason": "item_full"})
+    assignment.status, assignment.skip_reason = AssignmentStatus.ACTIVE, ""
+    assignment.save(update_fields=["status", "skip_reason", "updated_at"])
+    return assignment
+
+
+def _amendable_label(assignment: Assignment, kind: str) -> Label:
+    """The label an amend replaces: the user's pending label of a task they submitted, while the
+    task's lease runs. 409 naming why otherwise."""
+    if assignment.work_item.kind != kind:
+        raise ApplicationError(f"This task is a {assignment.work_item.kind}.")
+    if assignment.status != AssignmentStatus.SUBMITTED:
+        raise Conflict(
+            f"Only a submitted task can be amended; this one is {assignment.status}.", extra={"reason": "not_submitted"}
+        )
+    label = Label.objects.filter(assignment=assignment).exclude(review_status=ReviewStatus.REJECTED).first()
+    if label is None or label.review_status != ReviewStatus.PENDING:
+        raise Conflict("This label was already reviewed; it can no longer be amended.", extra={"reason": "reviewed"})
+    if assignment.lease_expires_at <= timezone.now():
+        raise Conflict("The time to amend this task ran out with its lease.", extra={"reason": "lease_expired"})
+    return label
+
+
+def _amend(label: Label, fields: dict) -> Label:
+    for key, value in fields.items():
+        setattr(label, key, value)
+    label.save(update_fields=[*fields, "updated_at"])
+    label.amended = True
+    return label
+
+
+@transaction.atomic
+def ranking_amend(*, user: User, payload: dict, work_item_id=None, assignment_id=None) -> Label:
+    """Replace the user's submitted, not yet reviewed comparison label while the task's lease runs
+    ("back to my previous task"): the same row, so statistics and agreement see the amended label
+    only; the item's disagreement check runs again when it has all its labels."""
+    assignment = _own_assignment(assignment_id=assignment_id, work_item_id=work_item_id, user=user, lock=True)
+    label = _amendable_label(assignment, WorkKind.COMPARISON)
+    label = _amend(label, _validate_ranking(assignment, payload))
+    item = WorkItem.objects.filter(pk=assignment.work_item_id).values("label_count", "overlap").get()
+    if item["label_count"] >= item["overlap"]:
+        comparison_item_completed.send(sender=Label, work_item_id=assignment.work_item_id)
+    return label
+
+
+@transaction.atomic
+def demonstration_amend(
+    *, user: User, content: str, source_candidate_id=None, work_item_id=None, assignment_id=None
+) -> Label:
+    """Replace the user's submitted, not yet reviewed answer while the task's lease runs."""
+    assignment = _own_assignment(assignment_id=assignment_id, work_item_id=work_item_id, user=user, lock=True)
+    label = _amendable_label(assignment, WorkKind.DEMONSTRATION)
+    content = _text(content, "content")
+    source = _source_candidate(assignment, source_candidate_id)
+    original = source.content if source else ""
+    diff = unified_text(original, content, old_label="original", new_label="edited") if source else ""
+    fields = {"content": content, "source_candidate": source, "original_content": original, "diff": diff}
+    return _amend(label, fields)

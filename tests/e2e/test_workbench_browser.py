@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from labelhub.labeling.models import Assignment, AssignmentStatus, Label, WorkItem
 from labelhub.projects.models import Role
-from tests.workbench_helpers import configure, make_prompt, ready
+from tests.workbench_helpers import configure, demonstrations_first, make_prompt, ready
 
 PASSWORD = "correct horse battery staple"  # tests/factories.py
 XSS = (
@@ -324,8 +324,11 @@ def test_k2_comparison_with_strength(page: Page, live_server, project, labeler, 
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-def test_untrusted_text_is_inert(page: Page, live_server, project, members, staff, publish, console_problems):
+def test_untrusted_text_is_inert(
+    page: Page, live_server, project, members, staff, publish, console_problems, monkeypatch
+):
     labeler, reviewer = members[Role.LABELER], members[Role.REVIEWER]
+    demonstrations_first(monkeypatch)
     project = configure(project, k=2)
     make_prompt(project, "Summarise this: " + XSS, ["First: " + XSS, "Second: " + XSS], system=XSS)
     ready(project, labeler, publish, staff, "# Guidelines\n\n" + XSS.replace(" ", "\n\n"))

@@ -650,6 +650,7 @@ def project_get_paths(w: dict) -> list[str]:
         f"/generation-batches/{w['good_batch'].pk}/",
         f"{base}/label/review/",
         f"{base}/label/review/?labeler=%3Cscript%3Ealert(1)%3C/script%3E&track=helpful&flag=~unsafe&version=2",
+        f"{base}/label/mine/",
         f"{base}/exports/",
         f"{base}/exports/{w['failed_snapshot'].pk}/download/",
         f"{base}/quality/",
@@ -779,6 +780,24 @@ def reviewer_review(s: Sweep, w: dict) -> None:
     card.get_by_role("button", name="Accept").click()
     expect(page.locator("[data-decided]").first).to_be_visible()
     s.check()
+
+
+def labeler_my_labels(s: Sweep, w: dict) -> None:
+    """My labels with a hostile reviewer's comment, its "Fix and resubmit" form, the reopened task in
+    the workbench (the comment shown by the workbench modules), and the work chooser's form."""
+    page = s.page
+    base = f"/projects/{w['project'].pk}"
+    mine = Label.objects.filter(project=w["project"], user=w["labeler"]).order_by("id").first()
+    labeling_services.label_review(label_id=mine.pk, reviewer=w["staff"], accept=False, comment=ALL[:2000])
+    s.visit(f"{base}/label/mine/")
+    s.step = "my labels: fix and resubmit"
+    with page.expect_navigation():
+        page.get_by_role("button", name="Fix and resubmit").first.click()
+    expect(page.locator(".wb-review-note")).to_be_visible()
+    s.check()
+    s.submit(f"{base}/label/mine/{mine.pk}/reopen/", {})  # reopened already: the same task again
+    s.submit(f"{base}/label/preference/", {"kind": fit(16, 2), "track": fit(60, 4)})
+    s.submit(f"{base}/label/preference/", {"kind": "comparison", "track": "red-team"})
 
 
 def admin_actions(s: Sweep, w: dict) -> None:
@@ -996,6 +1015,7 @@ def test_xss_sweep(browser, live_server, hostile_inference, no_broker, report_on
         project=w["project"], user=w["staff"], change_note=fit(500, 3), content="# Guidelines v3\n\n" + ALL + "\n\nmore"
     )
     labeler_workbench(labeler, w)
+    labeler_my_labels(labeler, w)
     for path in labeler_get_paths(w):
         labeler.visit(path)
 

@@ -118,6 +118,15 @@ def build_project(staff: User, tag: str) -> World:
     o["disputed"] = disputed
     o["disputed_candidates"] = dis_cands
 
+    # A label of `labeler` a reviewer rejected (they may reopen it to fix it), the comment secret.
+    p_rej, rej_cands = b.prompt(project, f"Rejected question {secret}", candidates=["X one", "X two"])
+    rejected_item = b.comparison(project, p_rej, rej_cands)
+    o["rejected_label"] = b.label(
+        rejected_item, labeler, v2, ranks={rej_cands[0]: 1, rej_cands[1]: 2}, strength="better",
+        review_status="rejected", reviewed_by=reviewer, review_comment=f"fix {secret}", reviewed_at=now,
+    )  # fmt: skip
+    Assignment.objects.filter(pk=o["rejected_label"].assignment_id).update(status=AssignmentStatus.REJECTED)
+
     # A gold item.
     p_gold, gold_cands = b.prompt(project, f"Gold question {secret}", candidates=["G one", "G two"])
     gold_item = b.comparison(project, p_gold, gold_cands)

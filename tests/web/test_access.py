@@ -21,6 +21,7 @@ PAGES = [
     ("projects:prompts:detail", {"prompt_id": "prompt"}, Capability.VIEW),
     ("projects:prompts:import", {}, Capability.MANAGE),
     ("projects:prompts:import-detail", {"import_id": "import"}, Capability.MANAGE),
+    ("projects:labeling:mine", {}, Capability.LABEL),
 ]
 IDS = [name for name, _, _ in PAGES]
 

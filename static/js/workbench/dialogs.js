@@ -6,6 +6,7 @@ import { api, itemUrl, messageOf } from "./api.js";
 import { loadNext } from "./task.js";
 import { goStale } from "./submit.js";
 import { dismissHint } from "./entry.js";
+import { rememberPrevious } from "./previous.js";
 
 export function openDialog(dialog, focusTarget) {
   if (dialog.open) return;
@@ -39,6 +40,7 @@ function skipAnswered(result, taskId) {
     S.returnFocus = null;
     page.skipDialog.close();
     document.body.dispatchEvent(new CustomEvent("wb-submitted"));
+    rememberPrevious(taskId, true);
     loadNext().then(() => setStatus("Task #" + taskId + " skipped."));
   } else if (result.status === 409) {
     page.skipDialog.close();

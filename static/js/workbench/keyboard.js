@@ -10,6 +10,7 @@ import { radioValue, setRadio } from "./questions.js";
 import { back, goToAnswer, pointAt, say, select, typeDigit, typeInto } from "./entry.js";
 import { submit } from "./submit.js";
 import { doSkip, openSkip, toggleHelp } from "./dialogs.js";
+import { backToPrevious, hasPrevious } from "./previous.js";
 
 export { select };
 
@@ -262,6 +263,11 @@ export function onKeydown(event) {
   if (event.key === "?") {
     event.preventDefault();
     toggleHelp();
+    return;
+  }
+  if (event.key === "[" && hasPrevious()) {
+    event.preventDefault();
+    backToPrevious();
     return;
   }
   taskKey(event);

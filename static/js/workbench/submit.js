@@ -9,6 +9,7 @@ import { allBadOn, askedQuestions, candidateIndex, inputName, questionNamed, ran
 import { collect, saveNow } from "./drafts.js";
 import { loadNext } from "./task.js";
 import { comparisonProblems, serverText } from "./validate.js";
+import { rememberPrevious } from "./previous.js";
 
 const FIELD_NAMES = {
   content: "Answer", ranks: "Ranks", answers: "Answers", ratings: "Ratings", flags: "Flags", strength: "Preference strength",
@@ -136,7 +137,7 @@ async function send() {
   setStatus("Submitting…");
   let result;
   try {
-    result = await api("POST", request.url, request.body);
+    result = await api(S.task.status === "submitted" ? "PUT" : "POST", request.url, request.body); // PUT: amend
   } catch (err) {
     if (generation !== S.generation) return;
     backToEditing();
@@ -153,6 +154,7 @@ function submitted(result, state, taskId) {
   if (result.status === 200 || result.status === 201) {
     setPhase("done");
     document.body.dispatchEvent(new CustomEvent("wb-submitted"));
+    rememberPrevious(taskId, false);
     loadNext().then(() => setStatus("Task #" + taskId + " submitted."));
   } else if (result.status === 409) {
     goStale(result);

@@ -12,16 +12,20 @@ import { startEntry } from "./entry.js";
 
 const LEASE_REFRESH_MS = 15000;
 
-export async function loadNext() {
+// `url`: that task of mine (GET) instead of the next one (previous.js); ?item=<id> does it once on load.
+export async function loadNext(url) {
   resetTask();
   const generation = S.generation;
   setPhase("loading");
   clearAlert();
   page.root.setAttribute("aria-busy", "true");
   page.root.replaceChildren(h("p", { class: "muted", text: "Loading your next task…" }));
+  const open = url || config.openItemUrl; // ?item=<id>: that task of mine once (a reopened label), then the queue
+  config.openItemUrl = null;
+  if (open) history.replaceState(null, "", config.workbenchUrl);
   let result;
   try {
-    result = await api("POST", config.nextUrl, {});
+    result = open ? await api("GET", open) : await api("POST", config.nextUrl, {});
   } catch (err) {
     if (generation !== S.generation) return;
     page.root.removeAttribute("aria-busy");
@@ -42,6 +46,17 @@ function retryButton(text) {
 
 function renderEmpty() {
   setPhase("empty");
+  if (config.emptyMessage) {
+    const anything = h("button", { type: "button", class: "button button-primary", text: "Switch to anything" });
+    anything.addEventListener("click", async () => {
+      const result = await api("PUT", config.preferenceUrl, { kind: "", track: "" });
+      if (result.ok) window.location.assign(config.workbenchUrl); // the bar's chooser shows the new choice
+      else renderLoadError(messageOf(result, "Your choice could not be changed (error " + result.status + ")."));
+    });
+    const actions = h("p", {}, anything, " ", retryButton("Check again"));
+    page.root.replaceChildren(h("div", { class: "card empty wb-empty" }, h("p", {}, h("strong", { text: config.emptyMessage })), actions));
+    return;
+  }
   page.root.replaceChildren(
     h(
       "div",
@@ -128,6 +143,10 @@ function renderTask(task) {
   const head = taskHead(task);
   const form = demo ? renderDemonstration(task) : renderComparison(task);
   page.root.replaceChildren(head, renderConversation(task.messages), form);
+  if (task.review_comment) {
+    const note = h("strong", { text: "Fixing a rejected label. The reviewer said: " });
+    head.after(h("p", { class: "card card-warning wb-review-note", role: "note", dir: "auto" }, note, task.review_comment));
+  }
   els.form = form;
   els.submit = form.querySelector("#wb-submit");
   els.skip = form.querySelector("#wb-skip-button");
