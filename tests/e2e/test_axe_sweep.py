@@ -1,8 +1,9 @@
 """Every page, every screen: axe-core and two screen sizes over every HTML page, real Chromium.
 
 One world (the XSS sweep's: a project holding prompts, candidates, batches, labels, reviews, gold,
-a quarantine, snapshots and guideline versions with diffs) and one browser context per role. Each
-page is loaded once and then:
+a quarantine, snapshots and guideline versions with diffs) and one browser context per role: every
+page once as the admin; as the labeler the pages that differ for them (the workbench with a task);
+as the reviewer the review queue. Each page is loaded once and then:
 
 - axe-core (vendored: tests/e2e/vendor/axe.min.js, see its README) runs on it at 1366 x 768. The
   test prints a table per page (rule id, impact, count) and fails on any serious or critical
@@ -18,6 +19,8 @@ The workbench is swept too (the labeler with a task on screen, the reviewer on t
 
 import os
 import re
+import time
+from collections import Counter
 from pathlib import Path
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -28,7 +31,6 @@ from tests.e2e.test_xss_sweep import (  # noqa: F401 - fixtures used by name
     PASSWORD,
     build_world,
     hostile_inference,
-    labeler_get_paths,
     no_broker,
     project_get_paths,
 )
@@ -126,6 +128,7 @@ class Screens:
         self.screen: list[str] = []
         self.errors: list[str] = []
         self.notes: list[str] = []
+        self.seconds: Counter = Counter()  # where the time goes: load, axe, screens, shots
 
     def login(self, user) -> None:
         self.page.goto(self.base + "/accounts/login/")
@@ -135,7 +138,9 @@ class Screens:
             self.page.get_by_role("button", name="Log in").click()
 
     def visit(self, path: str, name: str | None = None) -> None:
+        start = time.monotonic()
         response = self.page.goto(self.base + path)
+        self.seconds["load"] += time.monotonic() - start
         if response is not None and response.status >= 500:
             self.errors.append(f"[{self.role}] HTTP {response.status} from {path}")
         self.check(name or path)
@@ -145,6 +150,7 @@ class Screens:
         page.wait_for_load_state("load")
         page.wait_for_timeout(50)  # htmx's first swaps
         key = f"{self.role} {name}"
+        start = time.monotonic()
         result = page.evaluate(
             """async () => {
               const r = await axe.run(document, {resultTypes: ["violations"]});
@@ -153,21 +159,26 @@ class Screens:
             }"""
         )
         self.axe[key] = result
+        self.seconds["axe"] += time.monotonic() - start
         slug = re.sub(r"[^A-Za-z0-9]+", "-", key).strip("-")[:120]
         for label, size in (("1366", WIDE), ("390", PHONE)):
             page.set_viewport_size(size)
             page.wait_for_timeout(30)
+            start = time.monotonic()
             for problem in page.evaluate(SCREEN_JS, size is WIDE):
                 self.screen.append(f"{key} @{label}px: {problem}")
-            self.screenshot(self.shots / f"{slug}-{label}.png")
+            self.seconds["screens"] += time.monotonic() - start
+            start = time.monotonic()
+            self.screenshot(self.shots / f"{slug}-{label}.jpg")
+            self.seconds["screenshots"] += time.monotonic() - start
         page.set_viewport_size(WIDE)
 
     def screenshot(self, path: Path) -> None:
         """The whole page, or the first screen of a very tall one (Chromium can take long over those
         on a loaded machine). A screenshot is for people to look at: one that times out is noted."""
         tall = self.page.evaluate("() => document.documentElement.scrollHeight") > 6000
-        try:
-            self.page.screenshot(path=str(path), full_page=not tall, timeout=30_000)
+        try:  # JPEG: much faster to encode than PNG for a tall page
+            self.page.screenshot(path=str(path), full_page=not tall, type="jpeg", quality=70, timeout=30_000)
         except PlaywrightTimeoutError:
             self.notes.append(f"no screenshot {path.name}: timed out")
 
@@ -200,16 +211,17 @@ def _shots_dir(tmp_path) -> Path:
 
 
 def sweep_labeler(s: Screens, w: dict) -> None:
-    """The labeler: the guidelines, the workbench gate, a task on the workbench, then every page
-    a labeler may open (the 403 page for two they may not)."""
+    """The labeler: the pages that differ from the admin's (project list and overview, the
+    guidelines to acknowledge, the workbench gate, a task on the workbench, the 403 page)."""
     p = w["project"].pk
+    for path in ("/", f"/projects/{p}/", f"/projects/{p}/guidelines/"):
+        s.visit(path)
     s.visit(f"/projects/{p}/label/", "workbench gate")
     with s.page.expect_navigation():
         s.page.get_by_role("button", name=re.compile("I have read version")).click()
     expect(s.page.locator("#wb-task h2, #wb-task h1").first).to_be_visible()
     s.check(f"/projects/{p}/label/ (a task)")
-    for path in labeler_get_paths(w):
-        s.visit(path)
+    s.visit(f"/projects/{p}/settings/", "a page the labeler may not open (403)")
 
 
 def sweep_reviewer(s: Screens, w: dict) -> None:
@@ -224,7 +236,9 @@ def _current(w: dict) -> int:
 
 
 def test_every_page_axe_and_screens(browser, live_server, hostile_inference, no_broker, tmp_path, capsys):  # noqa: F811
+    start = time.monotonic()
     w = build_world(hostile_inference)
+    world_seconds = time.monotonic() - start
     shots = _shots_dir(tmp_path)
     roles = []
 
@@ -268,6 +282,8 @@ def test_every_page_axe_and_screens(browser, live_server, hostile_inference, no_
             print(f"  {rule:<32} {impact:<9} {pages:>3} pages {nodes:>4} nodes")
         print("\nscreens:\n" + ("\n".join(screen) or "nothing cut off, no sideways scroll"))
         print("\n".join(notes))
+        seconds = sum((s.seconds for s in roles), Counter(world=world_seconds))
+        print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()))
     assert not errors, "\n".join(errors)
     assert not failing, "serious/critical axe violations:\n" + "\n".join(failing)
     screen_failing = [line for line in screen if not THIRD_PARTY.match(line.split(" ", 1)[1])]
