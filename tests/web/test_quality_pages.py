@@ -890,8 +890,8 @@ def test_helpsteer_dashboard_shows_its_five_scales(staff, client_for):
     assert all(r["axes"]["verbosity"] == pytest.approx(25 / 12) and r["axes"]["coherence"] is None for r in rows)
     board = client.get(url(project, "leaderboard")).content.decode()
     assert (
-        '<th scope="col" class="num">Verbosity</th>' in board
-        and '<th scope="col" class="num">Helpful</th>' not in board
+        '<th scope="col" class="num qc-scale">Verbosity</th>' in board
+        and '<th scope="col" class="num qc-scale">Helpful</th>' not in board
     )
 
 

@@ -237,7 +237,9 @@ def _svg(body, *, width: float, height: float, label: str, css: str = "") -> Saf
 
 
 def _table(caption: str, head: list[str], rows: list[list]) -> SafeString:
-    """The chart's data as a visually-hidden table (screen readers; copy and paste)."""
+    """The chart's data as a visually-hidden table (screen readers; copy and paste). The wrapper is
+    what hides it: a table cannot be narrower than its content, so a hidden table would still
+    widen the page."""
     header = format_html_join("", '<th scope="col">{}</th>', ((h,) for h in head))
     body = _join(
         format_html(
@@ -248,7 +250,8 @@ def _table(caption: str, head: list[str], rows: list[list]) -> SafeString:
         for row in rows
     )
     return format_html(
-        '<table class="visually-hidden"><caption>{}</caption><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
+        '<div class="visually-hidden"><table><caption>{}</caption><thead><tr>{}</tr></thead>'
+        "<tbody>{}</tbody></table></div>",
         caption,
         header,
         body,
