@@ -24,7 +24,7 @@ function comparisonCard(task, candidate, i) {
     "article",
     { class: "wb-cand card", "data-index": i, tabindex: "-1", "aria-labelledby": "wb-cand-" + i + "-title" },
     candidateHead(i, "h3", rankField(i, task.candidates.length)),
-    textBlock(candidate.content, candidate.html, "wb-answer-text"),
+    textBlock(candidate.content, candidate.html, "wb-answer-text", "Text of answer " + (i + 1)),
     questions.length ? h("div", { class: "wb-judge" }, questions.map((q) => questionField(q, i))) : null,
     task.needs_safety ? h("div", { class: "wb-extra" }, safetyField(i)) : null,
     h("p", { class: "field-error wb-cand-error", "data-error-for": "cand-" + i, hidden: true })

@@ -51,7 +51,7 @@ function sourceCard(candidate, i) {
         text: "Start from this answer",
       })
     ),
-    textBlock(candidate.content, candidate.html, "wb-answer-text")
+    textBlock(candidate.content, candidate.html, "wb-answer-text", "Text of answer " + (i + 1))
   );
 }
 

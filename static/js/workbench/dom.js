@@ -166,8 +166,11 @@ function fillBlock(block) {
   el.replaceChildren(...(raw ? [document.createTextNode(content)] : markdownNodes(html)));
 }
 
-export function textBlock(content, html, className) {
-  const el = h("div", { class: "wb-text " + (className || ""), dir: "auto" });
+// `label` names a block that scrolls inside its card (an answer): a focusable region, so keyboard users
+// can scroll it too (axe: scrollable-region-focusable).
+export function textBlock(content, html, className, label) {
+  const region = label ? { tabindex: "0", role: "region", "aria-label": label } : {};
+  const el = h("div", { class: "wb-text " + (className || ""), dir: "auto", ...region });
   const block = { el, content: String(content == null ? "" : content), html };
   blocks.push(block);
   fillBlock(block);
