@@ -245,6 +245,7 @@ SPECTACULAR_SETTINGS = {
         "MessageRoleEnum": "labelhub.prompts.models.MessageRole",
         "ExportKindEnum": "labelhub.exports.params.KINDS",
         "WorkKindEnum": "labelhub.labeling.models.WorkKind",
+        "WorkChoiceEnum": "labelhub.labeling.models.WorkChoice",
     },
 }
 

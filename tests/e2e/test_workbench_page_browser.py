@@ -53,6 +53,7 @@ def test_markdown_in_the_workbench_and_on_the_review_page(
     project = configure(project, demonstrations=False, k=2)
     make_prompt(project, "Show me **code** and\na second line.", [CODE_ANSWER, FOUR_LINES])
     ready(project, labeler, publish, staff, GUIDELINES)
+    ready(project, reviewer, publish, staff)  # reviewers acknowledge the guidelines too
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     open_workbench(page, live_server, project, labeler)

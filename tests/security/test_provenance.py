@@ -213,7 +213,8 @@ def test_labelers_and_reviewers_never_receive_provenance(world, api, client_for,
     page = web.get(reverse("projects:prompts:detail", args=[world["project"].pk, world["prompt"].pk])).content
     assert b"Provenance" not in page and b"completion tokens" not in page and b"Generated" not in page
     if role == Role.LABELER:
-        assert [set(c) for c in claimed.json()["candidates"]] == [{"id", "content"}] * 2
+        # The task adds the text rendered as Markdown (`html`), derived from the content alone.
+        assert [set(c) for c in claimed.json()["candidates"]] == [{"id", "content", "html"}] * 2
         for key in PROVENANCE_KEYS:
             assert key.encode() not in claimed.content, key
 
