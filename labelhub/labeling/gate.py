@@ -3,8 +3,12 @@ the current version, the page shows what changed since the version they acknowle
 block diff of the Markdown and the schema changes in words, projects.selectors.guideline_changes) or
 the whole version, and the acknowledge button; nothing else. Template: templates/labeling/_gate.html."""
 
+from django.contrib import messages
+
 from labelhub.accounts.models import User
+from labelhub.core.exceptions import ApplicationError
 from labelhub.projects import selectors as project_selectors
+from labelhub.projects import services as project_services
 from labelhub.projects.models import Project
 
 GATE_INLINE_CHARS = 20_000  # the gate renders the whole new version under its changes up to this size
@@ -25,3 +29,16 @@ def guideline_gate(*, project: Project, user: User) -> dict:
     # Markdown costs ~20 µs a line: a long version is linked, not rendered under the changes.
     context["inline_full"] = len(current.content) <= GATE_INLINE_CHARS
     return context
+
+
+def gate_acknowledge(request, project: Project, *, then: str = "") -> None:
+    """The gate's button: acknowledge the version number it posted; the outcome as a message (`then`
+    ends the success message). The caller redirects back to its page."""
+    try:
+        ack = project_services.guideline_acknowledge(
+            project=project, user=request.user, number=request.POST.get("number", "")
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"You acknowledged version {ack.version.number} of the guidelines.{then}")

@@ -21,14 +21,13 @@ from django_htmx.http import retarget
 from labelhub.core.diff import MAX_ROWS
 from labelhub.core.exceptions import ApplicationError
 from labelhub.projects import selectors as project_selectors
-from labelhub.projects import services as project_services
 from labelhub.projects.decorators import project_context, project_view
 from labelhub.projects.permissions import Capability
 from labelhub.projects.rubric import FLAGS, Question, Schema, answers_of, schema_of
 
 from . import selectors, services
 from .forms import ReviewFilterForm, ReviewForm
-from .gate import guideline_gate
+from .gate import gate_acknowledge, guideline_gate
 from .models import Label, ReviewStatus, WorkKind
 
 REVIEW_PAGE_SIZE = 20
@@ -227,12 +226,5 @@ def review_decide(request, access, label_id: int):
 @require_POST
 def review_acknowledge(request, access):
     """The reviewers' gate: acknowledge the current version, then back to the queue."""
-    try:
-        ack = project_services.guideline_acknowledge(
-            project=access.project, user=request.user, number=request.POST.get("number", "")
-        )
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"You acknowledged version {ack.version.number} of the guidelines.")
+    gate_acknowledge(request, access.project)
     return redirect(_review_url(access.project.pk))

@@ -18,13 +18,12 @@ from django.views.decorators.vary import vary_on_headers
 
 from labelhub.core.exceptions import ApplicationError
 from labelhub.core.ids import InvalidId, parse_id
-from labelhub.projects import services as project_services
 from labelhub.projects.decorators import project_context, project_view
 from labelhub.projects.permissions import Capability
 from labelhub.projects.rubric import schema_of
 
 from . import selectors, services
-from .gate import guideline_gate
+from .gate import gate_acknowledge, guideline_gate
 from .models import Label
 
 
@@ -73,14 +72,7 @@ def workbench(request, access):
 @project_view(Capability.LABEL)
 @require_POST
 def acknowledge(request, access):
-    try:
-        ack = project_services.guideline_acknowledge(
-            project=access.project, user=request.user, number=request.POST.get("number", "")
-        )
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"You acknowledged version {ack.version.number} of the guidelines. Happy labeling.")
+    gate_acknowledge(request, access.project, then=" Happy labeling.")
     return redirect(_workbench_url(access.project.pk))
 
 
