@@ -46,6 +46,22 @@ def rejected(project, members, acked, make_prompts, sync):
     return {"labeler": labeler, "reviewer": reviewer, "label": label, "item": task.work_item}
 
 
+def _two_labelers_one_item(project, members, acked, make_prompts, sync):
+    """A comparison-only project with one K = 2 item that wants two labels, and two labelers who
+    acknowledged the guidelines."""
+    project.demonstrations_enabled = False
+    project.gold_rate = 0
+    project.comparison_overlap = 2
+    project.max_overlap = 2
+    project.save()
+    make_prompts(1, candidates=2)
+    sync()
+    a, b = acked(members[Role.LABELER]), UserFactory(username="second-labeler")
+    project_services.membership_add(project=project, username=b.username, role=Role.LABELER)
+    acked(b)
+    return a, b
+
+
 def _counts(item):
     item.refresh_from_db()
     return item.taken, item.label_count
@@ -190,16 +206,7 @@ def test_amend_a_demonstration_and_refusals(project, members, acked, make_prompt
 @pytest.mark.django_db
 def test_amending_a_complete_item_rechecks_agreement(project, members, acked, make_prompts, sync):
     """Quality sees the amended label, never both: the disagreement check runs on the amended ranks."""
-    project.demonstrations_enabled = False
-    project.gold_rate = 0
-    project.comparison_overlap = 2
-    project.max_overlap = 2
-    project.save()
-    make_prompts(1, candidates=2)
-    sync()
-    a, b = acked(members[Role.LABELER]), UserFactory(username="second-labeler")
-    project_services.membership_add(project=project, username=b.username, role=Role.LABELER)
-    acked(b)
+    a, b = _two_labelers_one_item(project, members, acked, make_prompts, sync)
     ta = services.work_item_claim_next(project=project, user=a)
     item = ta.work_item
     services.ranking_submit(assignment_id=ta.pk, user=a, payload=_ranking(item))
@@ -329,16 +336,7 @@ def test_back_to_a_skipped_task_within_its_lease(project, members, acked, make_p
 
 @pytest.mark.django_db
 def test_a_label_set_aside_by_adjudication_cannot_be_reopened(project, members, acked, make_prompts, sync):
-    project.demonstrations_enabled = False
-    project.gold_rate = 0
-    project.comparison_overlap = 2
-    project.max_overlap = 2
-    project.save()
-    make_prompts(1, candidates=2)
-    sync()
-    a, b = acked(members[Role.LABELER]), UserFactory(username="second-labeler")
-    project_services.membership_add(project=project, username=b.username, role=Role.LABELER)
-    acked(b)
+    a, b = _two_labelers_one_item(project, members, acked, make_prompts, sync)
     ta = services.work_item_claim_next(project=project, user=a)
     mine = services.ranking_submit(assignment_id=ta.pk, user=a, payload=_ranking(ta.work_item))
     tb = services.work_item_claim_next(project=project, user=b)
