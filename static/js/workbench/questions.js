@@ -77,7 +77,7 @@ const BODIES = {
   choice: (q, name) => optionsBody(q, name, "radio", optionPairs(q)),
   multi: (q, name) => optionsBody(q, name, "checkbox", optionPairs(q)),
   text: (q, name) =>
-    h("textarea", { name, rows: "2", class: "wb-q-text", maxlength: q.max_length || 2000, "aria-label": q.label }),
+    h("textarea", { name, rows: "2", class: "wb-q-text", dir: "auto", maxlength: q.max_length || 2000, "aria-label": q.label }),
 };
 
 const FIELD_CSS = { scale: "likert", multi: "wb-flags", text: "wb-q-textfield" };

@@ -251,7 +251,7 @@ function freezeForm() {
   });
   form.classList.add("is-stale");
   if (S.task.kind === "demonstration") return "#wb-answer";
-  const kept = h("textarea", { id: "wb-kept", class: "wb-kept", rows: "6", readonly: true, "aria-label": "Your ranking, as text" });
+  const kept = h("textarea", { id: "wb-kept", class: "wb-kept", rows: "6", dir: "auto", readonly: true, "aria-label": "Your ranking, as text" });
   kept.value = summaryText();
   form.append(h("div", { class: "field" }, h("label", { for: "wb-kept", text: "Your ranking (not saved)" }), kept));
   return "#wb-kept";
