@@ -138,6 +138,8 @@ def test_phone_task_first_no_overflow_no_key_hints(browser, live_server, project
                 assert b["x"] >= card["x"] and b["x"] + b["width"] <= card["x"] + card["width"] + 0.5, (i, b, card)
         # No key badges or key line on a touch screen; Submit is in view.
         expect(page.locator("#wb-submit kbd")).to_be_hidden()
+        expect(page.locator("#wb-help-button")).to_be_hidden()  # no "Shortcuts" without a keyboard
+        expect(page.locator("#wb-hint")).to_be_hidden()
         expect(cards.nth(0).locator("kbd").first).to_be_hidden()
         assert within_viewport(page.get_by_role("button", name="Submit"), PHONE)
         save(page, "layout-k4-phone")
