@@ -30,15 +30,21 @@ def _ranking(item, first=0, score=5):
     }
 
 
+def _comparisons_only(project, make_prompts, sync, prompts=1, **settings):
+    """A comparison-only project without gold (`settings` on top), `prompts` K = 2 prompts, their items."""
+    project.demonstrations_enabled = False
+    project.gold_rate = 0
+    for name, value in settings.items():
+        setattr(project, name, value)
+    project.save()
+    make_prompts(prompts, candidates=2)
+    sync()
+
+
 @pytest.fixture
 def rejected(project, members, acked, make_prompts, sync):
     """A comparison item (overlap 2) whose label by the labeler a reviewer rejected."""
-    project.demonstrations_enabled = False
-    project.gold_rate = 0
-    project.comparison_overlap = 2
-    project.save()
-    make_prompts(1, candidates=2)
-    sync()
+    _comparisons_only(project, make_prompts, sync, comparison_overlap=2)
     labeler, reviewer = acked(members[Role.LABELER]), acked(members[Role.REVIEWER])
     task = services.work_item_claim_next(project=project, user=labeler)
     label = services.ranking_submit(assignment_id=task.pk, user=labeler, payload=_ranking(task.work_item))
@@ -49,13 +55,7 @@ def rejected(project, members, acked, make_prompts, sync):
 def _two_labelers_one_item(project, members, acked, make_prompts, sync):
     """A comparison-only project with one K = 2 item that wants two labels, and two labelers who
     acknowledged the guidelines."""
-    project.demonstrations_enabled = False
-    project.gold_rate = 0
-    project.comparison_overlap = 2
-    project.max_overlap = 2
-    project.save()
-    make_prompts(1, candidates=2)
-    sync()
+    _comparisons_only(project, make_prompts, sync, comparison_overlap=2, max_overlap=2)
     a, b = acked(members[Role.LABELER]), UserFactory(username="second-labeler")
     project_services.membership_add(project=project, username=b.username, role=Role.LABELER)
     acked(b)
@@ -150,11 +150,7 @@ def test_only_a_rejected_label_reopens_and_under_the_current_guidelines(project,
 
 @pytest.mark.django_db
 def test_amend_within_the_lease_replaces_the_label_in_place(project, members, acked, make_prompts, sync, api):
-    project.demonstrations_enabled = False
-    project.gold_rate = 0
-    project.save()
-    make_prompts(1, candidates=2)
-    sync()
+    _comparisons_only(project, make_prompts, sync)
     labeler = acked(members[Role.LABELER])
     client = api(labeler)
     task = services.work_item_claim_next(project=project, user=labeler)
@@ -244,12 +240,7 @@ def _race(fns):
 def test_reopens_racing_each_other_and_a_claim_never_exceed_the_overlap(project, make_prompts, sync, guidelines):
     if connection.vendor != "postgresql":
         pytest.skip("needs real concurrent connections (PostgreSQL)")
-    project.demonstrations_enabled = False
-    project.gold_rate = 0
-    project.comparison_overlap = 1
-    project.save()
-    make_prompts(5, candidates=2)
-    sync()
+    _comparisons_only(project, make_prompts, sync, prompts=5, comparison_overlap=1)
     users = []
     for name in ("fixer", "rival", "boss"):
         user = UserFactory(username=name)
@@ -283,11 +274,7 @@ def test_reopens_racing_each_other_and_a_claim_never_exceed_the_overlap(project,
 def test_a_submitted_task_reads_back_amendable_with_its_label_as_the_draft(
     project, members, acked, make_prompts, sync, api
 ):
-    project.demonstrations_enabled = False
-    project.gold_rate = 0
-    project.save()
-    make_prompts(1, candidates=2)
-    sync()
+    _comparisons_only(project, make_prompts, sync)
     labeler = acked(members[Role.LABELER])
     client = api(labeler)
     task = services.work_item_claim_next(project=project, user=labeler)
@@ -303,12 +290,7 @@ def test_a_submitted_task_reads_back_amendable_with_its_label_as_the_draft(
 
 @pytest.mark.django_db
 def test_back_to_a_skipped_task_within_its_lease(project, members, acked, make_prompts, sync, api):
-    project.demonstrations_enabled = False
-    project.gold_rate = 0
-    project.comparison_overlap = 1
-    project.save()
-    make_prompts(1, candidates=2)
-    sync()
+    _comparisons_only(project, make_prompts, sync, comparison_overlap=1)
     labeler = acked(members[Role.LABELER])
     client = api(labeler)
     task = services.work_item_claim_next(project=project, user=labeler)
@@ -353,12 +335,7 @@ def test_a_label_set_aside_by_adjudication_cannot_be_reopened(project, members, 
 @pytest.mark.django_db
 def test_a_reviewer_who_may_have_seen_other_labels_does_not_relabel(project, members, acked, make_prompts, sync):
     """Blind labeling: a reviewer's own rejected label is not reopened once the item has others' labels."""
-    project.demonstrations_enabled = False
-    project.gold_rate = 0
-    project.comparison_overlap = 2
-    project.save()
-    make_prompts(1, candidates=2)
-    sync()
+    _comparisons_only(project, make_prompts, sync, comparison_overlap=2)
     reviewer, labeler, admin = acked(members[Role.REVIEWER]), acked(members[Role.LABELER]), members[Role.ADMIN]
     acked(admin)
     tr = services.work_item_claim_next(project=project, user=reviewer)  # first: no labels yet
