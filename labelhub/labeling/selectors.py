@@ -214,21 +214,14 @@ def work_choice(*, project: Project, user: User, schema: Schema) -> dict:
     tracks = [(t.name, t.label) for t in schema.tracks]
     if track not in dict(tracks):
         track = ""
-    kinds = [(c.value, c.label) for c in WorkChoice if not c.value or _kind_enabled(project, c.value)]
+    served = work_kinds(project)
+    kinds = [(c.value, c.label) for c in WorkChoice if not c.value or c.value in served]
     empty = ""
     if kind or track:
         what = f"No {KIND_PLURAL.get(kind, 'tasks')} left" if kind else "Nothing left"
         where = f" on the {dict(tracks)[track]} track" if track else ""
         empty = f"{what} for you{where}; switch to anything?"
     return {"kind": kind, "track": track, "kinds": kinds, "tracks": tracks, "empty_message": empty}
-
-
-def _kind_enabled(project: Project, kind: str) -> bool:
-    if kind == WorkKind.COMPARISON:
-        return project.comparisons_enabled
-    if kind == WorkKind.DEMONSTRATION:
-        return project.demonstrations_enabled
-    return False
 
 
 def work_kinds(project: Project) -> list[str]:

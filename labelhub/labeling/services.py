@@ -216,10 +216,6 @@ def assignments_end_on_right_lost(sender, *, project: Project, user_id: int, **k
     assignments_end(project_id=project.pk, user_id=user_id)
 
 
-def _kinds(project: Project) -> list[str]:
-    return work_kinds(project)
-
-
 # SEEN_IN_REVIEW, the blind-labeling rule the claims follow (and selectors.review_queue, the other
 # half): a user whose role reviews may have seen every label of an item they never held, so they
 # are only served items without labels; anyone else is never served an item with a label they reviewed.
@@ -267,8 +263,8 @@ def _kind_order(project: Project, kind: str) -> list[list[str]]:
     the first picked at random per claim (a mix: the demonstrations, built first, do not bury the
     comparisons), then the other when the first has nothing for this labeler."""
     if kind:
-        return [[kind]] if kind in _kinds(project) else []
-    order = [[k] for k in _kinds(project)]
+        return [[kind]] if kind in work_kinds(project) else []
+    order = [[k] for k in work_kinds(project)]
     random.shuffle(order)
     return order
 
