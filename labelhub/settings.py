@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "labelhub.labeling",
     "labelhub.exports",
     "labelhub.quality",
+    "labelhub.evaluation",
     "labelhub.api",
 ]
 

@@ -17,6 +17,7 @@ project_pages = [
     path(P + "label/", include("labelhub.labeling.urls")),
     path(P + "exports/", include("labelhub.exports.urls")),
     path(P + "quality/", include("labelhub.quality.urls")),
+    path(P + "evaluation/", include("labelhub.evaluation.urls")),
     # The batch id the API returns → its page in its project (404 unless a member).
     path("generation-batches/<id:batch_id>/", batch_redirect, name="generation-batch"),
 ]

@@ -1,4 +1,5 @@
-"""Apps import in one direction: core → accounts → projects → prompts → generation, labeling → quality → exports.
+"""Apps import in one direction: core → accounts → projects → prompts → generation, labeling → quality →
+evaluation → exports.
 
 A module may import from its own app and from the apps below it. `integrations` sits beside core (no domain);
 `api` is the HTTP layer on top, except its request helpers (`api.utils`, `api.fields`, `api.pagination`),
@@ -21,8 +22,9 @@ RANK = {
     "generation": 4,
     "labeling": 4,
     "quality": 5,
-    "exports": 6,
-    "api": 7,
+    "evaluation": 6,
+    "exports": 7,
+    "api": 8,
 }
 # HTTP helpers with no domain: input validation, id fields and pagination, imported by every app's apis.py.
 INFRASTRUCTURE = {"labelhub.api.utils", "labelhub.api.pagination", "labelhub.api.fields"}

@@ -1,6 +1,7 @@
 from csp.decorators import csp_update
 from django.urls import path
 
+from labelhub.evaluation.apis import routes as evaluation_routes
 from labelhub.exports import apis as exports
 from labelhub.generation import apis as generation
 from labelhub.labeling import apis as labeling
@@ -157,3 +158,5 @@ urlpatterns = [
         name="docs",
     ),
 ]
+
+urlpatterns += evaluation_routes  # /api/v1/… routes of evaluation sets, runs and triage

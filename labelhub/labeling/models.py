@@ -10,6 +10,16 @@ class WorkKind(models.TextChoices):
     COMPARISON = "comparison", "Comparison"
 
 
+class WorkPurpose(models.TextChoices):
+    """Why an item exists. Training items ("") are one per (prompt, kind), made by work_items_sync;
+    an evaluation run's comparison pairs and a triage's fix-it demonstrations are made by the
+    evaluation app, as many as it needs, and say so in `origin` ({"evaluation_run": id, …})."""
+
+    TRAINING = "", "Training"
+    EVALUATION = "evaluation", "Evaluation pair"
+    FIX = "fix", "Fix-it task"
+
+
 class WorkItem(BaseModel):
     """One unit of labeling work: write the ideal answer to a prompt, or compare its candidates.
 
@@ -27,11 +37,15 @@ class WorkItem(BaseModel):
     # disputed items that reached the overlap cap wait for a reviewer.
     is_gold = models.BooleanField(default=False)
     needs_adjudication = models.BooleanField(default=False)
+    purpose = models.CharField(max_length=16, choices=WorkPurpose.choices, blank=True, default="", db_default="")
+    origin = models.JSONField(default=dict, blank=True, db_default={})  # e.g. {"evaluation_run": 3, "triage": 12}
 
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["prompt", "kind"], name="work_item_unique_prompt_kind"),
+            models.UniqueConstraint(
+                fields=["prompt", "kind"], condition=models.Q(purpose=""), name="work_item_unique_prompt_kind"
+            ),
             models.CheckConstraint(
                 condition=models.Q(taken__lte=models.F("overlap")), name="work_item_taken_le_overlap"
             ),

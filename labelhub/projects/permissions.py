@@ -15,6 +15,11 @@ class Capability(StrEnum):
     # errors), generation batches and jobs, a candidate's provenance, the model leaderboard.
     # Labelers and reviewers never see it: it would bias their comparisons, and so the leaderboard.
     SEE_PROVENANCE = "see_provenance"
+    # Evaluation sets and runs: create them, read their reports (which name the models compared).
+    EVALUATE = "evaluate"
+    # Decide what happens to an answer an evaluation condemned (fix / won't fix / duplicate). Shows the
+    # answer and the comparison that condemned it, never which model config wrote it.
+    TRIAGE = "triage"
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
@@ -26,11 +31,13 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.REVIEW,
             Capability.EXPORT,
             Capability.SEE_PROVENANCE,
+            Capability.EVALUATE,
+            Capability.TRIAGE,
         }
     ),
     Role.LABELER: frozenset({Capability.VIEW, Capability.LABEL}),
-    Role.REVIEWER: frozenset({Capability.VIEW, Capability.LABEL, Capability.REVIEW}),
-    Role.ENGINEER: frozenset({Capability.VIEW, Capability.EXPORT, Capability.SEE_PROVENANCE}),
+    Role.REVIEWER: frozenset({Capability.VIEW, Capability.LABEL, Capability.REVIEW, Capability.TRIAGE}),
+    Role.ENGINEER: frozenset({Capability.VIEW, Capability.EXPORT, Capability.SEE_PROVENANCE, Capability.EVALUATE}),
 }
 
 

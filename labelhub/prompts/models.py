@@ -23,6 +23,9 @@ class Prompt(BaseModel):
     tags = models.JSONField(default=list, blank=True)
     track = models.CharField(max_length=40, default="helpful")  # a track of the project's labeling schema
     metadata = models.JSONField(default=dict, blank=True)
+    # In an evaluation set: left out of training work and of training exports (the evaluation app keeps
+    # it true exactly while some set holds the prompt; exports read it with the prompt they already join).
+    held_out = models.BooleanField(default=False, db_default=False)
     content_hash = models.CharField(max_length=64)
     # Audit pointers: no index (only read per prompt) and no database FK constraint (Django applies
     # SET_NULL itself); PostgreSQL checks deferred FKs row by row at commit, which was a third of the
@@ -87,6 +90,7 @@ class ProjectTag(models.Model):
 class CandidateSource(models.TextChoices):
     IMPORTED = "imported", "Imported"
     GENERATED = "generated", "Generated"
+    REFERENCE = "reference", "Reference answer"  # an evaluation set's reference, the baseline of a run
 
 
 class Candidate(BaseModel):

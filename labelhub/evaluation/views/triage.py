@@ -1,0 +1,3 @@
+"""Routes of this module are listed in `routes` (joined in evaluation/urls.py)."""
+
+routes: list = []
