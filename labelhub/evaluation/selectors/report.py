@@ -25,7 +25,7 @@ def _thresholds(run: EvaluationRun) -> dict:
 
 
 def report_compute(*, run: EvaluationRun) -> dict:
-    """The report of `run` from its labels now (JSON-able; 9 queries whatever the run's size)."""
+    """The report of `run` from its labels now (JSON-able; at most 8 queries whatever the run's size)."""
     previous = _previous_run(run)
     report = stats.build_report(
         pair_outcomes(run=run),
