@@ -183,7 +183,7 @@ def _question_kinds(outcomes: Sequence) -> dict[str, str]:
 
 
 def _paired(outcomes: Sequence, value, seed: int, n_resamples: int) -> dict:
-    """`value(label)` → (test, baseline) numbers or None; the means of each side and the paired
+    """`value(label)` → (test, baseline) numbers or None; the sums and means of each side and the paired
     difference (test − baseline) with its bootstrap interval over prompts."""
     t_num, b_num, d_num, den = [], [], [], []
     for pair in outcomes:
@@ -196,6 +196,8 @@ def _paired(outcomes: Sequence, value, seed: int, n_resamples: int) -> dict:
     return {
         "test": _f(sum(t_num) / n) if n else None,
         "baseline": _f(sum(b_num) / n) if n else None,
+        "test_sum": sum(t_num),
+        "baseline_sum": sum(b_num),
         "difference": _ratio(d_num, den, seed, n_resamples),
         "n": n,
     }
@@ -211,9 +213,13 @@ def _answer(name: str):
 
 def question_differences(outcomes: Sequence, *, seed: int = SEED, n_resamples: int = N_RESAMPLES) -> list[dict]:
     return [
-        {"name": name, "kind": kind, **_paired(outcomes, _answer(name), seed, n_resamples)}
+        {"name": name, "kind": kind, **_without_sums(_paired(outcomes, _answer(name), seed, n_resamples))}
         for name, kind in _question_kinds(outcomes).items()
     ]
+
+
+def _without_sums(paired: dict) -> dict:
+    return {k: v for k, v in paired.items() if not k.endswith("_sum")}
 
 
 def _flagged(label) -> tuple[bool, bool]:
@@ -237,8 +243,8 @@ def rates(outcomes: Sequence, *, seed: int = SEED, n_resamples: int = N_RESAMPLE
         paired = _paired(outcomes, value, seed, n_resamples)
         n = paired["n"]
         out[name] = {
-            "test": _wilson(round((paired["test"] or 0) * n), n),
-            "baseline": _wilson(round((paired["baseline"] or 0) * n), n),
+            "test": _wilson(int(paired["test_sum"]), n),
+            "baseline": _wilson(int(paired["baseline_sum"]), n),
             "difference": paired["difference"],
             "n": n,
         }
@@ -282,10 +288,11 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, weights: np.ndarray, *, ridge: fl
     penalty = np.full(d, ridge)
     penalty[0] = 1e-3
     beta = np.zeros((weights.shape[0], d))
+    outer = (x[:, :, None] * x[:, None, :]).reshape(len(x), d * d)  # per unit x xᵀ, flat: the Hessian by matmul
     for _ in range(50):
         p = _sigmoid(beta @ x.T)
         grad = ((p - y) * weights) @ x + penalty * beta
-        hess = np.einsum("bn,ni,nj->bij", weights * p * (1.0 - p), x, x) + np.diag(penalty)
+        hess = ((weights * p * (1.0 - p)) @ outer).reshape(-1, d, d) + np.diag(penalty)
         step = np.linalg.solve(hess, grad[..., None])[..., 0]
         beta -= step
         if np.max(np.abs(step)) < 1e-9:
@@ -498,6 +505,7 @@ def build_report(
     kw = {"seed": seed, "n_resamples": n_resamples}
     report = {
         "version": 2,
+        "resamples": n_resamples,
         "min_pairs": MIN_PAIRS,
         "confidence": CONFIDENCE,
         "overall": summary(outcomes, **kw),

@@ -45,7 +45,8 @@ def test_a_finished_run_reads_its_frozen_report(world):
     run.report = {"overall": {"score": {"value": 0.5}}, "alarms": []}
     assert evaluation_report(run=run) == run.report
     run.status = RunStatus.LABELING
-    assert evaluation_report(run=run)["overall"]["n_pairs"] == 3
+    live = evaluation_report(run=run)
+    assert live["overall"]["n_pairs"] == 3 and live["live"] is True and live["resamples"] == 200
 
 
 def _queries(run) -> int:

@@ -198,3 +198,23 @@ def test_build_report_contract_is_json():
     assert all(set(a) == {"level", "kind", "track", "message"} for a in report["alarms"])
     assert json.loads(json.dumps(report)) == report
     assert not math.isnan(report["style"]["controlled"]["value"])
+
+
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        R.simulate(seed=1, n_prompts=30, tracks={"a": 1.0}, spread=0, tie_rate=0),  # every label a win
+        R.simulate(seed=1, n_prompts=30, tie_rate=1.0),  # every label a tie
+        [p._replace(labels=()) for p in R.simulate(seed=1, n_prompts=30)],  # no labels yet
+        [],
+    ],
+    ids=["all-wins", "all-ties", "no-labels", "no-pairs"],
+)
+def test_degenerate_runs_give_finite_json(pairs):
+    import json
+
+    report = R.build_report(pairs, previous=[], n_resamples=50)
+    json.dumps(report, allow_nan=False)
+    score = report["overall"]["score"]["value"]
+    assert score is None or 0 <= score <= 1
+    assert report["style"]["controlled"]["value"] is None or abs(report["style"]["controlled"]["value"] - score) < 1e-3
