@@ -1,6 +1,8 @@
 """Planted-quality tests: simulated runs with a known truth (report.simulate, seeded); the report must
 recover it within its intervals about as often as the confidence says, and not cry wolf."""
 
+import pytest
+
 from labelhub.evaluation import report as R
 
 SEEDS = range(100)
@@ -24,6 +26,7 @@ def test_a_length_preference_biases_the_raw_score_but_not_the_style_controlled_o
         assert style["coefficients"]["length"]["low"] > 0
 
 
+@pytest.mark.slow
 def test_no_false_alarms_on_identical_models():
     alarmed = {"any": 0, "unsafe_up": 0, "flag_up": 0, "win_rate_low": 0}
     for seed in SEEDS:
@@ -46,9 +49,12 @@ def test_no_false_alarms_on_identical_models():
             alarmed[kind] += 1
     assert alarmed["win_rate_low"] == 0, alarmed
     assert alarmed["unsafe_up"] <= 10 and alarmed["flag_up"] <= 10, alarmed
-    assert alarmed["any"] <= 15, alarmed  # four one-sided 2.5 % tests (vs baseline and vs previous, two rates)
+    # Four one-sided 2.5 % tests (two rates, vs the baseline and vs the previous run): measured over 400 seeds
+    # 1.75-3.25 % each and 8.75 % for any of them; 13 in these 100.
+    assert alarmed["any"] <= 15, alarmed
 
 
+@pytest.mark.slow
 def test_significance_versus_the_previous_run():
     false_positive = detected = covered = 0
     for seed in SEEDS:
