@@ -35,6 +35,7 @@ RESULTS = (WIN, TIE, LOSS, BOTH_BAD)
 CREDIT = {WIN: 1.0, TIE: 0.5, LOSS: 0.0}
 FLAGS = "flags"
 MIN_PAIRS = 10
+MAX_GROUPS = 40  # groups shown per breakdown (the largest)
 N_RESAMPLES = 1000
 CONFIDENCE = 0.95
 SEED = 17
@@ -140,23 +141,32 @@ def summary(outcomes: Sequence, *, seed: int = SEED, n_resamples: int = N_RESAMP
 
 
 def _groups(outcomes: Sequence, keys) -> dict[str, list]:
+    """The pairs by group, by name; only the `MAX_GROUPS` largest groups (a project may have many tags)."""
     out: dict[str, list] = {}
     for pair in outcomes:
         for key in keys(pair):
             out.setdefault(str(key), []).append(pair)
-    return dict(sorted(out.items()))
+    largest = sorted(out.items(), key=lambda item: (-len(item[1]), item[0]))[:MAX_GROUPS]
+    return dict(sorted(largest))
+
+
+def group_counts(outcomes: Sequence) -> dict[str, int]:
+    """How many groups each breakdown has in all (the report shows at most `MAX_GROUPS` of them)."""
+    return {name: len({k for p in outcomes for k in keys(p)}) for name, keys in _BY.items()}
+
+
+_BY = {
+    "track": lambda p: [str(p.track)] if p.track else [],
+    "tag": lambda p: [str(t) for t in dict.fromkeys(p.tags or ())],
+    "category": lambda p: [str(c)] if (c := getattr(p, "category", "")) else [],
+}
 
 
 def breakdowns(outcomes: Sequence, *, seed: int = SEED, n_resamples: int = N_RESAMPLES) -> dict:
     """The summary by track, by tag (a pair counts in each of its tags) and by prompt category."""
-    by = {
-        "track": lambda p: [p.track] if p.track else [],
-        "tag": lambda p: list(dict.fromkeys(p.tags or ())),
-        "category": lambda p: [c] if (c := getattr(p, "category", "")) else [],
-    }
     return {
         name: [{"name": key, **summary(group, seed=seed, n_resamples=n_resamples)} for key, group in groups.items()]
-        for name, groups in ((name, _groups(outcomes, keys)) for name, keys in by.items())
+        for name, groups in ((name, _groups(outcomes, keys)) for name, keys in _BY.items())
     }
 
 
@@ -510,6 +520,7 @@ def build_report(
         "confidence": CONFIDENCE,
         "overall": summary(outcomes, **kw),
         "breakdowns": breakdowns(outcomes, **kw),
+        "group_counts": group_counts(outcomes),
         "questions": question_differences(outcomes, **kw),
         "rates": rates(outcomes, **kw),
         "style": style_control(outcomes, **kw),

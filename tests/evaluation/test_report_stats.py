@@ -66,6 +66,13 @@ def test_breakdowns_by_track_tag_and_category_say_when_groups_are_small():
     assert got["tag"][0]["score"]["value"] == 0.5
 
 
+def test_a_breakdown_shows_only_its_largest_groups():
+    pairs = [pair(i, [label("win")], tags=[f"t{i:03}", "common"]) for i in range(R.MAX_GROUPS + 5)]
+    shown = [row["name"] for row in R.breakdowns(pairs)["tag"]]
+    assert len(shown) == R.MAX_GROUPS and "common" in shown and shown == sorted(shown)
+    assert R.group_counts(pairs) == {"track": 1, "tag": R.MAX_GROUPS + 6, "category": 0}
+
+
 def test_question_differences_are_paired_test_minus_baseline():
     pairs = [
         pair(i, [label("win", test={"helpful": 5, "correct": True}, baseline={"helpful": 3, "correct": i % 2 == 0})])
