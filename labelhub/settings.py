@@ -337,3 +337,7 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+
+# Evaluation reports: the score (win rate, ties as half) below which a run raises "win_rate_low", unless the
+# run's thresholds say otherwise (labelhub/evaluation/report.py).
+EVALUATION_MIN_WIN_RATE = 0.4

@@ -42,6 +42,7 @@ class PairOutcome(NamedTuple):
     test_tokens: int | None
     baseline_tokens: int | None
     labels: tuple[LabelOutcome, ...]
+    category: str = ""  # the prompt's metadata["category"] when it is a string (the report's breakdown)
 
     @property
     def test_flags(self) -> set[str]:
@@ -90,6 +91,7 @@ _LABEL_FIELDS = (
 )  # fmt: skip
 _PAIR_FIELDS = (
     "pk", "prompt_id", "candidate_id", "baseline_candidate_id", "work_item_id", "prompt__track", "prompt__tags",
+    "prompt__metadata",
 )  # fmt: skip
 
 
@@ -107,6 +109,11 @@ def _labels_by_item(run: EvaluationRun, item_ids: list[int]) -> dict[int, list[L
     for label in labels:
         out.setdefault(label.work_item_id, []).append(label)
     return out
+
+
+def _category(metadata) -> str:
+    category = metadata.get("category") if isinstance(metadata, dict) else None
+    return category.strip()[:100] if isinstance(category, str) else ""
 
 
 def pair_outcomes(*, run: EvaluationRun) -> list[PairOutcome]:
@@ -134,6 +141,7 @@ def pair_outcomes(*, run: EvaluationRun) -> list[PairOutcome]:
                 test_tokens=test_tokens,
                 baseline_tokens=base_tokens,
                 labels=tuple(_label_outcome(label, test, baseline) for label in labels.get(p.work_item_id, ())),
+                category=_category(p.prompt.metadata),
             )
         )
     return out
