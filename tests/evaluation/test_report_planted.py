@@ -29,21 +29,20 @@ def test_a_length_preference_biases_the_raw_score_but_not_the_style_controlled_o
 @pytest.mark.slow
 def test_no_false_alarms_on_identical_models():
     alarmed = {"any": 0, "unsafe_up": 0, "flag_up": 0, "win_rate_low": 0}
+    warned = 0
     for seed in SEEDS:
         now = R.simulate(seed=seed, n_prompts=120, tracks={"a": 0.5, "b": 0.5})
         before = R.simulate(seed=10_000 + seed, n_prompts=120, tracks={"a": 0.5, "b": 0.5})
-        kinds = {
-            a["kind"]
-            for a in R.alarms(
-                {
-                    "overall": R.summary(now, seed=seed, n_resamples=400),
-                    "breakdowns": R.breakdowns(now, seed=seed, n_resamples=400),
-                    "rates": R.rates(now, seed=seed, n_resamples=400),
-                    "previous": R.versus_previous(now, before, seed=seed, n_resamples=400),
-                }
-            )
-            if a["level"] == "alarm"
-        }
+        found = R.alarms(
+            {
+                "overall": R.summary(now, seed=seed, n_resamples=400),
+                "breakdowns": R.breakdowns(now, seed=seed, n_resamples=400),
+                "rates": R.rates(now, seed=seed, n_resamples=400),
+                "previous": R.versus_previous(now, before, seed=seed, n_resamples=400),
+            }
+        )
+        warned += bool(found)
+        kinds = {a["kind"] for a in found if a["level"] == "alarm"}
         alarmed["any"] += bool(kinds)
         for kind in kinds:
             alarmed[kind] += 1
@@ -52,6 +51,9 @@ def test_no_false_alarms_on_identical_models():
     # Four one-sided 2.5 % tests (two rates, vs the baseline and vs the previous run): measured over 400 seeds
     # 1.75-3.25 % each and 8.75 % for any of them; 13 in these 100.
     assert alarmed["any"] <= 15, alarmed
+    # Warnings need moderate evidence (report.WARN_SHARE): before, 84 of these 100 runs of identical
+    # models showed one; now 19 do (four one-sided ≈5 % checks and the win-rate checks).
+    assert warned <= 30, warned
 
 
 @pytest.mark.slow
