@@ -57,8 +57,14 @@ def evaluation_set_prompt_page(*, evaluation_set: EvaluationSet, after=None, siz
     return keyset_page(qs, cursor=after, size=size, newest_first=False)
 
 
-def evaluation_set_prompt_ids(*, evaluation_set: EvaluationSet) -> list[int]:
-    return list(evaluation_set.members.order_by("prompt_id").values_list("prompt_id", flat=True))
+def evaluation_set_prompt_ids(
+    *, evaluation_set: EvaluationSet, after: int | None = None, size: int = 1000
+) -> list[int]:
+    """Up to `size` of the set's prompt ids after `after`, ascending (one query)."""
+    qs = evaluation_set.members.order_by("prompt_id")
+    if after is not None:
+        qs = qs.filter(prompt_id__gt=after)
+    return list(qs.values_list("prompt_id", flat=True)[:size])
 
 
 def evaluation_set_runs(*, evaluation_set: EvaluationSet) -> list[EvaluationRun]:
