@@ -124,6 +124,9 @@ def test_query_counts_do_not_grow_with_the_set(project, members, client_for, sta
     small = evaluation_set_create(
         project=project, user=staff, name="small", prompt_ids=[make_prompt(project, f"s{i}").pk for i in range(2)]
     )
+    with django_assert_max_num_queries(20) as captured:
+        assert client.get(url("sets", project)).status_code == 200
+    list_one_set = len(captured.captured_queries)
     big = evaluation_set_create(
         project=project, user=staff, name="big", prompt_ids=[make_prompt(project, f"b{i}").pk for i in range(40)]
     )
@@ -136,5 +139,10 @@ def test_query_counts_do_not_grow_with_the_set(project, members, client_for, sta
             assert client.get(url("set", project, s.pk)).status_code == 200
         counts.append(len(captured.captured_queries))
     assert counts[0] == counts[1]
-    with django_assert_max_num_queries(20):
+    for i in range(3):
+        evaluation_set_create(
+            project=project, user=staff, name=f"more {i}", prompt_ids=[make_prompt(project, f"m{i}").pk]
+        )
+    with django_assert_max_num_queries(20) as captured:
         assert client.get(url("sets", project)).status_code == 200
+    assert len(captured.captured_queries) == list_one_set

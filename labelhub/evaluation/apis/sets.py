@@ -137,7 +137,7 @@ class EvaluationSetDetailApi(APIView):
     )
     def get(self, request, set_id):
         check_query_params(request, {"prompts_after"})
-        evaluation_set, _access = selectors.evaluation_set_get(user=request.user, set_id=set_id)
+        evaluation_set = selectors.evaluation_set_get(user=request.user, set_id=set_id)
         after = parse_cursor(request.query_params.get("prompts_after"), field="prompts_after")
         ids = selectors.evaluation_set_prompt_ids(evaluation_set=evaluation_set, after=after, size=PROMPT_IDS_PAGE + 1)
         page = {
@@ -154,7 +154,7 @@ class EvaluationSetDetailApi(APIView):
         summary="Delete an evaluation set without runs (409 with runs); its prompts stay held out only in another set",
     )
     def delete(self, request, set_id):
-        evaluation_set, _access = selectors.evaluation_set_get(user=request.user, set_id=set_id)
+        evaluation_set = selectors.evaluation_set_get(user=request.user, set_id=set_id)
         services.evaluation_set_delete(evaluation_set=evaluation_set)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

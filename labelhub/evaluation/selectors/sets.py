@@ -10,7 +10,7 @@ from labelhub.accounts.models import User
 from labelhub.core.pagination import keyset_page
 from labelhub.projects.models import Project
 from labelhub.projects.permissions import Capability
-from labelhub.projects.selectors import ProjectAccess, project_object_access
+from labelhub.projects.selectors import project_object_access
 from labelhub.prompts.models import Prompt
 
 from ..models import EvaluationRun, EvaluationSet, RunStatus
@@ -35,17 +35,17 @@ def evaluation_sets(*, project: Project) -> QuerySet[EvaluationSet]:
     )
 
 
-def evaluation_set_get(
-    *, user: User, set_id, capability: Capability = Capability.EVALUATE
-) -> tuple[EvaluationSet, ProjectAccess]:
-    """A set seen by `user`: 404 unless they are a member of its project, 403 without `capability`."""
-    return project_object_access(
+def evaluation_set_get(*, user: User, set_id, capability: Capability = Capability.EVALUATE) -> EvaluationSet:
+    """A set seen by `user` (its project loaded): 404 unless they are a member of its project, 403
+    without `capability`."""
+    evaluation_set, _access = project_object_access(
         user=user,
         queryset=EvaluationSet.objects.select_related("project", "created_by"),
         object_id=set_id,
         label="Evaluation set",
         capability=capability,
     )
+    return evaluation_set
 
 
 def evaluation_set_prompt_page(*, evaluation_set: EvaluationSet, after=None, size: int = 50):

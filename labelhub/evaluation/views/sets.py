@@ -26,7 +26,7 @@ SECTION = "evaluation"
 
 
 def _set_for_project(request, access, set_id) -> EvaluationSet:
-    evaluation_set, _access = selectors.evaluation_set_get(user=request.user, set_id=set_id)
+    evaluation_set = selectors.evaluation_set_get(user=request.user, set_id=set_id)
     if evaluation_set.project_id != access.project.pk:
         raise NotFound("Evaluation set not found.")
     return evaluation_set
