@@ -315,6 +315,8 @@ GENERATION_MAX_JOBS_PER_BATCH = env.int("GENERATION_MAX_JOBS_PER_BATCH", default
 GENERATION_MAX_IN_FLIGHT_PER_PROJECT = env.int("GENERATION_MAX_IN_FLIGHT_PER_PROJECT", default=8)
 # Exports: labels read per database round trip (memory vs round trips; rows stream either way).
 EXPORT_BATCH_LABELS = env.int("EXPORT_BATCH_LABELS", default=500)
+# Evaluation sets: at most this many prompts in one set (a larger selection must be sampled).
+EVALUATION_SET_MAX_PROMPTS = env.int("EVALUATION_SET_MAX_PROMPTS", default=5000)
 CELERY_BEAT_SCHEDULE = {
     # Also the generation feeder's safety net (a finishing job feeds its project at once).
     "generation-reaper": {"task": "labelhub.generation.tasks.generation_reaper_task", "schedule": 30.0},

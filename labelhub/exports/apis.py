@@ -49,6 +49,12 @@ def _parameters(kind: str) -> list[OpenApiParameter]:
         "pairs": (str, list(PAIRS), "Which pairs a ranking gives (default all)."),
         "include_edits": (bool, None, "Add edited-ideal-beats-original pairs from fix-the-candidate demonstrations."),
         "exclude_quarantined": (bool, None, "Default true: labels of quarantined labelers never leave."),
+        "include_held_out": (
+            bool,
+            None,
+            "Default false: labels of prompts held out for evaluation (an evaluation set holds them) never "
+            "leave; fix-it items' labels always do. A snapshot's manifest counts the rows left out (held_out).",
+        ),
     }
     return [
         OpenApiParameter(key, docs[key][0], enum=docs[key][1], description=docs[key][2]) for key in allowed_keys(kind)

@@ -67,6 +67,11 @@ class LabelRecord:
     source_candidate_id: int | None = None
     original_content: str = ""
     demo: bool = False
+    # Of the work item and its prompt: held out for evaluation; "" (training), "evaluation" or "fix";
+    # the fix-it origin {"evaluation_run", "evaluation_set", "triage"}.
+    held_out: bool = False
+    purpose: str = ""
+    origin: dict | None = None
 
     @property
     def margin(self) -> int | None:
@@ -540,6 +545,18 @@ def _item_metadata(label: LabelRecord) -> dict:
     }
 
 
+FIX_PURPOSE = "fix"  # labeling.WorkItem.purpose of fix-it items (formats.py imports no models)
+ORIGIN_KEYS = ("evaluation_run", "evaluation_set", "triage")
+
+
+def _fix_metadata(label: LabelRecord) -> dict:
+    """Where a fix-it item's label came from (the run, set and triage item), for fix-it labels only."""
+    if label.purpose != FIX_PURPOSE:
+        return {}
+    origin = label.origin if isinstance(label.origin, dict) else {}
+    return {key: origin.get(key) for key in ORIGIN_KEYS}
+
+
 def _vote_metadata(group: list[LabelRecord], voters: list[LabelRecord]) -> dict:
     """Who agreed on a majority row, out of how many labelers of the item."""
     return {
@@ -555,6 +572,7 @@ def _vote_metadata(group: list[LabelRecord], voters: list[LabelRecord]) -> dict:
 def _label_metadata(label: LabelRecord) -> dict:
     return {
         **_item_metadata(label),
+        **_fix_metadata(label),
         "label_id": label.label_id,
         "labeler_id": label.labeler_id,
         "guideline_version": label.guideline_version,

@@ -77,6 +77,11 @@ class SnapshotForm(Form):
         choices=[("", "Leave their labels out (default)"), ("false", "Include their labels")],
         help_text="Labelers an admin set aside for quality reasons.",
     )
+    include_held_out = forms.BooleanField(
+        label="Include held-out prompts",
+        required=False,
+        help_text="Labels of prompts an evaluation set holds are left out by default (fix-it work is always in).",
+    )
     split = forms.ChoiceField(
         required=False,
         choices=_with_default(SPLITS, "all"),
@@ -120,6 +125,7 @@ class SnapshotForm(Form):
         "exclude_labeler",
         "review",
         "exclude_quarantined",
+        "include_held_out",
         "split",
         "test_ratio",
         "consensus",

@@ -40,6 +40,13 @@ MAJORITY_SINGLE_LABELER_NOTE = (
     "so its pairs and KTO verdicts pass unchanged. To keep only what several labelers agreed on, add "
     "metadata=true and keep rows whose metadata has labelers >= 2."
 )
+# Labels of held-out prompts (an evaluation set holds them) are left out of every export unless
+# include_held_out=true; fix-it items' labels are always in. ASCII: it travels in an HTTP header.
+HELD_OUT_INCLUDED_NOTE = (
+    "include_held_out=true: labels of prompts held out for evaluation are included; a model trained on "
+    "them can no longer be evaluated fairly on those sets."
+)
+HELD_OUT_LEFT_OUT = "held_out"  # the left_out reason of rows of held-out prompts
 NOTE_HEADER = "X-Labelhub-Note"
 COMMON = (
     "format",
@@ -55,6 +62,7 @@ COMMON = (
     "metadata",
     "review",
     "exclude_quarantined",
+    "include_held_out",
 )
 EXTRA: dict[str, tuple[str, ...]] = {
     "sft": (),
@@ -88,12 +96,14 @@ class ExportParams:
     pairs: str = "all"
     include_edits: bool = False
     exclude_quarantined: bool = True
+    include_held_out: bool = False
     labeler_ids: tuple[int, ...] = field(default=(), compare=False)
     exclude_labeler_ids: tuple[int, ...] = field(default=(), compare=False)
 
     def notes(self) -> list[str]:
         """What a reader of this export must know about how its rows were chosen."""
-        return [MAJORITY_SINGLE_LABELER_NOTE] if self.consensus == "majority" else []
+        notes = [MAJORITY_SINGLE_LABELER_NOTE] if self.consensus == "majority" else []
+        return notes + ([HELD_OUT_INCLUDED_NOTE] if self.include_held_out else [])
 
     def as_query(self) -> dict[str, str]:
         """The options that differ from the defaults, as query-string values (for manifests and links)."""
@@ -266,6 +276,7 @@ def export_params_parse(kind: str, raw: dict[str, list[str]], *, tracks: list[st
         pairs=_choice(raw, "pairs", PAIRS, "all") if "pairs" in allowed else "all",
         include_edits=_bool(raw, "include_edits") if "include_edits" in allowed else False,
         exclude_quarantined=_bool(raw, "exclude_quarantined", default=True),
+        include_held_out=_bool(raw, "include_held_out"),
     )
 
 

@@ -32,8 +32,8 @@ from labelhub.projects.rubric import Schema, schema_of
 from labelhub.projects.selectors import ProjectAccess, project_access, project_schema
 from labelhub.prompts.models import Candidate
 
-from .formats import CandidateRecord, LabelRecord, group_lines
-from .params import ExportParams, export_params_parse
+from .formats import FIX_PURPOSE, CandidateRecord, LabelRecord, group_lines
+from .params import HELD_OUT_LEFT_OUT, ExportParams, export_params_parse
 
 logger = logging.getLogger(__name__)
 
@@ -221,14 +221,16 @@ def _decoded(row: tuple) -> tuple:
 
 
 def _work_items(ids: list[int]) -> dict[int, tuple]:
-    """work item id → (prompt id, external id, track, messages, content hash, candidate ids)."""
+    """work item id → (prompt id, external id, track, messages, content hash, candidate ids, held out,
+    purpose, origin): read in the one query that joins the prompt (no statement of its own)."""
     if not ids:
         return {}
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.cursor.adapters.register_loader("jsonb", _orjson_loader())
             cursor.execute(
-                "SELECT wi.id, p.id, p.external_id, p.track, p.messages, p.content_hash, wi.candidate_ids "
+                "SELECT wi.id, p.id, p.external_id, p.track, p.messages, p.content_hash, wi.candidate_ids, "
+                "p.held_out, wi.purpose, wi.origin "
                 "FROM labeling_workitem wi JOIN prompts_prompt p ON p.id = wi.prompt_id "
                 "WHERE wi.id = ANY(%s::bigint[])",
                 ["{" + ",".join(map(str, ids)) + "}"],
@@ -238,14 +240,17 @@ def _work_items(ids: list[int]) -> dict[int, tuple]:
     for start in range(0, len(ids), 5000):
         rows = WorkItem.objects.filter(pk__in=ids[start : start + 5000]).values_list(
             "pk", "prompt_id", "prompt__external_id", "prompt__track", "prompt__messages", "prompt__content_hash",
-            "candidate_ids",
+            "candidate_ids", "prompt__held_out", "purpose", "origin",
         )  # fmt: skip
-        for pk, prompt_id, external_id, track, messages, content_hash, candidate_ids in rows:
+        for pk, prompt_id, external_id, track, messages, content_hash, candidate_ids, *rest in rows:
             if isinstance(messages, str):
                 messages = orjson.loads(messages)
             if isinstance(candidate_ids, str):
                 candidate_ids = orjson.loads(candidate_ids)
-            out[pk] = (prompt_id, external_id, track, messages, content_hash, candidate_ids)
+            held_out, purpose, origin = rest
+            if isinstance(origin, str):
+                origin = orjson.loads(origin)
+            out[pk] = (prompt_id, external_id, track, messages, content_hash, candidate_ids, held_out, purpose, origin)
     return out
 
 
@@ -259,7 +264,7 @@ def _records(rows: list[tuple], params: ExportParams, versions: dict[int, tuple[
         item = items[row[2]]
         if tracks and item[2] not in tracks:
             continue
-        out.append(LabelRecord(*row[:5], *versions[row[5]], *item, *row[6:]))
+        out.append(LabelRecord(*row[:5], *versions[row[5]], *item[:6], *row[6:], *item[6:]))
     return out
 
 
@@ -401,6 +406,11 @@ class ExportStats:
             "guideline_versions": sorted(self.guideline_versions),
         }
 
+    def held_out_manifest(self, params: ExportParams) -> dict:
+        """What the leak guard did: whether held-out prompts' labels were included, and how many
+        rows it left out."""
+        return {"included": params.include_held_out, "rows_left_out": self.left_out.get(HELD_OUT_LEFT_OUT, 0)}
+
     def schemas_manifest(self) -> list[dict]:
         """The labeling schemas the exported rows were labeled under, by guideline version."""
         return [
@@ -454,6 +464,13 @@ def _work_item(label: LabelRecord) -> int:
     return label.work_item_id
 
 
+def _held_out(group: list[LabelRecord], params: ExportParams) -> bool:
+    """Whether the leak guard leaves the item out: its prompt is held out for evaluation, the export
+    did not ask for include_held_out, and it is not a fix-it item (training data made on purpose)."""
+    first = group[0]
+    return first.held_out and not params.include_held_out and first.purpose != FIX_PURPOSE
+
+
 def _batch_lines(batch: list[list[LabelRecord]], params: ExportParams, stats: ExportStats) -> Iterator[bytes]:
     if not batch:
         return
@@ -463,6 +480,10 @@ def _batch_lines(batch: list[list[LabelRecord]], params: ExportParams, stats: Ex
         ids.update(label.source_candidate_id for label in group if label.source_candidate_id)
     candidates = _candidates(ids, describe=_describes(params))
     for group in batch:
+        if _held_out(group, params):  # counted as the rows it would have given, like other left-out rows
+            lines = group_lines(params.kind, params.format, group, candidates, params, Counter())
+            stats.left_out[HELD_OUT_LEFT_OUT] += sum(1 for _ in lines)
+            continue
         emitted = 0
         for line in group_lines(params.kind, params.format, group, candidates, params, stats.left_out):
             emitted += 1

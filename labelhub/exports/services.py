@@ -226,6 +226,7 @@ def snapshot_build(*, snapshot_id: int, task_id: str) -> ExportSnapshot | None:
             "filters": snapshot.params,
             "counts": stats.as_dict(),
             "notes": params.notes(),
+            "held_out": stats.held_out_manifest(params),
             "guideline_versions": sorted(stats.guideline_versions),
             "schemas": stats.schemas_manifest(),
             "file": snapshot.filename,

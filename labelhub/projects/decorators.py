@@ -48,6 +48,7 @@ def project_context(access: ProjectAccess, section: str, **extra) -> dict:
         "can_review": access.can(Capability.REVIEW),
         "can_export": access.can(Capability.EXPORT),
         "can_see_provenance": access.can(Capability.SEE_PROVENANCE),
+        "can_evaluate": access.can(Capability.EVALUATE),
         # Quality statistics name labelers: admins, reviewers and engineers (quality.selectors.stats_access).
         "can_see_quality": any(access.can(c) for c in (Capability.MANAGE, Capability.REVIEW, Capability.EXPORT)),
         "section": section,

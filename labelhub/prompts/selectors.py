@@ -43,9 +43,10 @@ def _candidate_count():
 
 
 def prompts_ready_for_work(*, project: Project) -> QuerySet[Prompt]:
-    """The project's prompts that may become work: not those of an import still being written
-    (on SQLite an import commits batch by batch; it may yet fail and delete them)."""
-    return Prompt.objects.filter(project=project).filter(
+    """The project's prompts that may become training work: not those of an import still being
+    written (on SQLite an import commits batch by batch; it may yet fail and delete them), nor those
+    held out for evaluation (an evaluation set holds them; exports leave their labels out)."""
+    return Prompt.objects.filter(project=project, held_out=False).filter(
         Q(source_import__isnull=True) | Q(source_import__status=ImportStatus.DONE)
     )
 

@@ -39,6 +39,8 @@ from django.urls.exceptions import Resolver404
 from playwright.sync_api import expect
 
 from labelhub.accounts.services import api_token_create, set_password_link_create
+from labelhub.evaluation.models import EvaluationRun, EvaluationSet
+from labelhub.evaluation.services.sets import evaluation_set_create
 from labelhub.exports import services as export_services
 from labelhub.exports import tasks as export_tasks
 from labelhub.exports.models import ExportSnapshot, SnapshotStatus
@@ -397,6 +399,18 @@ def build_world(inference_url: str) -> dict:
     done = export_services.snapshot_create(project=project, user=staff, kind="sft", raw={}, send=False)
     export_services.snapshot_build(snapshot_id=done.pk, task_id=done.task_id)
 
+    # Evaluation: a set with a hostile name, description and reference answer, and a finished run
+    # between hostile model configs (the history table and the score chart render).
+    eval_set = evaluation_set_create(
+        project=project, user=staff, name=fit(100, 11), description=ALL, prompt_ids=[prompts[0].pk, prompts[1].pk],
+        references={str(prompts[0].pk): "ref " + ALL},
+    )  # fmt: skip
+    score = {"value": 0.55, "low": 0.4, "high": 0.7, "n": 20}
+    EvaluationRun.objects.create(
+        project=project, evaluation_set=eval_set, number=1, model_config=good, baseline_kind="config",
+        baseline_config=bad, status="finished", report={"overall": {"score": score}, "alarms": []},
+    )  # fmt: skip
+
     api_token_create(user=staff, name=fit(100, 6))
     # An account created by an admin that has not chosen its password: a hostile username (the members
     # page's "no password yet" row and the set-password page show it) and its one-time link.
@@ -417,6 +431,7 @@ def build_world(inference_url: str) -> dict:
         ip_address="127.0.0.1",
     )
     return {
+        "eval_set": eval_set,
         "invite_token": invite_token,
         "invited": invited,
         "staff": staff,
@@ -658,6 +673,10 @@ def project_get_paths(w: dict) -> list[str]:
         f"{base}/quality/leaderboard/",
         f"{base}/quality/adjudication/",
         f"{base}/quality/gold/",
+        f"{base}/evaluation/sets/",
+        f"{base}/evaluation/sets/new/",
+        f"{base}/evaluation/sets/{w['eval_set'].pk}/",
+        f"{base}/evaluation/sets/new/?from={w['eval_set'].pk}",
         "/accounts/profile/",
         "/accounts/profile/password/",
         "/api/docs/",
@@ -676,7 +695,7 @@ def project_get_paths(w: dict) -> list[str]:
 # Pages a labeler may not open: two of them are visited (the 403 page), the rest would only repeat it.
 _ADMIN_ONLY = re.compile(
     r"/projects/new/|/members/|/guidelines/edit/|/prompts/imports?/|/generation/|/generation-batches/"
-    r"|/exports/|/quality/|/label/review/"
+    r"|/exports/|/quality/|/label/review/|/evaluation/"
 )
 
 
@@ -954,6 +973,16 @@ def admin_actions(s: Sweep, w: dict) -> None:
     s.submit(f"{base}/quality/gold/{red.pk}/", {"note": ALL[:1900], f"flags_{ids[0]}": fit(60)})  # refused
     s.visit(f"{base}/quality/labelers/")
     s.visit(f"{base}/quality/gold/")
+
+    # Evaluation sets: a refused form (hostile values re-rendered), a set made (its hostile name in the
+    # flash), a refused delete (the set has a run) and a delete.
+    new_set = f"{base}/evaluation/sets/new/"
+    s.submit(new_set, {"name": fit(100, 3), "description": ALL[:4000], "tags": fit(100, 4), "prompt_ids": fit(50, 5)})
+    reference = json.dumps({"prompt_id": w["prompts"][2].pk, "reference": ALL[:3000]})
+    s.submit(new_set, {"name": fit(100, 6), "prompt_ids": str(w["prompts"][2].pk), "references_text": reference})
+    s.submit(f"{base}/evaluation/sets/{w['eval_set'].pk}/delete/", {})  # refused: it has a run
+    made = EvaluationSet.objects.filter(project=w["project"]).order_by("-id").first()
+    s.submit(f"{base}/evaluation/sets/{made.pk}/delete/", {})
 
     # Exports and tokens.
     s.submit(f"{base}/exports/new/", {"kind": "preferences", "labelers": fit(150, 2)})

@@ -185,6 +185,9 @@ API_CASES = [
     Case("api:stats", {"get": None}, control="engineer"),
     Case("api:stats-refresh", {"post": None}, control="engineer"),
     Case("api:leaderboard", {"get": None}, control="engineer"),
+    Case("api:evaluation-sets", {"get": None, "post": lambda c: {"name": "x", "prompt_ids": [c.a["eval_prompt"].pk]}},
+         control="engineer"),
+    Case("api:evaluation-set", {"get": None, "delete": None}, {"set_id": _id("evaluation_set")}, control="engineer"),
 ]
 
 WEB_CASES = [
@@ -251,6 +254,12 @@ WEB_CASES = [
     Case("projects:quality:gold", {"get": None}),
     Case("projects:quality:gold-set", {"post": _gold_form}, {"work_item_id": _id("gold_item")}),
     Case("projects:quality:gold-unset", {"post": lambda c: REASON}, {"work_item_id": _id("gold_item")}),
+    Case("projects:evaluation:sets", {"get": None}, control="engineer"),
+    Case("projects:evaluation:set-create", {"get": None, "post": lambda c: {"name": "x",
+                                                                            "prompt_ids": str(c.a["eval_prompt"].pk)}},
+         control="engineer"),
+    Case("projects:evaluation:set", {"get": None}, {"set_id": _id("evaluation_set")}, control="engineer"),
+    Case("projects:evaluation:set-delete", {"post": None}, {"set_id": _id("evaluation_set")}, control="engineer"),
     # No project in these URLs: the object's own project decides.
     Case("projects:generation-batch", {"get": None}, {"batch_id": _id("batch")}),
     Case("token-revoke", {"post": None}, {"token_id": _id("token")}, control="labeler"),

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from labelhub.accounts.models import User
 from labelhub.accounts.services import api_token_create
+from labelhub.evaluation.services.sets import evaluation_set_create
 from labelhub.exports.models import ExportSnapshot, SnapshotStatus
 from labelhub.generation.models import GenerationBatch, GenerationJob, JobStatus, ModelConfig
 from labelhub.labeling.models import Assignment, AssignmentStatus, Quarantine, WorkItem
@@ -179,6 +180,14 @@ def build_project(staff: User, tag: str) -> World:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(SNAPSHOT_BYTES)
     o["snapshot"] = snapshot
+
+    # An evaluation set holding a prompt of its own, with a reference answer (evaluation sets stream).
+    p_eval, _ = b.prompt(project, f"Held-out question {secret}")
+    o["eval_prompt"] = p_eval
+    o["evaluation_set"] = evaluation_set_create(
+        project=project, user=staff, name=f"eval {secret}", description=secret, prompt_ids=[p_eval.pk],
+        references={str(p_eval.pk): f"Reference {secret}"},
+    )  # fmt: skip
 
     token, _key = api_token_create(user=labeler, name=f"token {secret}")
     o["token"] = token

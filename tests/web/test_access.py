@@ -22,6 +22,8 @@ PAGES = [
     ("projects:prompts:import", {}, Capability.MANAGE),
     ("projects:prompts:import-detail", {"import_id": "import"}, Capability.MANAGE),
     ("projects:labeling:mine", {}, Capability.LABEL),
+    ("projects:evaluation:sets", {}, Capability.EVALUATE),
+    ("projects:evaluation:set-create", {}, Capability.EVALUATE),
 ]
 IDS = [name for name, _, _ in PAGES]
 
