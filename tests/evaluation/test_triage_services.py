@@ -121,7 +121,7 @@ def test_redeciding_withdraws_the_fix_task_until_it_has_a_label(world):
 
 
 def test_duplicates_resolve_to_the_original(world):
-    run, pairs = _judged(world, [[{"result": "loss"}]] * 3)
+    run, _pairs = _judged(world, [[{"result": "loss"}]] * 3)
     triage_items_create(run=run)
     a, b, c = TriageItem.objects.filter(run=run).order_by("id")
     reviewer = world[Role.REVIEWER]

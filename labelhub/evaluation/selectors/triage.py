@@ -2,6 +2,7 @@
 set's summary across its runs. Reviewers (TRIAGE) see answers and labels, never which model config
 wrote an answer, and no labeler names. Every read here is a constant number of queries."""
 
+import itertools
 from dataclasses import dataclass
 
 from django.db.models import F, QuerySet
@@ -161,7 +162,7 @@ def triage_summary(*, evaluation_set: EvaluationSet) -> list[dict]:
     for run_id, prompt_id, status, fix_labels in rows:
         by_run.setdefault(run_id, []).append((prompt_id, status, fix_labels or 0))
     finished = [run for run in runs if run.status == RunStatus.FINISHED]
-    following = {a.pk: b for a, b in zip(finished, finished[1:], strict=False)}
+    following = {a.pk: b for a, b in itertools.pairwise(finished)}
     out = []
     for run in runs:
         items = by_run.get(run.pk, [])
