@@ -121,13 +121,12 @@ def _comparison(label: Label, test: str, baseline: str) -> dict:
     }
 
 
-def triage_rows(*, items: list[TriageItem]) -> list[dict]:
+def triage_rows(*, item_ids: list[int]) -> list[dict]:
     """Each item with its prompt, the condemned answer, the baseline's and the labels of the
     comparison that condemned it (verdicts from the side of the condemned answer). Three queries
     whatever the number of items."""
-    ids = [item.pk for item in items]
     rows = list(
-        TriageItem.objects.filter(pk__in=ids)
+        TriageItem.objects.filter(pk__in=item_ids)
         .select_related("run", "prompt", "candidate", "pair__baseline_candidate", "fix_work_item", "duplicate_of")
         .order_by("id")
     )
