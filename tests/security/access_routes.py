@@ -185,6 +185,9 @@ API_CASES = [
     Case("api:stats", {"get": None}, control="engineer"),
     Case("api:stats-refresh", {"post": None}, control="engineer"),
     Case("api:leaderboard", {"get": None}, control="engineer"),
+    Case("api:evaluation-run-triage", {"get": None}, {"run_id": _id("triage_run")}, control="reviewer"),
+    Case("api:triage-item", {"post": lambda c: {"status": "wont_fix"}}, {"item_id": _id("triage_item")},
+         control="reviewer"),
 ]
 
 WEB_CASES = [
@@ -251,6 +254,10 @@ WEB_CASES = [
     Case("projects:quality:gold", {"get": None}),
     Case("projects:quality:gold-set", {"post": _gold_form}, {"work_item_id": _id("gold_item")}),
     Case("projects:quality:gold-unset", {"post": lambda c: REASON}, {"work_item_id": _id("gold_item")}),
+    Case("projects:evaluation:triage", {"get": None}, {"run_id": _id("triage_run")}, control="reviewer"),
+    Case("projects:evaluation:triage-decide", {"post": lambda c: {"status": "wont_fix"}},
+         {"run_id": _id("triage_run"), "item_id": _id("triage_item")}, control="reviewer"),
+    Case("projects:evaluation:triage-summary", {"get": None}, {"set_id": _id("triage_set")}, control="reviewer"),
     # No project in these URLs: the object's own project decides.
     Case("projects:generation-batch", {"get": None}, {"batch_id": _id("batch")}),
     Case("token-revoke", {"post": None}, {"token_id": _id("token")}, control="labeler"),
