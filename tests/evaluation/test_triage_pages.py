@@ -156,3 +156,10 @@ def test_summary_page(world, client_for, django_assert_max_num_queries):
     html = client.get(url).content.decode()
     assert 'data-still-failing="1"' in html and 'data-resolved="2"' in html
     assert reverse("projects:evaluation:triage", args=[world["project"].pk, first.pk]) in html
+
+
+def test_items_say_whether_the_next_run_still_fails_them(world, client_for):
+    first = _run(world, 3)
+    _run(world, 1)  # the next run condemns only the first prompt again
+    html = client_for(world[Role.REVIEWER]).get(_url(world, first)).content.decode()
+    assert html.count('data-next-run="still-failing"') == 1 and html.count('data-next-run="resolved"') == 2

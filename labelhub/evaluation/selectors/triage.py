@@ -131,6 +131,7 @@ def triage_rows(*, item_ids: list[int]) -> list[dict]:
         .order_by("id")
     )
     labels = _labels_by_item(rows[0].run.project_id, [r.pair.work_item_id for r in rows]) if rows else {}
+    later, again = _next_run_verdicts(rows)
     out = []
     for item in rows:
         test, baseline = str(item.candidate_id), str(item.pair.baseline_candidate_id)
@@ -143,9 +144,31 @@ def triage_rows(*, item_ids: list[int]) -> list[dict]:
                 "fixed": fix is not None and fix.label_count > 0,
                 "fix_work_item_id": fix.pk if fix is not None else None,
                 "decidable": item.run.status == RunStatus.FINISHED and not (fix is not None and fix.label_count > 0),
+                "next_run": later,
+                "still_failing": None if later is None else item.prompt_id in again,
             }
         )
     return out
+
+
+def _next_run_verdicts(rows: list[TriageItem]) -> tuple[EvaluationRun | None, set[int]]:
+    """The next finished run on the same set as the items' run, and the prompts it condemned again
+    among the items' (two queries; none without items)."""
+    if not rows:
+        return None, set()
+    run = rows[0].run
+    later = (
+        EvaluationRun.objects.filter(
+            evaluation_set_id=run.evaluation_set_id, status=RunStatus.FINISHED, number__gt=run.number
+        )
+        .order_by("number")
+        .first()
+    )
+    if later is None:
+        return None, set()
+    prompts = [r.prompt_id for r in rows]
+    again = set(TriageItem.objects.filter(run=later, prompt_id__in=prompts).values_list("prompt_id", flat=True))
+    return later, again
 
 
 def triage_summary(*, evaluation_set: EvaluationSet) -> list[dict]:
