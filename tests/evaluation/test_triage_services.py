@@ -221,23 +221,27 @@ def test_summary_still_failing_and_resolved_over_two_runs(world, django_assert_n
 
 @pytest.mark.django_db(transaction=True)
 def test_two_reviewers_pressing_fix_at_once_make_one_task(world):
-    item = _item(world)
+    run, _pairs = _judged(world, [[{"result": "loss"}]] * 6)
+    triage_items_create(run=run)
     users = [world[Role.REVIEWER], world[Role.ADMIN]]
-    barrier, errors = threading.Barrier(2), []
+    for item in TriageItem.objects.filter(run=run):  # a race each: the second must see the first's task
+        barrier, errors = threading.Barrier(2), []
 
-    def press(user):
-        try:
-            barrier.wait()
-            triage_decide(item=TriageItem.objects.select_related("run").get(pk=item.pk), user=user, status="fix")
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+        def press(user, item=item, barrier=barrier, errors=errors):
+            try:
+                barrier.wait()
+                triage_decide(item=TriageItem.objects.select_related("run").get(pk=item.pk), user=user, status="fix")
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                connection.close()
 
-    threads = [threading.Thread(target=press, args=(u,)) for u in users]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    assert WorkItem.objects.filter(purpose="fix").count() == 1
+        threads = [threading.Thread(target=press, args=(u,)) for u in users]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        item.refresh_from_db()
+        assert WorkItem.objects.filter(purpose="fix", origin__triage=item.pk).count() == 1
+        assert item.fix_work_item.origin["triage"] == item.pk

@@ -124,14 +124,14 @@ def _fix_item_withdraw(item: TriageItem) -> None:
 
 
 def _locked(item: TriageItem) -> TriageItem:
-    locked = (
-        TriageItem.objects.select_for_update(of=("self",))
-        .select_related("run", "fix_work_item")
-        .filter(pk=item.pk)
-        .first()
-    )
+    """The item's row, locked, then its run and fix task read after the lock (a join in the locking
+    statement would show the fix task of the snapshot, not the one a concurrent Fix just made)."""
+    locked = TriageItem.objects.select_for_update().filter(pk=item.pk).first()
     if locked is None:
         raise NotFound("Triage item not found.")
+    locked.run = EvaluationRun.objects.get(pk=locked.run_id)
+    if locked.fix_work_item_id is not None:
+        locked.fix_work_item = WorkItem.objects.get(pk=locked.fix_work_item_id)
     return locked
 
 
