@@ -51,6 +51,11 @@ class TaskOutput(serializers.Serializer):
         help_text="A submitted task you may still amend (PUT …/ranking or …/demonstration): your label is not "
         "reviewed and the lease runs. `draft` then holds your label."
     )
+    fix = serializers.JSONField(
+        allow_null=True,
+        help_text="A fix-it task (an evaluation sent this answer to be fixed): {candidate, reasons, flags}, the "
+        "answer to start from and why it was condemned; else null.",
+    )
 
 
 class LabelOutput(serializers.Serializer):

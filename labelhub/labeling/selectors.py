@@ -25,6 +25,7 @@ from .models import (
     WorkItem,
     WorkKind,
     WorkPreference,
+    WorkPurpose,
 )
 
 PAUSED = "Your labeling in this project is paused by its admins; ask them why."
@@ -157,6 +158,20 @@ def task_payload(*, assignment: Assignment) -> dict:
         "flags": list(flags.options) if flags is not None and flags.applies_to(prompt.track) else [],
         "reopened_from": assignment.reopened_from_id,
         "review_comment": review_comment,
+        "fix": _fix_of(item),
+    }
+
+
+def _fix_of(item: WorkItem) -> dict | None:
+    """A fix-it task (an evaluation's triage sent this answer to be fixed): the answer to start from
+    and why it was condemned; never which model wrote it. None for any other item."""
+    if item.purpose != WorkPurpose.FIX or not item.candidate_ids:
+        return None
+    origin = item.origin if isinstance(item.origin, dict) else {}
+    return {
+        "candidate": item.candidate_ids[0],
+        "reasons": [str(r) for r in origin.get("reasons") or ()],
+        "flags": [str(f) for f in origin.get("flags") or ()],
     }
 
 

@@ -430,8 +430,10 @@ def build_world(inference_url: str) -> dict:
         http_accept=ALL[:1000],
         ip_address="127.0.0.1",
     )
+    triage = triage_world(project, staff, [other, temp])
     return {
         "eval_set": eval_set,
+        **triage,
         "invite_token": invite_token,
         "invited": invited,
         "staff": staff,
@@ -454,6 +456,37 @@ def build_world(inference_url: str) -> dict:
         "failed_snapshot": failed,
         "done_snapshot": done,
     }
+
+
+def triage_world(project, staff, labelers) -> dict:
+    """A finished evaluation run (triage stream) whose condemned answers, baseline answers, prompt,
+    track, flags and rationales are hostile; the pairs are full (never served to the sweep's labeler)."""
+    from labelhub.evaluation.services.triage import triage_items_create
+    from labelhub.projects.selectors import guideline_version_current
+    from tests.evaluation import triage_builders as tb
+    from tests.exports import builders as b
+
+    version = guideline_version_current(project=project)
+    prompts = [b.prompt(project, f"evaluated {i} " + ALL, track=fit(40, i))[0] for i in range(2)]
+    evaluation_set = tb.evaluation_set(project, prompts, name=fit(100, 3))
+    runs = [tb.run(evaluation_set, model=fit(100, 5)) for _ in range(2)]
+    for run in runs:
+        for prompt in prompts:
+            pair = tb.pair(run, prompt, test_text="condemned " + ALL, baseline_text="baseline " + ALL)
+            for user in labelers:
+                tb.judge(
+                    pair,
+                    user,
+                    version,
+                    result="loss",
+                    flags=shorts(60, 3),
+                    unsafe=True,
+                    rationale=ALL[:2000],
+                    review_status="accepted",
+                )
+            WorkItem.objects.filter(pk=pair.work_item_id).update(taken=3)
+        triage_items_create(run=run)
+    return {"triage_set": evaluation_set, "triage_run": runs[0], "triage_items": list(runs[0].triage_items.all())}
 
 
 # The browser side -------------------------------------------------------------------------------
@@ -677,6 +710,8 @@ def project_get_paths(w: dict) -> list[str]:
         f"{base}/evaluation/sets/new/",
         f"{base}/evaluation/sets/{w['eval_set'].pk}/",
         f"{base}/evaluation/sets/new/?from={w['eval_set'].pk}",
+        f"{base}/evaluation/runs/{w['triage_run'].pk}/triage/",
+        f"{base}/evaluation/sets/{w['triage_set'].pk}/triage-summary/",
         "/accounts/profile/",
         "/accounts/profile/password/",
         "/api/docs/",
@@ -1000,6 +1035,25 @@ def admin_actions(s: Sweep, w: dict) -> None:
     s.visit(f"{base}/label/")  # the admin's own workbench
 
 
+def reviewer_triage(s: Sweep, w: dict) -> None:
+    """The reviewer on a run's triage: hostile filters, a Fix through htmx (the item swapped in place),
+    a won't-fix with a hostile note and a refused duplicate without htmx, the set's summary."""
+    page = s.page
+    base = f"/projects/{w['project'].pk}/evaluation"
+    run, first, second = w["triage_run"], *w["triage_items"][:2]
+    s.visit(f"{base}/runs/{run.pk}/triage/?track={quote(fit(40, 1))}&flag={quote(fit(60, 2))}&status=x")
+    s.visit(f"{base}/runs/{run.pk}/triage/")
+    s.step = "triage: fix through htmx"
+    item = page.locator(f"#triage-{first.pk}")
+    item.get_by_role("button", name="Fix", exact=True).click()
+    expect(page.locator(f"#triage-{first.pk} [data-status='fix']")).to_be_visible()
+    s.check()
+    decide = f"{base}/runs/{run.pk}/triage/{second.pk}/decide"
+    s.submit(decide, {"status": "wont_fix", "note": ALL[:2000]})
+    s.submit(decide, {"status": "duplicate", "duplicate_of": fit(30, 4), "note": fit(200, 2)})
+    s.visit(f"{base}/sets/{w['triage_set'].pk}/triage-summary/")
+
+
 def test_xss_sweep(browser, live_server, hostile_inference, no_broker, report_only_csp, settings):
     w = build_world(hostile_inference)
     p = w["project"].pk
@@ -1051,6 +1105,7 @@ def test_xss_sweep(browser, live_server, hostile_inference, no_broker, report_on
     reviewer = Sweep(browser, live_server, "reviewer")
     reviewer.login(w["third"])
     reviewer_review(reviewer, w)
+    reviewer_triage(reviewer, w)
 
     # The admin (site staff, superuser): every page, the htmx buttons, the forms, the Django admin.
     staff = Sweep(browser, live_server, "admin")

@@ -188,6 +188,9 @@ API_CASES = [
     Case("api:evaluation-sets", {"get": None, "post": lambda c: {"name": "x", "prompt_ids": [c.a["eval_prompt"].pk]}},
          control="engineer"),
     Case("api:evaluation-set", {"get": None, "delete": None}, {"set_id": _id("evaluation_set")}, control="engineer"),
+    Case("api:evaluation-run-triage", {"get": None}, {"run_id": _id("triage_run")}, control="reviewer"),
+    Case("api:triage-item", {"post": lambda c: {"status": "wont_fix"}}, {"item_id": _id("triage_item")},
+         control="reviewer"),
 ]
 
 WEB_CASES = [
@@ -260,6 +263,10 @@ WEB_CASES = [
          control="engineer"),
     Case("projects:evaluation:set", {"get": None}, {"set_id": _id("evaluation_set")}, control="engineer"),
     Case("projects:evaluation:set-delete", {"post": None}, {"set_id": _id("evaluation_set")}, control="engineer"),
+    Case("projects:evaluation:triage", {"get": None}, {"run_id": _id("triage_run")}, control="reviewer"),
+    Case("projects:evaluation:triage-decide", {"post": lambda c: {"status": "wont_fix"}},
+         {"run_id": _id("triage_run"), "item_id": _id("triage_item")}, control="reviewer"),
+    Case("projects:evaluation:triage-summary", {"get": None}, {"set_id": _id("triage_set")}, control="reviewer"),
     # No project in these URLs: the object's own project decides.
     Case("projects:generation-batch", {"get": None}, {"batch_id": _id("batch")}),
     Case("token-revoke", {"post": None}, {"token_id": _id("token")}, control="labeler"),

@@ -192,7 +192,23 @@ def build_project(staff: User, tag: str) -> World:
     token, _key = api_token_create(user=labeler, name=f"token {secret}")
     o["token"] = token
     o["reviewer"] = reviewer
+    _triage(w, v2)
     return w
+
+
+def _triage(w: World, version) -> None:
+    """A finished evaluation run with a condemned answer (triage stream): its set, run and triage item."""
+    from labelhub.evaluation.services.triage import triage_items_create
+
+    from ..evaluation import triage_builders as tb
+
+    prompt, _ = b.prompt(w.project, f"Evaluated question {w.secret}")
+    w.objects["triage_set"] = tb.evaluation_set(w.project, [prompt], name=f"set {w.secret}")
+    run = tb.run(w.objects["triage_set"])
+    pair = tb.pair(run, prompt, test_text=f"condemned {w.secret}", baseline_text=f"baseline {w.secret}")
+    tb.judge(pair, w.users["labeler"], version, result="loss", rationale=f"why {w.secret}")
+    triage_items_create(run=run)
+    w.objects["triage_run"], w.objects["triage_item"] = run, run.triage_items.get()
 
 
 def _models():

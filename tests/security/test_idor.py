@@ -250,6 +250,8 @@ def test_ids_of_a_in_bodies_are_refused(two_projects, token_client):
          {"keep_label": a["disputed_label"].pk, "comment": "A's label"}, {400}),
         (admin, "post", f"/api/v1/projects/{b.project.pk}/labelers/{a.users['labeler'].pk}/quarantine",
          {"reason": "not a member here"}, {404}),
+        (reviewer, "post", f"/api/v1/triage-items/{b['triage_item'].pk}",
+         {"status": "duplicate", "duplicate_of": a["triage_item"].pk}, {400}),
     ]  # fmt: skip
     for client, method, url, body, expected in cases:
         before = fingerprint()

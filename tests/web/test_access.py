@@ -104,3 +104,32 @@ def test_error_pages_use_the_site_layout(site, client_for):
     response = client_for(site["members"][Role.LABELER]).get(reverse("projects:members", args=[site["project"].pk]))
     assert response.status_code == 403
     assert b'class="topbar"' in response.content
+
+
+# Evaluation triage (a finished run with a condemned answer, built with the ORM) ---------------------
+
+TRIAGE_PAGES = [("projects:evaluation:triage", "run_id"), ("projects:evaluation:triage-summary", "set_id")]
+
+
+@pytest.fixture
+def triage_site(site, staff):
+    from labelhub.evaluation.services.triage import triage_items_create
+    from labelhub.projects.selectors import guideline_version_current
+    from tests.evaluation import triage_builders as tb
+
+    evaluation_set = tb.evaluation_set(site["project"], [site["prompt"]])
+    run = tb.run(evaluation_set)
+    version = guideline_version_current(project=site["project"])
+    tb.judge(tb.pair(run, site["prompt"]), site["members"][Role.LABELER], version, result="loss")
+    triage_items_create(run=run)
+    return {**site, "run_id": run.pk, "set_id": evaluation_set.pk}
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.LABELER, Role.REVIEWER, Role.ENGINEER, "outsider", None])
+@pytest.mark.parametrize(("name", "key"), TRIAGE_PAGES)
+def test_triage_pages_by_role(triage_site, client_for, role, name, key):
+    url = reverse(name, kwargs={"project_id": triage_site["project"].pk, key: triage_site[key]})
+    user = triage_site["members"][role] if role else None
+    response = client_for(user).get(url)
+    expected = 302 if role is None else 404 if role == "outsider" else 200 if role_can(role, Capability.TRIAGE) else 403
+    assert response.status_code == expected

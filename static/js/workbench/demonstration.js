@@ -72,6 +72,8 @@ function sourcesSection(candidates) {
 export function renderDemonstration(task) {
   const candidates = task.candidates || [];
   const form = h("form", { id: "wb-form", class: "wb-form", novalidate: true, "aria-labelledby": "wb-task-title" });
+  const fixNote = fixNotice(task);
+  if (fixNote) form.append(fixNote);
   if (candidates.length) form.append(sourcesSection(candidates));
   els.sourceNote = h("div", { id: "wb-source-note", class: "wb-source-note", hidden: true });
   els.answer = h("textarea", {
@@ -94,7 +96,31 @@ export function renderDemonstration(task) {
     ),
     dock()
   );
+  if (fixNote) startFromFix(task);
   return form;
+}
+
+const REASON_TEXT = { lost: "it lost to the other answer", flagged: "it was flagged", unsafe: "it was judged unsafe", all_bad: "it was called bad" };
+
+// A fix-it task (an evaluation condemned this answer): say why, and start from the answer.
+function fixNotice(task) {
+  const fix = task.fix;
+  if (!fix || candidateIndex(fix.candidate) === -1) return null;
+  const reasons = (fix.reasons || []).map((r) => REASON_TEXT[r] || String(r));
+  const flags = (fix.flags || []).map(String);
+  return h(
+    "p",
+    { class: "card card-warning wb-fix-note", id: "wb-fix-note", role: "note" },
+    h("strong", { text: "Fix this answer: " }),
+    (reasons.length ? reasons.join(", ") : "it was condemned in an evaluation") + (flags.length ? " (flags: " + flags.join(", ") + ")" : "") + ". Edit it into the ideal answer."
+  );
+}
+
+function startFromFix(task) {
+  const candidate = task.candidates[candidateIndex(task.fix.candidate)];
+  els.answer.value = candidate.content;
+  S.demoSource = candidate.id;
+  updateSourceNote();
 }
 
 export function startFrom(i) {
