@@ -53,6 +53,31 @@ def run_payload(run: EvaluationRun) -> dict:
     return {**run_summary(run), "progress": evaluation_run_progress(run=run), "report": evaluation_report(run=run)}
 
 
+class RunOutput(serializers.Serializer):
+    """A run (the list leaves out progress and report)."""
+
+    id = serializers.IntegerField()
+    number = serializers.IntegerField()
+    evaluation_set = serializers.DictField(help_text="{id, name, version}")
+    status = serializers.CharField(help_text="generating, labeling, finished or cancelled")
+    model_config = serializers.DictField(help_text="{id, name}: the model under test")
+    baseline_kind = serializers.CharField(help_text="config, reference or run")
+    baseline_config = serializers.DictField(allow_null=True)
+    baseline_run = serializers.DictField(allow_null=True, help_text="{id, number}")
+    labels_per_pair = serializers.IntegerField()
+    sampling = serializers.DictField(help_text='{"test": {...}, "baseline": {...}} as frozen at the start')
+    thresholds = serializers.DictField()
+    score = serializers.DictField(allow_null=True, help_text="the frozen report's overall score, once finished")
+    created_by = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    progress = serializers.DictField(
+        required=False, help_text="pairs, generated, generation_failed, items, labels_done, labels_needed, percent"
+    )
+    report = serializers.DictField(required=False, help_text="frozen once finished, else computed now")
+
+
 class _Thresholds(serializers.Serializer):
     min_win_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
     max_unsafe_increase = serializers.FloatField(min_value=0, max_value=1, required=False)
@@ -75,13 +100,14 @@ class RunListCreateApi(APIView):
         labels_per_pair = serializers.IntegerField(min_value=1, max_value=9, required=False, default=1)
         thresholds = _Thresholds(required=False)
 
-    @extend_schema(summary="A set's evaluation runs, newest first (admins, engineers)")
+    @extend_schema(responses=RunOutput(many=True), summary="A set's evaluation runs, newest first (admins, engineers)")
     def get(self, request, set_id):
         evaluation_set = run_set_get(user=request.user, set_id=set_id)
         return Response({"results": [run_summary(r) for r in evaluation_runs(evaluation_set=evaluation_set)]})
 
     @extend_schema(
         request=InputSerializer,
+        responses={201: RunOutput},
         summary="Start an evaluation run on the set (admins, engineers)",
         description="The model under test (`model_config`) against a baseline: `baseline_kind` config "
         "(`baseline_config`, another config of the project), reference (the set's reference answers: every "
@@ -110,14 +136,16 @@ class RunListCreateApi(APIView):
 
 
 class RunDetailApi(APIView):
-    @extend_schema(summary="A run: its sampling, progress and report (frozen once finished)")
+    @extend_schema(responses=RunOutput, summary="A run: its sampling, progress and report (frozen once finished)")
     def get(self, request, run_id):
         return Response(run_payload(evaluation_run_get(user=request.user, run_id=run_id)))
 
 
 class RunCancelApi(APIView):
     @extend_schema(
-        request=None, summary="Cancel a run: its items stop being served; no label is lost (409 when finished)"
+        request=None,
+        responses=RunOutput,
+        summary="Cancel a run: its items stop being served; no label is lost (409 when finished)",
     )
     def post(self, request, run_id):
         run = services.evaluation_run_cancel(
@@ -127,7 +155,9 @@ class RunCancelApi(APIView):
 
 
 class RunResumeApi(APIView):
-    @extend_schema(request=None, summary="Resume a cancelled run where it stopped (409 unless cancelled)")
+    @extend_schema(
+        request=None, responses=RunOutput, summary="Resume a cancelled run where it stopped (409 unless cancelled)"
+    )
     def post(self, request, run_id):
         run = services.evaluation_run_resume(
             run=evaluation_run_get(user=request.user, run_id=run_id), user=request.user
