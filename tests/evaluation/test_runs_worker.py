@@ -53,3 +53,31 @@ def test_a_run_generates_gets_labeled_and_finishes(project, staff, fake_server, 
     wait_for(lambda: _status(again) == RunStatus.LABELING, timeout=30, what="the reused run", proc=worker)
     assert again.batches.count() == 0 and fake_server.requests == 6
     assert Candidate.objects.filter(source="generated").count() == 6
+
+
+def test_runs_started_at_once_get_distinct_numbers(project, staff, fake_server, sent):
+    """Numbers are max + 1 per set under the set's row lock: two starts at the same moment get 1 and 2."""
+    import threading
+
+    from django.db import connection
+
+    s = make_set(project, 2)
+    config = make_config(project, fake_server.base_url, "test")
+    barrier, errors = threading.Barrier(2), []
+
+    def start():
+        try:
+            barrier.wait()
+            runs.evaluation_run_create(evaluation_set=s, user=staff, model_config=config, baseline_kind="reference")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    assert sorted(EvaluationRun.objects.filter(evaluation_set=s).values_list("number", flat=True)) == [1, 2]
