@@ -88,6 +88,12 @@ def test_roles_and_other_projects(client_for, members, world, project, staff, ma
     )
     gets = [_create_url(project, world["set"]), reverse("projects:evaluation:run", args=[project.pk, run.pk])]
     posts = [reverse(f"projects:evaluation:run-{a}", args=[project.pk, run.pk]) for a in ("cancel", "resume")]
+    for who in (Role.ADMIN, Role.ENGINEER):
+        for url in gets:
+            assert client_for(members[who]).get(url).status_code == 200, (who, url)
+    for url in gets + posts:
+        response = client_for(None).get(url) if url in gets else client_for(None).post(url)
+        assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
     for who, code in {Role.LABELER: 403, Role.REVIEWER: 403, "outsider": 404}.items():
         client = client_for(members[who])
         for url in gets:
