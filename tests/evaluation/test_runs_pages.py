@@ -52,6 +52,9 @@ def test_start_a_run_from_the_form(client_for, members, world, project):
     run = EvaluationRun.objects.get()
     assert ok.status_code == 302 and ok["Location"] == reverse("projects:evaluation:run", args=[project.pk, run.pk])
     assert run.labels_per_pair == 2 and run.thresholds == {"min_win_rate": 0.45}
+    history = client.get(_create_url(project, world["set"]))
+    assert reverse("projects:evaluation:run", args=[project.pk, run.pk]).encode() in history.content
+    assert b"Run 1" in history.content
 
 
 def test_run_page_progress_partial_cancel_resume(client_for, members, world, project, staff):
@@ -130,3 +133,15 @@ def test_run_page_statements_do_not_grow_with_the_run(client_for, members, world
     _page_queries(client, urls[0])  # warm the session
     assert _page_queries(client, urls[0]) == _page_queries(client, urls[1])
     assert _page_queries(client, urls[0] + "?poll=1") == _page_queries(client, urls[1] + "?poll=1")
+
+
+def test_start_page_statements_do_not_grow_with_the_run_history(client_for, members, world, project, staff):
+    client = client_for(members[Role.ENGINEER])
+    url = _create_url(project, world["set"])
+    start = {"evaluation_set": world["set"], "user": staff, "model_config": world["test"], "baseline_kind": "reference"}
+    runs.evaluation_run_create(**start)
+    _page_queries(client, url)
+    one = _page_queries(client, url)
+    for _ in range(4):
+        runs.evaluation_run_create(**start)
+    assert _page_queries(client, url) == one

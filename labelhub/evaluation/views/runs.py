@@ -65,8 +65,8 @@ def run_create(request, access, set_id: int):
     if evaluation_set.project_id != access.project.pk:
         raise NotFound("Evaluation set not found.")
     configs = [c for c in ModelConfig.objects.filter(project=access.project).order_by("name") if c.is_active]
-    previous = [r for r in evaluation_runs(evaluation_set=evaluation_set) if r.status != RunStatus.CANCELLED]
-    options = {"configs": configs, "runs": previous}
+    history = list(evaluation_runs(evaluation_set=evaluation_set))
+    options = {"configs": configs, "runs": [r for r in history if r.status != RunStatus.CANCELLED]}
     form = RunCreateForm(request.POST if request.method == "POST" else None, **options)
     if request.method == "POST" and form.is_valid():
         try:
@@ -76,7 +76,9 @@ def run_create(request, access, set_id: int):
         else:
             messages.success(request, f"Run {run.number} of “{evaluation_set.name}” started.")
             return redirect(_run_url(run))
-    context = project_context(access, "evaluation", form=form, evaluation_set=evaluation_set, configs=configs)
+    context = project_context(
+        access, "evaluation", form=form, evaluation_set=evaluation_set, configs=configs, runs=history
+    )
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "evaluation/run_create.html", context, status=status)
 
