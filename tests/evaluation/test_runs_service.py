@@ -190,6 +190,8 @@ def test_cancel_keeps_every_label_and_lease_resume_carries_on(world, staff, proj
     a, b = labeler(project, "a", staff), labeler(project, "b", staff)
     label_all(project, [a], prefer=lambda item: item.candidate_ids[0])
     held = labeling.work_item_claim_next(project=project, user=b)  # a live lease across the cancel
+    raised = WorkItem.objects.filter(evaluation_pair__run=run, taken=1).order_by("id").first()
+    WorkItem.objects.filter(pk=raised.pk).update(overlap=3)  # quality control asked for a third label
     runs.evaluation_run_cancel(run=run, user=staff)
     items = WorkItem.objects.filter(evaluation_pair__run=run)
     assert sorted(items.values_list("overlap", flat=True)) == [1, 1, 2]
@@ -202,10 +204,11 @@ def test_cancel_keeps_every_label_and_lease_resume_carries_on(world, staff, proj
         runs.evaluation_run_cancel(run=run, user=staff)
     assert Label.objects.filter(work_item__in=items).count() == 4
     runs.evaluation_run_resume(run=run, user=staff)
-    assert set(items.values_list("overlap", flat=True)) == {2}
+    assert dict(items.values_list("pk", "overlap")) == {i.pk: 3 if i.pk == raised.pk else 2 for i in items}
+    assert all(set(i.origin) == {"evaluation_run", "evaluation_set"} for i in items)
     assert runs.evaluation_run_advance(run_id=run.pk) == RunStatus.LABELING
-    label_all(project, [b], prefer=lambda item: item.candidate_ids[0])
-    assert Label.objects.filter(work_item__in=items).count() == 6
+    label_all(project, [b, labeler(project, "d", staff)], prefer=lambda item: item.candidate_ids[0])
+    assert Label.objects.filter(work_item__in=items).count() == 7
     assert runs.evaluation_run_advance(run_id=run.pk) == RunStatus.FINISHED
 
 

@@ -11,8 +11,7 @@ no label or lease is lost) until resumed. A finished run never changes again."""
 import logging
 
 from django.db import transaction
-from django.db.models import F, Max, Value
-from django.db.models.functions import Greatest
+from django.db.models import F, Max
 from django.utils import timezone
 
 from labelhub.accounts.models import User
@@ -329,9 +328,31 @@ def _run_items(run: EvaluationRun):
     return WorkItem.objects.filter(evaluation_pair__run=run)
 
 
+# While a run is cancelled, each clamped item remembers its overlap here (in WorkItem.origin), so a
+# resume gives back what quality control may have raised it to, not just labels_per_pair.
+OVERLAP_KEPT = "overlap_before_cancel"
+ITEM_FIELDS = ("id", "overlap", "taken", "label_count", "origin")
+
+
 def _clamp(run: EvaluationRun) -> int:
-    """Stop serving the run's items: overlap down to the slots in use (labels and live leases)."""
-    return _run_items(run).filter(taken__lt=F("overlap")).update(overlap=Greatest(F("taken"), F("label_count")))
+    """Stop serving the run's items: overlap down to the slots in use (labels and live leases). The
+    rows are locked first: a claim waiting on one re-checks `taken < overlap` and finds no slot."""
+    items = list(_run_items(run).filter(taken__lt=F("overlap")).select_for_update(of=("self",)).only(*ITEM_FIELDS))
+    for item in items:
+        item.origin = {**item.origin, OVERLAP_KEPT: item.origin.get(OVERLAP_KEPT, item.overlap)}
+        item.overlap = max(item.taken, item.label_count)
+    WorkItem.objects.bulk_update(items, ["overlap", "origin"], batch_size=1000)
+    return len(items)
+
+
+def _unclamp(run: EvaluationRun) -> None:
+    items = list(_run_items(run).select_for_update(of=("self",)).only(*ITEM_FIELDS))
+    for item in items:
+        origin = dict(item.origin)
+        kept = origin.pop(OVERLAP_KEPT, None)
+        item.origin = origin
+        item.overlap = max(kept or run.labels_per_pair, item.overlap, item.taken, item.label_count)
+    WorkItem.objects.bulk_update(items, ["overlap", "origin"], batch_size=1000)
 
 
 def _locked(run: EvaluationRun) -> EvaluationRun:
@@ -356,11 +377,11 @@ def evaluation_run_cancel(*, run: EvaluationRun, user: User) -> EvaluationRun:
 
 @transaction.atomic
 def evaluation_run_resume(*, run: EvaluationRun, user: User) -> EvaluationRun:
-    """Serve the run's items again (overlap back to labels_per_pair) and carry on where it stopped."""
+    """Serve the run's items again (each its overlap before the cancel) and carry on where it stopped."""
     run = _locked(run)
     if run.status != RunStatus.CANCELLED:
         raise Conflict("Only a cancelled run can be resumed.", extra={"status": run.status})
-    _run_items(run).update(overlap=Greatest(F("taken"), F("label_count"), Value(run.labels_per_pair)))
+    _unclamp(run)
     run.status, run.cancelled_at = RunStatus.GENERATING, None
     run.save(update_fields=["status", "cancelled_at", "updated_at"])
     run_id = run.pk
