@@ -223,3 +223,15 @@ def test_progress_costs_the_same_whatever_the_size(world, staff, project):
     world["set"] = make_set(project, 12, name="big", start=100)
     big = _create(world, staff)
     assert _progress_queries(small) == _progress_queries(big) <= 4
+
+
+def test_advancing_a_run_with_nothing_new_writes_nothing_in_constant_statements(world, staff, project):
+    counts = []
+    for n, name in ((3, "small"), (12, "big")):
+        world["set"] = make_set(project, n, name=name, start=100 * n)
+        run = _create(world, staff)
+        with CaptureQueriesContext(connection) as ctx:
+            assert runs.evaluation_run_advance(run_id=run.pk) == RunStatus.GENERATING
+        assert not [q for q in ctx.captured_queries if q["sql"].startswith(("UPDATE", "INSERT", "DELETE"))]
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]

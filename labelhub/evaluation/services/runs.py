@@ -241,11 +241,17 @@ def _fill_pairs(run: EvaluationRun) -> bool:
     if not pairs:
         return True
     generated = _generated(run) if any(p.candidate_id is None or p.baseline_candidate_id is None for p in pairs) else {}
+    changed = []
     for pair in pairs:
+        before = (pair.candidate_id, pair.baseline_candidate_id)
         if pair.candidate_id is None:
             pair.candidate_id = generated.get((pair.prompt_id, run.model_config_id))
         if pair.baseline_candidate_id is None and run.baseline_kind == BaselineKind.CONFIG:
             pair.baseline_candidate_id = generated.get((pair.prompt_id, run.baseline_config_id))
+        if (pair.candidate_id, pair.baseline_candidate_id) != before or (
+            pair.candidate_id and pair.baseline_candidate_id
+        ):
+            changed.append(pair)  # an answer came, or the pair gets its item below
     ready = [p for p in pairs if p.candidate_id and p.baseline_candidate_id]
     origin = {"evaluation_run": run.pk, "evaluation_set": run.evaluation_set_id}
     items = WorkItem.objects.bulk_create(
@@ -260,7 +266,8 @@ def _fill_pairs(run: EvaluationRun) -> bool:
     )  # fmt: skip
     for pair, item in zip(ready, items, strict=True):
         pair.work_item = item
-    EvaluationPair.objects.bulk_update(pairs, ["candidate", "baseline_candidate", "work_item"], batch_size=1000)
+    if changed:  # the beat finds most pairs of a generating run unchanged: nothing written for them
+        EvaluationPair.objects.bulk_update(changed, ["candidate", "baseline_candidate", "work_item"], batch_size=1000)
     waiting = [p for p in pairs if p.work_item_id is None]
     if not waiting:
         return True
