@@ -95,6 +95,10 @@ def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(world, staff, pr
 
 
 def test_reference_baseline_needs_every_reference_run_baseline_needs_answers(world, staff, project):
+    empty = make_set(project, 0, name="empty")
+    with pytest.raises(ApplicationError, match="no prompts"):
+        runs.evaluation_run_create(evaluation_set=empty, user=staff, model_config=world["test"], baseline_kind="config",
+                                   baseline_config=world["base"])  # fmt: skip
     lacking = make_set(project, 4, references=False, name="bare", start=10)
     with pytest.raises(ApplicationError, match="4 prompt"):
         runs.evaluation_run_create(

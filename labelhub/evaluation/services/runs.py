@@ -134,6 +134,8 @@ def evaluation_run_create(
     if isinstance(labels_per_pair, bool) or not isinstance(labels_per_pair, int) or not 1 <= labels_per_pair <= 9:
         raise ApplicationError("labels_per_pair: 1 to 9.", extra={"fields": {"labels_per_pair": ["1 to 9."]}})
     thresholds = _check_thresholds(thresholds)
+    if not EvaluationSetPrompt.objects.filter(evaluation_set=evaluation_set).exists():
+        raise ApplicationError("This set has no prompts.")
     EvaluationSet.objects.select_for_update().filter(pk=evaluation_set.pk).first()  # numbers per set, in turn
     number = (EvaluationRun.objects.filter(evaluation_set=evaluation_set).aggregate(m=Max("number"))["m"] or 0) + 1
     sampling = {"test": sampling_of(model_config)}
