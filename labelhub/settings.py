@@ -290,6 +290,8 @@ CELERY_TASK_ROUTES = {
     "labelhub.quality.tasks.project_stats_task": {"queue": "default"},
     "labelhub.labeling.tasks.work_items_sync_task": {"queue": "default"},
     "labelhub.labeling.tasks.labeling_maintenance_task": {"queue": "default"},
+    "labelhub.evaluation.tasks.evaluation_run_advance_task": {"queue": "fast"},
+    "labelhub.evaluation.tasks.evaluation_runs_advance_task": {"queue": "fast"},
 }
 
 # Inference (candidate generation). The embedded default is llama.cpp's server started by `make run`.
@@ -324,6 +326,8 @@ CELERY_BEAT_SCHEDULE = {
     "imports-reaper": {"task": "labelhub.prompts.tasks.prompt_imports_reap_task", "schedule": 60.0},
     "exports-maintenance": {"task": "labelhub.exports.tasks.exports_maintenance_task", "schedule": 60.0},
     "quality-stats": {"task": "labelhub.quality.tasks.project_stats_refresh_due_task", "schedule": 300.0},
+    # Evaluation runs not finished: the safety net of the job / label hooks (evaluation/hooks.py).
+    "evaluation-runs": {"task": "labelhub.evaluation.tasks.evaluation_runs_advance_task", "schedule": 15.0},
 }
 
 LOGGING = {

@@ -164,7 +164,7 @@ class BatchTarget:
     `prompt_ids`: those prompts (nothing else may be given). Otherwise the project's prompts narrowed by
     `tag`, `track` and `search` (the prompt list's own filters, `prompts.selectors.prompt_list`), or all of
     them with `all_prompts`. `fewer_than=K` tops each up to K candidates (queued and running samples
-    count); without it each gets the config's candidates_per_prompt samples."""
+    count); without it each gets `samples` samples, by default the config's candidates_per_prompt."""
 
     prompt_ids: tuple[int, ...] | None = None
     fewer_than: int | None = None
@@ -172,6 +172,7 @@ class BatchTarget:
     track: str = ""
     search: str = ""
     all_prompts: bool = False
+    samples: int | None = None  # per prompt, instead of the config's candidates_per_prompt (evaluation runs: 1)
 
     @property
     def filters(self) -> dict:
@@ -211,10 +212,10 @@ def batch_target_rows(*, project: Project, config: ModelConfig, target: BatchTar
         missing = [pid for pid in wanted if pid not in found]
         if missing:
             raise ApplicationError("Unknown prompt ids.", extra={"unknown_prompt_ids": missing[:100]})
-        return ((pid, config.candidates_per_prompt) for pid in wanted)
+        return ((pid, target.samples or config.candidates_per_prompt) for pid in wanted)
     qs = _target_prompts(project=project, target=target).order_by("pk")
     if target.fewer_than is None:
-        n = config.candidates_per_prompt
+        n = target.samples or config.candidates_per_prompt
         return ((pid, n) for pid in qs.values_list("pk", flat=True).iterator(chunk_size=PLAN_CHUNK))
     k = target.fewer_than
     # Candidates plus samples already queued or running, so a second batch does not pile on.
@@ -246,7 +247,7 @@ def batch_target_preview(*, project: Project, config: ModelConfig, target: Batch
         raise ApplicationError(problem)
     if target.prompt_ids is None and target.fewer_than is None:
         prompts = _target_prompts(project=project, target=target).count()
-        return BatchPreview(prompts=prompts, samples=prompts * config.candidates_per_prompt)
+        return BatchPreview(prompts=prompts, samples=prompts * (target.samples or config.candidates_per_prompt))
     prompts = samples = 0
     for _pid, n in batch_target_rows(project=project, config=config, target=target):
         prompts, samples = prompts + 1, samples + n

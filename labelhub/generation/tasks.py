@@ -2,7 +2,8 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from . import services
-from .models import JobStatus
+from .models import GenerationJob, JobStatus
+from .signals import job_finished
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
@@ -18,6 +19,7 @@ def generate_candidate_task(self, *, job_id: int) -> str:
         raise self.retry(countdown=outcome.retry_in)
     if outcome.status in (JobStatus.DONE, JobStatus.FAILED):
         services.generation_feed_after_job(job_id=job_id)
+        job_finished.send_robust(sender=GenerationJob, job_id=job_id)
     return outcome.status
 
 

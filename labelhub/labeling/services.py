@@ -695,7 +695,7 @@ def ranking_submit(*, user: User, payload: dict, assignment_id=None, work_item_i
     _ensure_live(assignment)
     label = Label.objects.create(**_label_base(assignment, user), **data)
     if _finish(assignment):  # the item has all its labels: quality checks whether they agree
-        comparison_item_completed.send(sender=Label, work_item_id=item.pk)
+        comparison_item_completed.send(sender=Label, work_item_id=item.pk, origin=item.origin)
     return label
 
 

@@ -39,6 +39,7 @@ from django.urls.exceptions import Resolver404
 from playwright.sync_api import expect
 
 from labelhub.accounts.services import api_token_create, set_password_link_create
+from labelhub.evaluation import tasks as evaluation_tasks
 from labelhub.evaluation.models import EvaluationRun, EvaluationSet
 from labelhub.evaluation.services.sets import evaluation_set_create
 from labelhub.exports import services as export_services
@@ -172,6 +173,7 @@ def no_broker(monkeypatch):
         export_tasks.snapshot_build_task,
         prompt_tasks.prompt_import_task,
         labeling_tasks.work_items_sync_task,
+        evaluation_tasks.evaluation_run_advance_task,
     ):
         monkeypatch.setattr(task, "apply_async", lambda task=task, **kw: sent.append((task.name, kw)))
     return sent
@@ -411,6 +413,7 @@ def build_world(inference_url: str) -> dict:
         baseline_config=bad, status="finished", report={"overall": {"score": score}, "alarms": []},
     )  # fmt: skip
 
+    runs_world = _evaluation_runs(project, staff, good, full, bare)
     api_token_create(user=staff, name=fit(100, 6))
     # An account created by an admin that has not chosen its password: a hostile username (the members
     # page's "no password yet" row and the set-password page show it) and its one-time link.
@@ -455,6 +458,7 @@ def build_world(inference_url: str) -> dict:
         "queued_snapshot": queued,
         "failed_snapshot": failed,
         "done_snapshot": done,
+        **runs_world,
     }
 
 
@@ -487,6 +491,41 @@ def triage_world(project, staff, labelers) -> dict:
             WorkItem.objects.filter(pk=pair.work_item_id).update(taken=3)
         triage_items_create(run=run)
     return {"triage_set": evaluation_set, "triage_run": runs[0], "triage_items": list(runs[0].triage_items.all())}
+
+
+def _evaluation_runs(project, staff, config, full, bare) -> dict:
+    """Evaluation runs (RUNS stream) on sets with hostile names and references: one finished (the
+    hostile server's answers, reused from the batch above, and its report frozen as the run's own
+    finish would: written directly so no comparison item joins the labelers' queue), one still
+    generating (its progress polls)."""
+    from labelhub.evaluation.models import EvaluationSet, EvaluationSetPrompt, RunStatus
+    from labelhub.evaluation.selectors.report import report_compute
+    from labelhub.evaluation.services import runs as run_services
+    from labelhub.prompts.models import Candidate
+
+    sets = []
+    for n, prompts in ((5, [bare]), (6, [full, bare])):
+        eval_set = EvaluationSet.objects.create(
+            project=project, name=fit(100, n), description=ALL, prompt_count=len(prompts), created_by=staff
+        )
+        for prompt in prompts:
+            reference = Candidate.objects.create(prompt=prompt, content="reference " + ALL, source="reference")
+            EvaluationSetPrompt.objects.create(evaluation_set=eval_set, prompt=prompt, reference=reference)
+        sets.append(eval_set)
+    done = run_services.evaluation_run_create(
+        evaluation_set=sets[0],
+        user=staff,
+        model_config=config,
+        baseline_kind="reference",
+        thresholds={"min_win_rate": 0.5},
+    )
+    assert not done.batches.exists()  # every answer reused
+    done.report, done.status, done.finished_at = report_compute(run=done), RunStatus.FINISHED, done.created_at
+    done.save()
+    live = run_services.evaluation_run_create(
+        evaluation_set=sets[1], user=staff, model_config=config, baseline_kind="reference", labels_per_pair=3
+    )
+    return {"run_set": sets[1], "run_done": done, "run_live": live}
 
 
 # The browser side -------------------------------------------------------------------------------
@@ -696,6 +735,9 @@ def project_get_paths(w: dict) -> list[str]:
         f"{base}/generation/batches/{w['good_batch'].pk}/",
         f"{base}/generation/batches/{w['bad_batch'].pk}/",
         f"/generation-batches/{w['good_batch'].pk}/",
+        f"{base}/evaluation/sets/{w['run_set'].pk}/runs/new/",
+        f"{base}/evaluation/runs/{w['run_done'].pk}/",
+        f"{base}/evaluation/runs/{w['run_live'].pk}/",
         f"{base}/label/review/",
         f"{base}/label/review/?labeler=%3Cscript%3Ealert(1)%3C/script%3E&track=helpful&flag=~unsafe&version=2",
         f"{base}/label/mine/",
@@ -1018,6 +1060,15 @@ def admin_actions(s: Sweep, w: dict) -> None:
     s.submit(f"{base}/evaluation/sets/{w['eval_set'].pk}/delete/", {})  # refused: it has a run
     made = EvaluationSet.objects.filter(project=w["project"]).order_by("-id").first()
     s.submit(f"{base}/evaluation/sets/{made.pk}/delete/", {})
+    # Evaluation runs: a refused start (re-rendered with its errors), cancel and resume (flash messages).
+    runs_new = f"{base}/evaluation/sets/{w['run_set'].pk}/runs/new/"
+    s.submit(runs_new, {"model_config": str(w["good"].pk), "baseline_kind": "config", "labels_per_pair": fit(20)})
+    s.submit(
+        runs_new, {"model_config": str(w["good"].pk), "baseline_kind": "config", "baseline_config": str(w["good"].pk)}
+    )
+    s.submit(f"{base}/evaluation/runs/{w['run_live'].pk}/cancel/", {})
+    s.submit(f"{base}/evaluation/runs/{w['run_live'].pk}/resume/", {})
+    s.submit(f"{base}/evaluation/runs/{w['run_done'].pk}/cancel/", {})  # refused: finished
 
     # Exports and tokens.
     s.submit(f"{base}/exports/new/", {"kind": "preferences", "labelers": fit(150, 2)})

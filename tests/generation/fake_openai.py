@@ -1,7 +1,8 @@
 """A tiny OpenAI-compatible server for fault injection (stdlib only).
 
 `server.mode` picks the behaviour of the next requests: ok, slow, hang, 429, 500, 400, nonjson,
-empty_choices, no_content, huge, nul, redirect. `server.requests` counts requests served."""
+empty_choices, no_content, huge, nul, redirect. `server.requests` counts requests served. `server.reply`
+(ok mode), when set, is a callable body -> answer text: two model configs can answer differently."""
 
 import contextlib
 import json
@@ -22,6 +23,7 @@ class FakeOpenAI(ThreadingHTTPServer):
         self.bodies: list[dict] = []
         self.lock = threading.Lock()
         self.release = threading.Event()
+        self.reply = None  # body -> content, for the ok mode (default: "Answer to: <prompt>")
 
     @property
     def base_url(self) -> str:
@@ -98,6 +100,8 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "redirect":
             return self._send(302, b"", headers={"Location": "http://169.254.169.254/latest/meta-data/"})
         prompt = body.get("messages", [{}])[-1].get("content", "")
+        if server.reply is not None:
+            return self._send(200, json.dumps(completion(server.reply(body))).encode())
         return self._send(200, json.dumps(completion(f"Answer to: {prompt}")).encode())
 
 

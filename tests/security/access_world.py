@@ -154,6 +154,19 @@ def build_project(staff: User, tag: str) -> World:
         batch=batch, project=project, prompt=p_open, model_config=config, sample_index=1, status=JobStatus.DONE
     )
 
+    # Evaluation runs (RUNS stream): a set of one prompt with its reference, and a run against it.
+    from labelhub.evaluation.models import EvaluationRun, EvaluationSet, EvaluationSetPrompt
+    from labelhub.prompts.models import Candidate
+
+    run_set = EvaluationSet.objects.create(project=project, name=f"runs set {secret}", prompt_count=1)
+    reference = Candidate.objects.create(prompt=p_open, content=f"reference {secret}", source="reference")
+    EvaluationSetPrompt.objects.create(evaluation_set=run_set, prompt=p_open, reference=reference)
+    o["run_set"] = run_set
+    o["run"] = EvaluationRun.objects.create(
+        project=project, evaluation_set=run_set, number=1, model_config=config, baseline_kind="reference",
+        status="labeling", created_by=staff,
+    )  # fmt: skip
+
     # labeler2 is quarantined (release), `labeler` is not (quarantine).
     Quarantine.objects.create(project=project, user=labeler2, reason=f"why {secret}", created_by=staff)
     QualityEvent.objects.create(
