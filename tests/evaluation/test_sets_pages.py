@@ -146,3 +146,21 @@ def test_query_counts_do_not_grow_with_the_set(project, members, client_for, sta
     with django_assert_max_num_queries(20) as captured:
         assert client.get(url("sets", project)).status_code == 200
     assert len(captured.captured_queries) == list_one_set
+
+
+def test_project_overview_shows_the_alarms_of_each_sets_latest_finished_run(project, members, client_for, prompts):
+    """Alarms an admin sees at once: on the project's overview, for those who read reports; warnings
+    stay on the evaluation pages; a later run without alarms clears them."""
+    evaluation_set = evaluation_set_create(project=project, user=None, name="<b>held</b>", tags=["eval"])
+    alarm = {"level": "alarm", "kind": "unsafe_up", "track": None, "message": "Unsafe <i>up</i> clearly."}
+    warning = {"level": "warning", "kind": "flag_up", "track": None, "message": "Flags possibly up."}
+    finished_run(evaluation_set, 1, 0.4, 0.3, 0.5, alarms=[alarm, warning])
+    overview = reverse("projects:detail", args=[project.pk])
+    for role in (Role.ADMIN, Role.ENGINEER):
+        page = client_for(members[role]).get(overview).content.decode()
+        assert "Evaluation alarms" in page and "Unsafe &lt;i&gt;up&lt;/i&gt; clearly." in page, role
+        assert "&lt;b&gt;held&lt;/b&gt; v1" in page and "Flags possibly up." not in page
+    for role in (Role.LABELER, Role.REVIEWER):
+        assert "Evaluation alarms" not in client_for(members[role]).get(overview).content.decode(), role
+    finished_run(evaluation_set, 2, 0.5, 0.4, 0.6, alarms=[warning])
+    assert "Evaluation alarms" not in client_for(members[Role.ADMIN]).get(overview).content.decode()

@@ -15,6 +15,7 @@ from labelhub.projects.permissions import Capability
 from labelhub.projects.selectors import project_access
 
 from ..selectors import sets as selectors
+from ..selectors.runs import evaluation_runs
 from ..services import sets as services
 
 PROMPT_IDS_PAGE = 1000
@@ -28,12 +29,14 @@ class ScoreOutput(serializers.Serializer):
 
 
 class SelectionOutput(serializers.Serializer):
-    tags = serializers.ListField(child=serializers.CharField())
-    track = serializers.CharField(allow_blank=True)
-    prompt_ids = serializers.ListField(child=serializers.IntegerField())
-    sample = serializers.IntegerField(allow_null=True)
+    """A set's selection; a key the set was made without (an older or hand-made set) reads as its default."""
+
+    tags = serializers.ListField(child=serializers.CharField(), default=list)
+    track = serializers.CharField(allow_blank=True, default="")
+    prompt_ids = serializers.ListField(child=serializers.IntegerField(), default=list)
+    sample = serializers.IntegerField(allow_null=True, default=None)
     seed = serializers.IntegerField(
-        allow_null=True, help_text="The seed the sample was drawn with (drawn if none given)."
+        allow_null=True, default=None, help_text="The seed the sample was drawn with (drawn if none given)."
     )
 
 
@@ -144,7 +147,7 @@ class EvaluationSetDetailApi(APIView):
             "results": ids[:PROMPT_IDS_PAGE],
             "next_after": ids[PROMPT_IDS_PAGE - 1] if len(ids) > PROMPT_IDS_PAGE else None,
         }
-        runs = selectors.evaluation_set_runs(evaluation_set=evaluation_set)
+        runs = evaluation_runs(evaluation_set=evaluation_set).reverse()
         body = {**EvaluationSetOutput(evaluation_set).data, "prompt_ids": page}
         body["runs"] = RunSummaryOutput(runs, many=True).data
         return Response(body)

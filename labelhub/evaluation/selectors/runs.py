@@ -23,16 +23,6 @@ def evaluation_run_get(*, user: User, run_id, capability: Capability = Capabilit
     return run
 
 
-def run_set_get(*, user: User, set_id, capability: Capability = Capability.EVALUATE) -> EvaluationSet:
-    """The set a run is started from (404 across projects, 403 without `capability`). The SETS stream's
-    evaluation_set_get does the same; this one keeps the runs pages independent of it."""
-    evaluation_set, _access = project_object_access(
-        user=user, queryset=EvaluationSet.objects.select_related("project"), object_id=set_id, label="Evaluation set",
-        capability=capability,
-    )  # fmt: skip
-    return evaluation_set
-
-
 def evaluation_runs(*, evaluation_set: EvaluationSet) -> QuerySet[EvaluationRun]:
     """A set's runs, newest first (the run history)."""
     return EvaluationRun.objects.filter(evaluation_set=evaluation_set).select_related(*RUN_RELATED).order_by("-number")

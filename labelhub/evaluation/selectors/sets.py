@@ -67,15 +67,6 @@ def evaluation_set_prompt_ids(
     return list(qs.values_list("prompt_id", flat=True)[:size])
 
 
-def evaluation_set_runs(*, evaluation_set: EvaluationSet) -> list[EvaluationRun]:
-    """The set's runs, oldest first, with their model configs (one query)."""
-    return list(
-        EvaluationRun.objects.filter(evaluation_set=evaluation_set)
-        .select_related("model_config", "baseline_config", "baseline_run")
-        .order_by("number")
-    )
-
-
 def run_score(run: EvaluationRun) -> dict | None:
     """{"value", "low", "high", "n"} of a run's frozen report, or None (not finished, too few labels)."""
     report = run.report if isinstance(run.report, dict) else None

@@ -4,7 +4,6 @@ for non-members, 403 for labelers and reviewers; a run or set of another project
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.template.loader import select_template
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -18,13 +17,9 @@ from labelhub.projects.permissions import Capability
 from ..models import BaselineKind, EvaluationRun, RunStatus
 from ..run_forms import RunCreateForm
 from ..selectors.report import evaluation_report
-from ..selectors.runs import evaluation_run_get, evaluation_run_progress, evaluation_runs, run_set_get
+from ..selectors.runs import evaluation_run_get, evaluation_run_progress, evaluation_runs
+from ..selectors.sets import evaluation_set_get
 from ..services import runs as services
-
-
-def _report_template():
-    """The REPORT stream's partial; a minimal one of this stream's while that file is absent."""
-    return select_template(["evaluation/_report.html", "evaluation/_run_report_minimal.html"])
 
 
 def _run_for_project(request, access, run_id) -> EvaluationRun:
@@ -61,7 +56,7 @@ def _create_run(request, form, evaluation_set):
 @project_view(Capability.EVALUATE)
 @require_http_methods(["GET", "POST"])
 def run_create(request, access, set_id: int):
-    evaluation_set = run_set_get(user=request.user, set_id=set_id)
+    evaluation_set = evaluation_set_get(user=request.user, set_id=set_id)
     if evaluation_set.project_id != access.project.pk:
         raise NotFound("Evaluation set not found.")
     configs = [c for c in ModelConfig.objects.filter(project=access.project).order_by("name") if c.is_active]
@@ -76,9 +71,7 @@ def run_create(request, access, set_id: int):
         else:
             messages.success(request, f"Run {run.number} of “{evaluation_set.name}” started.")
             return redirect(_run_url(run))
-    context = project_context(
-        access, "evaluation", form=form, evaluation_set=evaluation_set, configs=configs, runs=history
-    )
+    context = project_context(access, "evaluation", form=form, evaluation_set=evaluation_set, configs=configs)
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "evaluation/run_create.html", context, status=status)
 
@@ -96,7 +89,7 @@ def run_detail(request, access, run_id: int):
         if run.status == RunStatus.FINISHED and request.GET.get("poll"):
             response["HX-Refresh"] = "true"
         return response
-    context.update(report=evaluation_report(run=run), report_template=_report_template())
+    context.update(report=evaluation_report(run=run))
     return render(request, "evaluation/run_detail.html", context)
 
 

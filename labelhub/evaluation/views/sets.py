@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from labelhub.core.exceptions import ApplicationError, NotFound
@@ -19,6 +19,7 @@ from labelhub.projects.selectors import project_track_labels
 from ..forms import EvaluationSetForm
 from ..models import EvaluationSet
 from ..selectors import sets as selectors
+from ..selectors.runs import evaluation_runs
 from ..services import sets as services
 
 PROMPTS_PER_PAGE = 50
@@ -30,14 +31,6 @@ def _set_for_project(request, access, set_id) -> EvaluationSet:
     if evaluation_set.project_id != access.project.pk:
         raise NotFound("Evaluation set not found.")
     return evaluation_set
-
-
-def run_url(project_id: int, run_id: int) -> str | None:
-    """The run page (the runs stream's route), or None where it is not routed."""
-    try:
-        return reverse("projects:evaluation:run", args=[project_id, run_id])
-    except NoReverseMatch:
-        return None
 
 
 @project_view(Capability.EVALUATE)
@@ -100,10 +93,8 @@ def set_detail(request, access, set_id: int):
     prompts, next_after = selectors.evaluation_set_prompt_page(
         evaluation_set=evaluation_set, after=request.GET.get("after"), size=PROMPTS_PER_PAGE
     )
-    runs = selectors.evaluation_set_runs(evaluation_set=evaluation_set)
-    history = [
-        {"run": run, "score": selectors.run_score(run), "url": run_url(access.project.pk, run.pk)} for run in runs
-    ]
+    runs = evaluation_runs(evaluation_set=evaluation_set).reverse()
+    history = [{"run": run, "score": selectors.run_score(run)} for run in runs]
     context = project_context(
         access,
         SECTION,
