@@ -144,6 +144,7 @@ class Command(BaseCommand):
 
             project_stats_refresh(project_id=project.pk)
         configs = self._model_configs(project)
+        self._demo_evaluation(project, users, configs)
         if generate and not GenerationBatch.objects.filter(project=project).exists():
             for config, k in zip(configs, (1, 2), strict=True):
                 try:
@@ -209,6 +210,18 @@ class Command(BaseCommand):
                     made += 1
             Label.objects.filter(project=project).update(demo=True)
         return made
+
+    def _demo_evaluation(self, project, users, configs) -> None:
+        """A held-out set and a finished run with its report and triage (labelhub/evaluation/demo.py);
+        skipped when the project has evaluation sets already."""
+        from labelhub.evaluation.demo import demo_evaluation_create
+
+        run = demo_evaluation_create(project=project, users=users, configs=configs, assign=self._assign)
+        if run is not None:
+            self.stdout.write(
+                f'  evaluation demo: set "{run.evaluation_set.name}" ({run.evaluation_set.prompt_count} prompts '
+                f"held out), run #{run.pk} {run.status}, {run.triage_items.count()} triage item(s)"
+            )
 
     @staticmethod
     def _assign(item, user, version):
