@@ -10,12 +10,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from labelhub.evaluation.models import EvaluationPair, EvaluationRun, EvaluationSet, RunStatus, TriageItem
-from labelhub.labeling.models import Assignment, Label
-from labelhub.projects import services as project_services
+from labelhub.labeling.models import Assignment, Label, WorkItem
 from labelhub.projects.models import Role
 from tests.evaluation.runs_world import make_config
 from tests.processes import require_services, start_worker, stop, wait_for
-from tests.workbench_helpers import configure, make_prompt
+from tests.workbench_helpers import configure, make_prompt, ready
 
 from .test_workbench_browser import expected_failures, login
 
@@ -40,8 +39,10 @@ def world(project, members, staff, publish, fake_server):
     for i in range(N_PROMPTS):
         make_prompt(project, f"Evaluation question {i}?", track="helpful")
     labeler = members[Role.LABELER]
-    version = publish(project, staff, "# Guidelines\n\nBe helpful.\n")
-    project_services.guideline_acknowledge(project=project, user=labeler, number=version.number)
+    # Training demonstrations of these prompts exist before the set holds them out: creating the set
+    # drops them (else the labeler would be served one, showing the runs' answers).
+    ready(project, labeler, publish, staff)
+    assert WorkItem.objects.filter(project=project, purpose="").count() == N_PROMPTS
     make_config(project, fake_server.base_url, "new")
     make_config(project, fake_server.base_url, "old")
     return {"project": project, "admin": staff, "labeler": labeler}
