@@ -11,7 +11,8 @@ runs finish by themselves (the hooks on the worker; no beat). The frozen reports
   labelers are indifferent to quality but prefer the longer answer (logistic in the normalised length
   difference). The raw score of B is biased upward; the style-controlled one covers 0.5.
 
-Labels are drawn from a hash of (run, prompt, labeler): deterministic whatever order the claim serves."""
+Labels are drawn from a hash of (run, prompt, labeler): deterministic whatever order the claim serves; on the mixed set
+the planted rates are realised exactly (which labels win is drawn per run), on the style set each label is drawn."""
 
 import hashlib
 import math
@@ -97,30 +98,43 @@ def _draw(*key) -> float:
     return random.Random("|".join(map(str, key))).random()
 
 
-def _mixed_choice(run_number, item, user, texts) -> int:
-    """Model A (the one under test) wins on code with CODE_RATE, half the time on chat."""
-    test, baseline = item.candidate_ids
-    rate = CODE_RATE if item.prompt.track == "code" else 0.5
-    return test if _draw(run_number, item.prompt.text, user.username) < rate else baseline
+def _mixed_choice(run, pairs, users):
+    """Model A (the one under test) wins exactly CODE_RATE of the code labels and half of the chat ones:
+    the planted rate without sampling noise (which labels win is drawn afresh for each run)."""
+    wins = set()
+    for track, rate in (("code", CODE_RATE), ("chat", 0.5)):
+        keys = [(p.prompt.text, u.username) for p in pairs if p.prompt.track == track for u in users]
+        keys.sort(key=lambda key: _draw(run.number, *key))
+        wins.update(keys[: round(rate * len(keys))])
+
+    def choose(item, user) -> int:
+        test, baseline = item.candidate_ids
+        return test if (item.prompt.text, user.username) in wins else baseline
+
+    return choose
 
 
-def _style_choice(run_number, item, user, texts) -> int:
+def _style_choice(run, pairs, users):
     """The longer answer wins with probability sigmoid(LENGTH_PREFERENCE × normalised difference)."""
-    test, baseline = item.candidate_ids
-    a, b = len(texts[test].split()), len(texts[baseline].split())
-    p = 1 / (1 + math.exp(-LENGTH_PREFERENCE * (a - b) / (a + b)))
-    return test if _draw(run_number, item.prompt.text, user.username) < p else baseline
-
-
-def _label_run(project, run, users, choose) -> None:
-    pairs = EvaluationPair.objects.filter(run=run).select_related("candidate", "baseline_candidate")
     texts = {c.pk: c.content for p in pairs for c in (p.candidate, p.baseline_candidate)}
+
+    def choose(item, user) -> int:
+        test, baseline = item.candidate_ids
+        a, b = len(texts[test].split()), len(texts[baseline].split())
+        p = 1 / (1 + math.exp(-LENGTH_PREFERENCE * (a - b) / (a + b)))
+        return test if _draw(run.number, item.prompt.text, user.username) < p else baseline
+
+    return choose
+
+
+def _label_run(project, run, users, plan) -> None:
+    pairs = list(EvaluationPair.objects.filter(run=run).select_related("prompt", "candidate", "baseline_candidate"))
+    choose = plan(run, pairs, users)
     for user in users:
         while (task := labeling.work_item_claim_next(project=project, user=user)) is not None:
             item = task.work_item
             assert item.origin["evaluation_run"] == run.pk  # only this run's pairs are open
-            best = choose(run.number, item, user, texts)
-            labeling.ranking_submit(user=user, assignment_id=task.pk, payload=ranking(item, best))
+            labeling.ranking_submit(user=user, assignment_id=task.pk, payload=ranking(item, choose(item, user)))
 
 
 def _start(s, staff, test, baseline) -> EvaluationRun:
@@ -197,3 +211,11 @@ def test_planted_quality_is_recovered_end_to_end(project, staff, servers, worker
     change = second.report["previous"]["score"]
     assert second.report["previous"]["shared_prompts"] == 40
     assert not change["significant"] and change["low"] <= 0 <= change["high"], change
+    print(  # pytest -s shows the measured figures
+        f"\nPLANTED code {_fmt(code)} chat {_fmt(chat)} | style raw {_fmt(s['raw'])} controlled "
+        f"{_fmt(s['controlled'])} | rerun change {_fmt(change)} p={change['p_value']:.2f} | triage {len(lost)}"
+    )
+
+
+def _fmt(e) -> str:
+    return f"{e['value']:.3f} [{e['low']:.3f}, {e['high']:.3f}]"
