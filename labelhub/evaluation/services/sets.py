@@ -212,12 +212,16 @@ def _drop_open_training_items(*, prompt_ids) -> int:
     left out of exports like every held-out label); a deleted set's prompts get theirs back from
     work_items_sync."""
     claimed = Assignment.objects.filter(work_item=OuterRef("pk"))
-    deleted, _ = (
-        WorkItem.objects.filter(prompt_id__in=prompt_ids, purpose="", is_gold=False, label_count=0)
+    # Locked (an item a claim is taking right now is skipped): a claim waiting on one finds it gone.
+    ids = list(
+        WorkItem.objects.select_for_update(skip_locked=True)
+        .filter(prompt_id__in=prompt_ids, purpose="", is_gold=False, label_count=0, taken=0)
         .exclude(Exists(claimed))
-        .delete()
+        .values_list("pk", flat=True)
     )
-    return deleted
+    if ids:
+        WorkItem.objects.filter(pk__in=ids).delete()
+    return len(ids)
 
 
 @transaction.atomic
