@@ -2,7 +2,8 @@
 
 `server.mode` picks the behaviour of the next requests: ok, slow, hang, 429, 500, 400, nonjson,
 empty_choices, no_content, huge, nul, redirect. `server.requests` counts requests served. `server.reply`
-(ok mode), when set, is a callable body -> answer text: two model configs can answer differently."""
+(ok mode), when set, is a callable body -> answer text: two model configs can answer differently.
+`server.tokens`, when set, is a callable answer text -> completion_tokens reported in `usage`."""
 
 import contextlib
 import json
@@ -24,6 +25,7 @@ class FakeOpenAI(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.release = threading.Event()
         self.reply = None  # body -> content, for the ok mode (default: "Answer to: <prompt>")
+        self.tokens = None  # content -> completion_tokens in usage (default: 5)
 
     @property
     def base_url(self) -> str:
@@ -43,13 +45,13 @@ class FakeOpenAI(ThreadingHTTPServer):
         self.server_close()
 
 
-def completion(content: str, model: str = "fake-model") -> dict:
+def completion(content: str, model: str = "fake-model", completion_tokens: int = 5) -> dict:
     return {
         "id": "cmpl-1",
         "object": "chat.completion",
         "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 7, "completion_tokens": 5, "total_tokens": 12},
+        "usage": {"prompt_tokens": 7, "completion_tokens": completion_tokens, "total_tokens": 7 + completion_tokens},
     }
 
 
@@ -101,7 +103,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(302, b"", headers={"Location": "http://169.254.169.254/latest/meta-data/"})
         prompt = body.get("messages", [{}])[-1].get("content", "")
         if server.reply is not None:
-            return self._send(200, json.dumps(completion(server.reply(body))).encode())
+            content = server.reply(body)
+            tokens = server.tokens(content) if server.tokens is not None else 5
+            return self._send(200, json.dumps(completion(content, completion_tokens=tokens)).encode())
         return self._send(200, json.dumps(completion(f"Answer to: {prompt}")).encode())
 
 

@@ -18,6 +18,7 @@ from django.db.models import Exists, Max, OuterRef, Q
 from labelhub.accounts.models import User
 from labelhub.core.exceptions import ApplicationError, Conflict
 from labelhub.core.ids import InvalidId, parse_id
+from labelhub.labeling.models import Assignment, WorkItem
 from labelhub.projects.models import Project
 from labelhub.prompts.models import Candidate, CandidateSource, ImportStatus, Prompt
 from labelhub.prompts.selectors import prompt_list
@@ -200,7 +201,27 @@ def evaluation_set_create(
         for pk in ids
     )
     Prompt.objects.filter(evaluation_memberships__evaluation_set=evaluation_set).update(held_out=True)
+    _drop_open_training_items(prompt_ids=ids)
     return evaluation_set
+
+
+def _drop_open_training_items(*, prompt_ids) -> int:
+    """Training items made before the prompts were held out, that nobody claimed or labeled, go: else the
+    claim would still serve them, showing the set's references and the runs' answers to labelers writing
+    training data on an evaluation prompt. Gold items, claimed or labeled items stay (their labels are
+    left out of exports like every held-out label); a deleted set's prompts get theirs back from
+    work_items_sync."""
+    claimed = Assignment.objects.filter(work_item=OuterRef("pk"))
+    # Locked (an item a claim is taking right now is skipped): a claim waiting on one finds it gone.
+    ids = list(
+        WorkItem.objects.select_for_update(skip_locked=True)
+        .filter(prompt_id__in=prompt_ids, purpose="", is_gold=False, label_count=0, taken=0)
+        .exclude(Exists(claimed))
+        .values_list("pk", flat=True)
+    )
+    if ids:
+        WorkItem.objects.filter(pk__in=ids).delete()
+    return len(ids)
 
 
 @transaction.atomic

@@ -83,7 +83,13 @@ def run_detail(request, access, run_id: int):
     """Status, live progress (the #run-progress partial polls every 2 s until the run settles; the
     poll that sees it finish reloads the page once for the frozen report), cancel / resume, report."""
     run = _run_for_project(request, access, run_id)
-    context = project_context(access, "evaluation", run=run, progress=evaluation_run_progress(run=run))
+    context = project_context(
+        access,
+        "evaluation",
+        run=run,
+        progress=evaluation_run_progress(run=run),
+        can_triage=access.can(Capability.TRIAGE),
+    )
     if request.htmx:
         response = render(request, "evaluation/_run_progress.html", context)
         if run.status == RunStatus.FINISHED and request.GET.get("poll"):
