@@ -17,7 +17,7 @@ from labelhub.accounts.models import User
 from labelhub.core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from labelhub.core.ids import InvalidId, id_or_404, parse_id
 from labelhub.core.text import unstorable_reason
-from labelhub.labeling.models import Label, Quarantine, ReviewStatus, WorkItem, WorkKind
+from labelhub.labeling.models import Label, Quarantine, ReviewStatus, WorkItem, WorkKind, WorkPurpose
 from labelhub.labeling.services import assignments_end
 from labelhub.projects.models import Membership, Project
 from labelhub.projects.permissions import Capability
@@ -341,6 +341,10 @@ def item_check_disagreement(*, work_item_id: int) -> str | None:
     item = WorkItem.objects.select_for_update().select_related("project").get(pk=work_item_id)
     project = item.project
     if item.kind != WorkKind.COMPARISON or item.is_gold or item.needs_adjudication or item.label_count < item.overlap:
+        return None
+    if item.purpose == WorkPurpose.EVALUATION:
+        # An evaluation pair's disagreement is what the run measures (the admin chose its labels per
+        # pair); raising its overlap would stall the run until max_overlap labelers exist.
         return None
     quarantined = Quarantine.objects.filter(project=project, active=True).values("user_id")
     rows = list(

@@ -245,3 +245,18 @@ def test_two_reviewers_pressing_fix_at_once_make_one_task(world):
         item.refresh_from_db()
         assert WorkItem.objects.filter(purpose="fix", origin__triage=item.pk).count() == 1
         assert item.fix_work_item.origin["triage"] == item.pk
+
+
+def test_quality_control_leaves_a_disagreeing_evaluation_pair_alone(world):
+    """Two labels that disagree on an evaluation pair are data the report measures (ties, a split):
+    quality control neither raises its overlap (a run would wait for max_overlap labelers) nor sends
+    it to adjudication; on a training item the same labels raise the overlap."""
+    from labelhub.quality.services import item_check_disagreement
+
+    _run, (pair,) = _judged(world, [[{"result": "win"}, {"result": "loss"}]])
+    WorkItem.objects.filter(pk=pair.work_item_id).update(overlap=2, taken=2, label_count=2)
+    assert item_check_disagreement(work_item_id=pair.work_item_id) is None
+    item = WorkItem.objects.get(pk=pair.work_item_id)
+    assert (item.overlap, item.needs_adjudication) == (2, False)
+    WorkItem.objects.filter(pk=item.pk).update(purpose="")
+    assert item_check_disagreement(work_item_id=item.pk) == "raised"
