@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from labelhub.quality.metrics import binomial_two_sided_p, bootstrap_ratio_ci, wilson_interval
+from labelhub.quality.metrics import binomial_two_sided_p, bootstrap_ratio_ci, percentile_interval, wilson_interval
 
 WIN, TIE, LOSS, BOTH_BAD = "win", "tie", "loss", "both_bad"  # = outcomes.RESULTS (no ORM import here)
 RESULTS = (WIN, TIE, LOSS, BOTH_BAD)
@@ -91,15 +91,6 @@ def _resample_counts(n: int, seed: int, n_resamples: int):
         take = min(rows, n_resamples - done)
         yield rng.multinomial(n, np.full(n, 1.0 / n), size=take).astype(np.float64)
         done += take
-
-
-def _interval(samples: np.ndarray) -> tuple[float | None, float | None]:
-    samples = samples[np.isfinite(samples)]
-    if samples.size == 0:
-        return (None, None)
-    alpha = (1.0 - CONFIDENCE) / 2.0
-    low, high = np.quantile(samples, [alpha, 1.0 - alpha])
-    return (float(low), float(high))
 
 
 # --- 1. win / tie / loss and the score ------------------------------------------------------------------
@@ -315,7 +306,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, weights: np.ndarray, *, ridge: fl
 def _coefficient(point: float, samples: np.ndarray, *, as_score: bool) -> dict:
     if as_score:
         point, samples = float(_sigmoid(np.array(point))), _sigmoid(samples)
-    low, high = _interval(samples)
+    low, high = percentile_interval(samples, CONFIDENCE)
     return {"value": _f(point), "low": low, "high": high}
 
 
@@ -382,7 +373,7 @@ def ratio_change(now: np.ndarray, before: np.ndarray, *, seed: int = SEED, n_res
         with np.errstate(divide="ignore", invalid="ignore"):
             chunks.append(sums_now[:, 0] / sums_now[:, 1] - sums_before[:, 0] / sums_before[:, 1])
     samples = np.concatenate(chunks)
-    low, high = _interval(samples)
+    low, high = percentile_interval(samples, CONFIDENCE)
     se = float(np.nanstd(samples))
     p = math.erfc(abs(value) / se / math.sqrt(2.0)) if se > 0 else (1.0 if value == 0 else 0.0)
     significant = low is not None and (low > 0 or high < 0)

@@ -591,7 +591,7 @@ def _resample_indices(rng: np.random.Generator, n_units: int, n_resamples: int) 
         done += take
 
 
-def _percentile_interval(samples: npt.NDArray[np.float64], confidence: float) -> tuple[float | None, float | None]:
+def percentile_interval(samples: npt.NDArray[np.float64], confidence: float) -> tuple[float | None, float | None]:
     samples = samples[np.isfinite(samples)]
     if samples.size == 0:
         return (None, None)
@@ -635,7 +635,7 @@ def bootstrap_ci(
             if value is not None:
                 samples[i] = value
             i += 1
-    return _percentile_interval(samples, confidence)
+    return percentile_interval(samples, confidence)
 
 
 def bootstrap_ratio_ci(
@@ -681,7 +681,7 @@ def bootstrap_ratio_ci(
             den_sums[i : i + len(chunk)] = den[chunk].sum(axis=1)
             i += len(chunk)
     ratios = np.divide(num_sums, den_sums, out=np.full(n_resamples, np.nan), where=den_sums != 0)
-    return _percentile_interval(ratios, confidence)
+    return percentile_interval(ratios, confidence)
 
 
 def _z(confidence: float) -> float:

@@ -76,3 +76,12 @@ def label_all(project, users, *, prefer):
                 )
             )
     return labels
+
+
+def small_world(project, base_url) -> dict:
+    """A set of three prompts with references and two configs on one server (the API and page tests)."""
+    return {
+        "set": make_set(project, 3),
+        "test": make_config(project, base_url, "test"),
+        "base": make_config(project, base_url, "base"),
+    }

@@ -11,18 +11,14 @@ from labelhub.evaluation.services import runs
 from labelhub.projects import services as project_services
 from labelhub.projects.models import Role
 
-from .runs_world import make_config, make_set
+from .runs_world import make_set, small_world
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def world(project, members, fake_server, sent):
-    return {
-        "set": make_set(project, 3),
-        "test": make_config(project, fake_server.base_url, "test"),
-        "base": make_config(project, fake_server.base_url, "base"),
-    }
+    return small_world(project, fake_server.base_url)
 
 
 def _create_url(project, s):
